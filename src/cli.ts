@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+/**
+ * Entry point: flags/env -> config -> connections -> server factory -> transport.
+ * Nothing but JSON-RPC may reach stdout while serving stdio; everything else goes to stderr.
+ */
+import { ConfigError, HELP, loadConfig, type Config } from './config.js';
+import { ConnectionRegistry } from './connections.js';
+import { createLogger, type Logger } from './log.js';
+import { createProvider } from './providers/index.js';
+import { createServerFactory, selectTools } from './server.js';
+import { isLoopback, startHttp } from './transports/http.js';
+import { startStdio } from './transports/stdio.js';
+import { VERSION } from './version.js';
+
+function fail(message: string): never {
+  process.stderr.write(`crm-mcp: ${message}\n`);
+  process.exit(2);
+}
+
+function describeConnections(config: Config): string {
+  return config.connections
+    .map((c) => `${c.name} (${c.provider}${c.provider === 'local' ? `, ${c.db}` : ''})`)
+    .join(', ');
+}
+
+/** Started by hand in a terminal: say what this is and how to use it, instead of sitting silent. */
+function banner(config: Config, toolCount: number): string {
+  const snippet = JSON.stringify(
+    { mcpServers: { crm: { command: 'npx', args: ['-y', 'crm-mcp'] } } },
+    null,
+    2,
+  );
+  return [
+    `crm-mcp ${VERSION}: an MCP server for CRM pipelines, stages, deals and projects.`,
+    `Serving ${toolCount} tools over stdio; connections: ${describeConnections(config)}.`,
+    'It speaks JSON-RPC on stdin/stdout and is meant to be started by an MCP client.',
+    'Add it to Claude Desktop (claude_desktop_config.json) or another client with:',
+    snippet,
+    'Or for Claude Code: claude mcp add crm -- npx -y crm-mcp',
+    'crm-mcp --help lists the options. Press Ctrl+C to stop.',
+    '',
+  ].join('\n');
+}
+
+async function buildRegistry(config: Config, logger: Logger): Promise<ConnectionRegistry> {
+  const entries = [];
+  for (const c of config.connections) {
+    entries.push({ name: c.name, provider: await createProvider(c, logger) });
+  }
+  return new ConnectionRegistry(entries, config.defaultConnection);
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message);
+    throw e;
+  }
+  if (config.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (config.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  if (config.http && !isLoopback(config.host) && !config.authToken) {
+    fail(
+      `refusing to serve HTTP on ${config.host} without CRM_MCP_AUTH_TOKEN: anyone who can reach it could change your CRM. Set a token or bind 127.0.0.1.`,
+    );
+  }
+
+  const logger = createLogger(config.logLevel);
+  // A tool call must never take the process down: log stray failures and keep serving.
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  process.on('uncaughtException', (err) => logger.error({ err }, 'uncaught exception'));
+
+  let registry: ConnectionRegistry;
+  try {
+    registry = await buildRegistry(config, logger);
+  } catch (e) {
+    fail(`cannot open the configured connections: ${(e as Error).message}`);
+  }
+  const context = {
+    registry,
+    logger,
+    readOnly: config.readOnly,
+    toolsets: config.toolsets,
+  };
+  const factory = createServerFactory(context);
+  const toolCount = selectTools(context).length;
+
+  if (config.http) {
+    const server = await startHttp(factory, {
+      host: config.host,
+      port: config.port,
+      authToken: config.authToken,
+      allowedHosts: config.allowedHosts,
+      logger,
+    }).catch((e: Error) => fail(`cannot listen on ${config.host}:${config.port}: ${e.message}`));
+    logger.info(
+      { url: server.url, connections: describeConnections(config), tools: toolCount, auth: Boolean(config.authToken) },
+      `crm-mcp ${VERSION} listening on ${server.url}`,
+    );
+    const shutdown = async () => {
+      await server.close();
+      await registry.close();
+      process.exit(0);
+    };
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+    return;
+  }
+
+  startStdio(factory, () => registry.close());
+  if (process.stdin.isTTY) process.stderr.write(banner(config, toolCount));
+  else logger.debug({ connections: describeConnections(config), tools: toolCount }, 'serving stdio');
+}
+
+main().catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));

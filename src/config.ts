@@ -1,0 +1,324 @@
+/**
+ * Configuration from flags, env vars and an optional JSON file of named connections. Every
+ * failure names the bad setting; secret values are never echoed.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as z from 'zod';
+import { isLogLevel, type LogLevel } from './log.js';
+import { TOOLSETS, type Toolset } from './tools/define.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const PROVIDERS = ['local', 'pipedrive', 'truto'] as const;
+/** Named in DESIGN.md but not built yet: refused with a clear message instead of half-working. */
+const PLANNED = ['outreach', 'capsule', 'insightly', 'pipeliner', 'planhat', 'teamleader'];
+export const TRUTO_INTEGRATIONS = ['capsule', 'insightly', 'pipeliner', 'planhat', 'teamleader'] as const;
+export type TrutoIntegration = (typeof TRUTO_INTEGRATIONS)[number];
+
+export type ConnectionConfig =
+  | { name: string; provider: 'local'; db: string }
+  | { name: string; provider: 'pipedrive'; apiToken: string; baseUrl?: string }
+  | {
+      name: string;
+      provider: 'truto';
+      apiToken: string;
+      integratedAccountId: string;
+      baseUrl?: string;
+      integration?: TrutoIntegration;
+    };
+
+export interface Config {
+  connections: ConnectionConfig[];
+  defaultConnection: string;
+  http: boolean;
+  port: number;
+  host: string;
+  readOnly: boolean;
+  toolsets: Set<Toolset> | null;
+  authToken?: string;
+  /** Extra Host names accepted over HTTP (comma list in CRM_MCP_ALLOWED_HOSTS). */
+  allowedHosts: string[];
+  logLevel: LogLevel;
+  help: boolean;
+  version: boolean;
+}
+
+export const DEFAULT_DB = join(homedir(), '.crm-mcp', 'crm.db');
+
+export const HELP = `crm-mcp — an MCP server for CRM pipelines, stages, deals and projects
+
+Usage: crm-mcp [options]
+
+Serves stdio by default (for Claude Desktop, Claude Code and other MCP clients). With no
+configuration it serves an embedded SQLite CRM with demo data at ${DEFAULT_DB}.
+
+Options (env equivalent in brackets):
+  --db <path>          SQLite file of the local CRM; ":memory:" for a throwaway one [CRM_MCP_DB]
+  --config <file>      JSON file of named connections (secrets by env var name) [CRM_MCP_CONFIG]
+  --http               Serve Streamable HTTP at /mcp instead of stdio [CRM_MCP_HTTP=1]
+  --port <n>           HTTP port, default 3333 [CRM_MCP_PORT]
+  --host <addr>        HTTP bind address, default 127.0.0.1; any other address needs
+                       CRM_MCP_AUTH_TOKEN [CRM_MCP_HOST]
+  --read-only          Register only tools that change nothing [CRM_MCP_READ_ONLY=1]
+  --toolsets <list>    Comma list of ${TOOLSETS.join(',')} (list_connections is always on)
+                       [CRM_MCP_TOOLSETS]
+  --log-level <level>  fatal, error, warn, info (default), debug, trace, silent; logs go to
+                       stderr [CRM_MCP_LOG_LEVEL]
+  -h, --help           Show this help
+  -v, --version        Show the version
+
+Other environment:
+  CRM_MCP_AUTH_TOKEN   Bearer token every HTTP request must carry
+  CRM_MCP_ALLOWED_HOSTS  Extra Host header names accepted over HTTP (comma list)
+  CRM_PROVIDER         local (default), pipedrive or truto, for a single connection
+  PIPEDRIVE_API_TOKEN, PIPEDRIVE_BASE_URL (company root, default https://api.pipedrive.com)
+  TRUTO_API_TOKEN, TRUTO_INTEGRATED_ACCOUNT_ID, TRUTO_BASE_URL, TRUTO_INTEGRATION
+    (capsule, insightly, pipeliner, planhat or teamleader; unset = let Truto decide)
+
+Examples:
+  npx crm-mcp
+  crm-mcp --db ./crm.db --read-only --toolsets pipelines,stages
+  CRM_PROVIDER=pipedrive PIPEDRIVE_API_TOKEN=... crm-mcp
+  CRM_MCP_AUTH_TOKEN=... crm-mcp --http --port 3333
+`;
+
+type Env = Record<string, string | undefined>;
+
+const truthy = (name: string, v: string | undefined): boolean | undefined => {
+  if (v === undefined || v === '') return undefined;
+  if (['1', 'true', 'yes', 'on'].includes(v.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(v.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be 1 or 0 (got '${v}').`);
+};
+
+function port(name: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) {
+    throw new ConfigError(`${name} must be a port number from 0 (any free port) to 65535 (got '${v}').`);
+  }
+  return n;
+}
+
+function toolsets(name: string, v: string): Set<Toolset> {
+  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = items.filter((s) => !(TOOLSETS as readonly string[]).includes(s));
+  if (bad.length || !items.length) {
+    throw new ConfigError(
+      `${name} takes a comma list of ${TOOLSETS.join(', ')} (got '${v}'${bad.length ? `; unknown: ${bad.join(', ')}` : ''}).`,
+    );
+  }
+  return new Set(items as Toolset[]);
+}
+
+function required(env: Env, name: string, why: string): string {
+  const v = env[name];
+  if (!v) throw new ConfigError(`${name} is not set; it is needed ${why}.`);
+  return v;
+}
+
+function url(name: string, v: string | undefined): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  try {
+    const u = new URL(v);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error();
+    return v.replace(/\/+$/, '');
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL (got '${v}').`);
+  }
+}
+
+function integration(name: string, v: string | undefined): TrutoIntegration | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (!(TRUTO_INTEGRATIONS as readonly string[]).includes(v)) {
+    throw new ConfigError(`${name} must be one of ${TRUTO_INTEGRATIONS.join(', ')} (got '${v}').`);
+  }
+  return v as TrutoIntegration;
+}
+
+function providerKind(name: string, v: string): (typeof PROVIDERS)[number] {
+  if ((PROVIDERS as readonly string[]).includes(v)) return v as (typeof PROVIDERS)[number];
+  if (PLANNED.includes(v)) {
+    throw new ConfigError(
+      `${name}=${v}: that provider is not available yet; available: ${PROVIDERS.join(', ')} (Truto's unified API reaches ${v} today: CRM_PROVIDER=truto TRUTO_INTEGRATION=${v}).`,
+    );
+  }
+  throw new ConfigError(`${name} must be one of ${PROVIDERS.join(', ')} (got '${v}').`);
+}
+
+/** The single connection described by CRM_PROVIDER and the provider's env vars. */
+function envConnection(env: Env, db: string): ConnectionConfig {
+  const kind = providerKind('CRM_PROVIDER', env.CRM_PROVIDER || 'local');
+  switch (kind) {
+    case 'local':
+      return { name: 'local', provider: 'local', db };
+    case 'pipedrive':
+      return {
+        name: 'pipedrive',
+        provider: 'pipedrive',
+        apiToken: required(env, 'PIPEDRIVE_API_TOKEN', 'for CRM_PROVIDER=pipedrive'),
+        baseUrl: url('PIPEDRIVE_BASE_URL', env.PIPEDRIVE_BASE_URL),
+      };
+    case 'truto':
+      return {
+        name: 'truto',
+        provider: 'truto',
+        apiToken: required(env, 'TRUTO_API_TOKEN', 'for CRM_PROVIDER=truto'),
+        integratedAccountId: required(env, 'TRUTO_INTEGRATED_ACCOUNT_ID', 'for CRM_PROVIDER=truto'),
+        baseUrl: url('TRUTO_BASE_URL', env.TRUTO_BASE_URL),
+        integration: integration('TRUTO_INTEGRATION', env.TRUTO_INTEGRATION),
+      };
+  }
+}
+
+// Config file: secrets are referenced by env var name (`*_env`), never stored in the file.
+const FileConnection = z
+  .object({
+    provider: z.string(),
+    db: z.string().optional(),
+    base_url: z.string().optional(),
+    api_token_env: z.string().optional(),
+    integrated_account_id: z.string().optional(),
+    integration: z.string().optional(),
+  })
+  .strict();
+const FileConfig = z
+  .object({
+    default: z.string().optional(),
+    connections: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), FileConnection),
+  })
+  .strict();
+
+const SECRET_KEYS = /token|secret|password|api_key|apikey/i;
+
+function fileConnections(path: string, env: Env, baseDir: string): { list: ConnectionConfig[]; def?: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`--config ${path}: cannot read it as JSON (${(e as Error).message.split('\n')[0]}).`);
+  }
+  for (const [name, c] of Object.entries((raw as { connections?: Record<string, object> })?.connections ?? {})) {
+    const literal = Object.keys(c ?? {}).find((k) => SECRET_KEYS.test(k) && !k.endsWith('_env'));
+    if (literal) {
+      throw new ConfigError(
+        `--config ${path}: connection '${name}' has '${literal}'; secrets must not be stored in the file — put the value in an env var and name it with '${literal}_env'.`,
+      );
+    }
+  }
+  const parsed = FileConfig.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`--config ${path}: ${issue.path.join('.') || 'file'}: ${issue.message}.`);
+  }
+  const list = Object.entries(parsed.data.connections).map(([name, c]): ConnectionConfig => {
+    const where = `--config ${path}: connection '${name}'`;
+    const kind = providerKind(`${where} provider`, c.provider);
+    const secret = (): string => {
+      if (!c.api_token_env) throw new ConfigError(`${where} needs api_token_env (the name of the env var holding the token).`);
+      return required(env, c.api_token_env, `by ${where}`);
+    };
+    switch (kind) {
+      case 'local':
+        return { name, provider: 'local', db: c.db ? (c.db === ':memory:' ? c.db : resolve(baseDir, c.db)) : DEFAULT_DB };
+      case 'pipedrive':
+        return { name, provider: 'pipedrive', apiToken: secret(), baseUrl: url(`${where} base_url`, c.base_url) };
+      case 'truto':
+        if (!c.integrated_account_id) throw new ConfigError(`${where} needs integrated_account_id.`);
+        return {
+          name,
+          provider: 'truto',
+          apiToken: secret(),
+          integratedAccountId: c.integrated_account_id,
+          baseUrl: url(`${where} base_url`, c.base_url),
+          integration: integration(`${where} integration`, c.integration),
+        };
+    }
+  });
+  if (!list.length) throw new ConfigError(`--config ${path}: 'connections' is empty.`);
+  if (parsed.data.default && !list.some((c) => c.name === parsed.data.default)) {
+    throw new ConfigError(`--config ${path}: default '${parsed.data.default}' is not one of the connections (${list.map((c) => c.name).join(', ')}).`);
+  }
+  return { list, def: parsed.data.default };
+}
+
+export function loadConfig(argv: string[], env: Env, cwd = process.cwd()): Config {
+  let flags;
+  try {
+    flags = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        db: { type: 'string' },
+        config: { type: 'string' },
+        http: { type: 'boolean' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'read-only': { type: 'boolean' },
+        toolsets: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    }).values;
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message.split('\n')[0]} (see crm-mcp --help).`);
+  }
+
+  // A flag wins over its env var; `name` is whichever was used, for error messages.
+  const pick = (flag: keyof typeof flags, envName: string): { name: string; v: string } | undefined => {
+    const fv = flags[flag];
+    if (typeof fv === 'string') return { name: `--${flag}`, v: fv };
+    const ev = env[envName];
+    return ev ? { name: envName, v: ev } : undefined;
+  };
+
+  const dbSetting = pick('db', 'CRM_MCP_DB');
+  const db = dbSetting ? (dbSetting.v === ':memory:' ? ':memory:' : resolve(cwd, dbSetting.v)) : DEFAULT_DB;
+
+  const portSetting = pick('port', 'CRM_MCP_PORT');
+  const toolsetSetting = pick('toolsets', 'CRM_MCP_TOOLSETS');
+  const levelSetting = pick('log-level', 'CRM_MCP_LOG_LEVEL');
+  const level = levelSetting?.v ?? 'info';
+  if (!isLogLevel(level)) {
+    throw new ConfigError(`${levelSetting!.name} must be one of fatal, error, warn, info, debug, trace, silent (got '${level}').`);
+  }
+
+  const configSetting = pick('config', 'CRM_MCP_CONFIG');
+  let connections: ConnectionConfig[];
+  let defaultConnection: string;
+  if (configSetting) {
+    const path = resolve(cwd, configSetting.v);
+    const fc = fileConnections(path, env, resolve(path, '..'));
+    connections = fc.list;
+    defaultConnection = fc.def ?? fc.list[0].name;
+  } else {
+    connections = [envConnection(env, db)];
+    defaultConnection = connections[0].name;
+  }
+
+  const authToken = env.CRM_MCP_AUTH_TOKEN || undefined;
+  if (authToken !== undefined && authToken.length < 16) {
+    throw new ConfigError('CRM_MCP_AUTH_TOKEN must be at least 16 characters long.');
+  }
+
+  return {
+    connections,
+    defaultConnection,
+    http: flags.http ?? truthy('CRM_MCP_HTTP', env.CRM_MCP_HTTP) ?? false,
+    port: portSetting ? port(portSetting.name, portSetting.v) : 3333,
+    host: pick('host', 'CRM_MCP_HOST')?.v ?? '127.0.0.1',
+    readOnly: flags['read-only'] ?? truthy('CRM_MCP_READ_ONLY', env.CRM_MCP_READ_ONLY) ?? false,
+    toolsets: toolsetSetting ? toolsets(toolsetSetting.name, toolsetSetting.v) : null,
+    authToken,
+    allowedHosts: (env.CRM_MCP_ALLOWED_HOSTS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    logLevel: level,
+    help: flags.help ?? false,
+    version: flags.version ?? false,
+  };
+}

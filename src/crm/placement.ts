@@ -1,0 +1,106 @@
+/**
+ * Where a deal may stand. A deal only moves to a stage of its own pipeline; an unknown or foreign
+ * stage is an error that lists the pipeline's stages, never a silent "moved to the first stage".
+ * Works over any provider that can list stages, so every CRM gets the same guarantee.
+ */
+import { CrmError } from './errors.js';
+import type { Deal, Stage } from './model.js';
+import type { CallOptions, CrmProvider } from './provider.js';
+
+const MAX_STAGE_PAGES = 20;
+
+export async function pipelineStages(
+  provider: CrmProvider,
+  pipelineId: string,
+  opts: CallOptions,
+): Promise<Stage[]> {
+  const list = provider.stages?.list;
+  if (!list) return [];
+  const stages: Stage[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < MAX_STAGE_PAGES; i++) {
+    const page = await list.call(
+      provider.stages,
+      { pipeline_id: pipelineId, limit: 500, cursor, sort_by: 'position', sort_direction: 'asc' },
+      { signal: opts.signal },
+    );
+    stages.push(...page.items);
+    if (!page.next_cursor) break;
+    cursor = page.next_cursor;
+  }
+  return stages.filter((s) => !s.pipeline || s.pipeline.id === pipelineId).sort((a, b) => a.position - b.position);
+}
+
+const stageList = (stages: Stage[]) =>
+  stages.length ? stages.map((s) => `${s.name} (${s.id})`).join(', ') : 'none (create one with create_stage)';
+
+export interface Placement {
+  pipeline_id: string;
+  stage_id: string;
+}
+
+/**
+ * Resolves the pipeline and stage a deal will stand in after a create or update, or throws a
+ * validation error naming the valid stages.
+ */
+export async function resolvePlacement(
+  provider: CrmProvider,
+  request: { pipeline_id?: string; stage_id?: string },
+  current: Deal | undefined,
+  opts: CallOptions,
+): Promise<Placement | undefined> {
+  const { pipeline_id, stage_id } = request;
+  if (pipeline_id === undefined && stage_id === undefined) {
+    if (!current) {
+      throw new CrmError(
+        'validation',
+        'create_deal needs stage_id (and optionally pipeline_id): call get_pipeline or list_stages to pick the stage the deal starts in.',
+      );
+    }
+    return undefined;
+  }
+  const deal = current ? `deal ${current.name} (${current.id})` : 'the new deal';
+
+  if (stage_id === undefined) {
+    // A pipeline without a stage would leave the CRM to pick one: refuse instead of guessing.
+    const stages = await pipelineStages(provider, pipeline_id!, opts);
+    throw new CrmError(
+      'validation',
+      `To put ${deal} in pipeline ${pipeline_id}, also pass stage_id, one of its stages: ${stageList(stages)}.`,
+    );
+  }
+
+  const targetPipeline = pipeline_id ?? (await stagePipeline(provider, stage_id, current, opts));
+  const stages = await pipelineStages(provider, targetPipeline, opts);
+  if (stages.length && !stages.some((s) => s.id === stage_id)) {
+    const where =
+      current && pipeline_id === undefined
+        ? `${current.pipeline.name ?? 'pipeline'} (${targetPipeline}), the pipeline of ${deal}`
+        : `pipeline ${targetPipeline}`;
+    throw new CrmError(
+      'validation',
+      `Stage '${stage_id}' is not a stage of ${where}. Its stages: ${stageList(stages)}. ` +
+        'To move a deal to another pipeline, pass pipeline_id together with a stage of that pipeline.',
+    );
+  }
+  return { pipeline_id: targetPipeline, stage_id };
+}
+
+/** The pipeline a stage belongs to; for a move without pipeline_id it must be the deal's own. */
+async function stagePipeline(
+  provider: CrmProvider,
+  stageId: string,
+  current: Deal | undefined,
+  opts: CallOptions,
+): Promise<string> {
+  if (current) return current.pipeline.id;
+  const get = provider.stages?.get;
+  if (!get) {
+    throw new CrmError('validation', 'Pass pipeline_id together with stage_id for this CRM.');
+  }
+  const stage = await get.call(provider.stages, stageId, { signal: opts.signal });
+  if (!stage.pipeline) {
+    throw new CrmError('validation', `Stage '${stageId}' belongs to no pipeline; pass pipeline_id.`);
+  }
+  return stage.pipeline.id;
+}

@@ -1,0 +1,63 @@
+/**
+ * The server factory. Which tools a server offers is decided once at start-up (read-only mode,
+ * toolsets); the factory then only builds an McpServer and wires the prebuilt definitions, so it
+ * is cheap enough to run once per HTTP request.
+ */
+import { McpServer } from '@modelcontextprotocol/server';
+import type { ConnectionRegistry } from './connections.js';
+import type { Logger } from './log.js';
+import { registerPrompts } from './prompts/index.js';
+import { listConnections } from './tools/connections.js';
+import { dealTools } from './tools/deals.js';
+import { registerTool, type ToolDefinition, type Toolset } from './tools/define.js';
+import { pipelineTools } from './tools/pipelines.js';
+import { projectTools } from './tools/projects.js';
+import { stageTools } from './tools/stages.js';
+import { statsTools } from './tools/stats.js';
+import { VERSION } from './version.js';
+
+export const ALL_TOOLS: readonly ToolDefinition[] = [
+  listConnections,
+  ...pipelineTools,
+  ...stageTools,
+  ...dealTools,
+  ...projectTools,
+  ...statsTools,
+];
+
+export interface ServerContext {
+  registry: ConnectionRegistry;
+  logger: Logger;
+  readOnly: boolean;
+  /** null = every toolset. list_connections is always on. */
+  toolsets: ReadonlySet<Toolset> | null;
+}
+
+export function selectTools(ctx: Pick<ServerContext, 'readOnly' | 'toolsets'>): ToolDefinition[] {
+  return ALL_TOOLS.filter(
+    (t) =>
+      (!ctx.readOnly || t.readOnly) &&
+      (t.toolset === 'connections' || !ctx.toolsets || ctx.toolsets.has(t.toolset)),
+  );
+}
+
+const INSTRUCTIONS =
+  'CRM tools over a unified model of pipelines, stages, deals and projects. Ids are strings; every ' +
+  'record shows names with ids in parentheses. Start with list_pipelines or get_pipeline; move deals ' +
+  'with update_deal (stage_id must be a stage of the deal\'s pipeline). Writes accept dry_run; creates ' +
+  'accept idempotency_key; deletes need confirm: true. With several CRMs, list_connections names them.';
+
+export function createServerFactory(ctx: ServerContext): () => McpServer {
+  const tools = selectTools(ctx);
+  const env = { registry: ctx.registry, logger: ctx.logger };
+  const openWorld = ctx.registry.anyRemote;
+  return () => {
+    const server = new McpServer(
+      { name: 'crm-mcp', version: VERSION },
+      { instructions: INSTRUCTIONS, cacheHints: { 'tools/list': { ttlMs: 300_000 } } } as never,
+    );
+    for (const tool of tools) registerTool(server, tool, env, openWorld);
+    registerPrompts(server);
+    return server;
+  };
+}

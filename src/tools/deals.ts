@@ -1,0 +1,154 @@
+import * as z from 'zod';
+import { checkFilters, checkWrite, requireOperation } from '../crm/capabilities.js';
+import { Deal, DEAL_STATUSES } from '../crm/model.js';
+import { resolvePlacement } from '../crm/placement.js';
+import type { CrudOperations, DealInput, DealQuery } from '../crm/provider.js';
+import {
+  defineTool,
+  given,
+  id,
+  listFlow,
+  pageArgs,
+  requireSomeField,
+  shapeRecord,
+  writeFlow,
+  writeOutput,
+  written,
+  type ToolCall,
+} from './define.js';
+import { dealLine } from './format.js';
+
+type Ops = Required<CrudOperations<Deal, DealQuery, DealInput>>;
+const op = <K extends keyof Ops>(call: ToolCall<object>, name: K) =>
+  requireOperation(call.provider, 'deals', name) as Ops[K];
+
+const CONCISE = ['id', 'name', 'status', 'pipeline', 'stage', 'amount', 'currency', 'owner'] as const;
+
+const fields = {
+  name: z.string().min(1).max(255).describe('Deal title'),
+  pipeline_id: id('Pipeline').optional(),
+  stage_id: id('Stage; must belong to the pipeline'),
+  amount: z.number().min(0).optional().describe('Deal value'),
+  currency: z.string().regex(/^[A-Z]{3}$/).optional().describe('ISO 4217 code, e.g. USD'),
+  status: z.enum(DEAL_STATUSES).optional().describe('open, won or lost'),
+  owner_id: id('Owner (user)').optional(),
+  close_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional().describe('Expected close, YYYY-MM-DD'),
+};
+const FIELD_NAMES = Object.keys(fields);
+
+function input(args: DealInput): DealInput {
+  return given({
+    name: args.name,
+    pipeline_id: args.pipeline_id,
+    stage_id: args.stage_id,
+    amount: args.amount,
+    currency: args.currency,
+    status: args.status,
+    owner_id: args.owner_id,
+    close_date: args.close_date,
+  });
+}
+
+const shape = (d: Deal, call: ToolCall<object>) =>
+  shapeRecord(d, call.detailed, CONCISE, Boolean(call.options.include_remote_data));
+
+export const listDeals = defineTool({
+  name: 'list_deals',
+  title: 'List deals',
+  description:
+    'Lists deals, most recently updated first, one line each: name (id), stage, status, value, owner. ' +
+    'Filter by pipeline_id, stage_id, status or owner_id to keep answers small.',
+  toolset: 'deals',
+  kind: 'read',
+  args: {
+    pipeline_id: id('Pipeline').optional(),
+    stage_id: id('Stage').optional(),
+    status: z.enum(DEAL_STATUSES).optional().describe('open, won or lost'),
+    owner_id: id('Owner (user)').optional(),
+    ...pageArgs,
+  },
+  output: { deals: z.array(Deal.partial()), next_cursor: z.string().nullable() },
+  run(call) {
+    const a = call.args;
+    const query = given({ pipeline_id: a.pipeline_id, stage_id: a.stage_id, status: a.status, owner_id: a.owner_id });
+    checkFilters(call.provider, 'deals', query);
+    return listFlow(call, {
+      resource: 'deals',
+      key: 'deals',
+      filters: query,
+      fetch: (q) => op(call, 'list')({ ...query, ...q }, call.options),
+      line: dealLine,
+      shape: (d) => shape(d, call),
+    });
+  },
+});
+
+export const getDeal = defineTool({
+  name: 'get_deal',
+  title: 'Get a deal',
+  description: 'One deal by id: stage, pipeline, status, value, owner, account and dates.',
+  toolset: 'deals',
+  kind: 'read',
+  args: { deal_id: id('Deal') },
+  output: { deal: Deal.partial() },
+  async run(call) {
+    const d = await op(call, 'get')(call.args.deal_id, call.options);
+    return { structured: { deal: shape(d, call) }, text: `Deal ${dealLine(d, true)}` };
+  },
+});
+
+export const createDeal = defineTool({
+  name: 'create_deal',
+  title: 'Create a deal',
+  description:
+    'Creates a deal in a given stage (stage_id from get_pipeline or list_stages; the pipeline follows ' +
+    'from the stage). A stage outside pipeline_id is refused with the valid stages.',
+  toolset: 'deals',
+  kind: 'create',
+  args: fields,
+  output: writeOutput('deal', Deal),
+  async run(call) {
+    const data = input(call.args);
+    const placement = await resolvePlacement(call.provider, data, undefined, call.options);
+    if (placement) Object.assign(data, placement);
+    checkWrite(call.provider, 'deals', 'create', data);
+    const prepared = await op(call, 'create')(data, call.options);
+    return writeFlow(call, prepared, (d) => ({
+      structured: { deal: written(d) },
+      text: `Created deal ${dealLine(d, false)}.`,
+    }));
+  },
+});
+
+export const updateDeal = defineTool({
+  name: 'update_deal',
+  title: 'Update a deal',
+  description:
+    'Changes a deal: move it to another stage, mark it won or lost, change value, owner or close date. ' +
+    'Sends only the fields given. A stage must belong to the deal\'s pipeline (or to pipeline_id when ' +
+    'moving pipelines); otherwise the error lists the valid stages.',
+  toolset: 'deals',
+  kind: 'update',
+  args: { deal_id: id('Deal'), ...fields, name: fields.name.optional(), stage_id: fields.stage_id.optional() },
+  output: writeOutput('deal', Deal),
+  async run(call) {
+    const data = input(call.args);
+    requireSomeField(data, call.name, FIELD_NAMES);
+    if (data.stage_id !== undefined || data.pipeline_id !== undefined) {
+      const current = await op(call, 'get')(call.args.deal_id, { signal: call.options.signal });
+      const placement = await resolvePlacement(call.provider, data, current, call.options);
+      // Send the pipeline only when it changes: updates carry just what the caller meant.
+      if (placement && placement.pipeline_id === current.pipeline.id && call.args.pipeline_id === undefined) {
+        delete data.pipeline_id;
+      }
+    }
+    checkWrite(call.provider, 'deals', 'update', data);
+    const prepared = await op(call, 'update')(call.args.deal_id, data, call.options);
+    return writeFlow(call, prepared, (d) => ({
+      structured: { deal: written(d) },
+      text: `Updated deal ${dealLine(d, true)}.`,
+    }));
+  },
+});
+
+export const dealTools = [listDeals, getDeal, createDeal, updateDeal];

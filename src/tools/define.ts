@@ -1,0 +1,371 @@
+/**
+ * The one helper every tool goes through. A tool is data: name, kind, its own arguments, an output
+ * schema and a `run` function over a CrmProvider. From the kind this helper derives the common
+ * arguments, all four annotations, error handling and the result shape, so every tool behaves
+ * alike. Schemas are built once at module load; registering a tool on a fresh McpServer (one per
+ * HTTP request) only wires a closure.
+ */
+import type { McpServer } from '@modelcontextprotocol/server';
+import * as z from 'zod';
+import type { ConnectionRegistry } from '../connections.js';
+import { requireOperation } from '../crm/capabilities.js';
+import { CrmError, isCrmError } from '../crm/errors.js';
+import { decodeCursor, encodeCursor, filterFingerprint } from '../crm/paginate.js';
+import type {
+  CallOptions,
+  CrmProvider,
+  Page,
+  PreparedWrite,
+  Resource,
+  WriteOptions,
+} from '../crm/provider.js';
+import { Ref } from '../crm/model.js';
+import type { Logger } from '../log.js';
+
+export type ToolKind = 'read' | 'create' | 'update' | 'delete';
+export const TOOLSETS = ['pipelines', 'stages', 'deals', 'projects', 'stats'] as const;
+export type Toolset = (typeof TOOLSETS)[number] | 'connections';
+
+/** About 25,000 characters: what Claude Code accepts from one tool call without truncating it. */
+export const OUTPUT_CAP = 25_000;
+export const MAX_LIMIT = 100;
+
+export interface ToolEnv {
+  registry: ConnectionRegistry;
+  logger: Logger;
+}
+
+// Common arguments, built once. Descriptions are short: they are repeated in every tool.
+const common = {
+  connection: z.string().optional().describe('Connection name (list_connections); default if omitted.'),
+  response_format: z
+    .enum(['concise', 'detailed'])
+    .default('concise')
+    .describe('concise: key fields; detailed: all fields.'),
+  include_remote_data: z.boolean().default(false).describe("Add the CRM's raw record as remote_data."),
+  dry_run: z.boolean().default(false).describe('Validate and return the exact request; send nothing.'),
+  idempotency_key: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('A repeat with the same key returns the first result and creates nothing.'),
+  confirm: z.boolean().default(false).describe('Must be true to delete; otherwise only shows what would go.'),
+};
+
+export const pageArgs = {
+  limit: z.number().int().min(1).max(MAX_LIMIT).default(25).describe(`Records per page, 1-${MAX_LIMIT}.`),
+  cursor: z.string().optional().describe('next_cursor of the previous call, to continue.'),
+};
+
+export const id = (what: string) => z.string().min(1).describe(`${what} id`);
+
+const KIND_ARGS: Record<ToolKind, Partial<typeof common>> = {
+  read: { connection: common.connection, response_format: common.response_format, include_remote_data: common.include_remote_data },
+  create: { connection: common.connection, dry_run: common.dry_run, idempotency_key: common.idempotency_key },
+  update: { connection: common.connection, dry_run: common.dry_run },
+  delete: { connection: common.connection, confirm: common.confirm, dry_run: common.dry_run },
+};
+
+// Updates overwrite fields (destructive) but repeating one changes nothing more (idempotent).
+// Creates are not idempotent by hint: only a caller-supplied idempotency_key makes them so.
+const ANNOTATIONS: Record<ToolKind, { readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean }> = {
+  read: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+  create: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+  update: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+  delete: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+};
+
+export interface CommonArgs {
+  connection?: string;
+  response_format?: 'concise' | 'detailed';
+  include_remote_data?: boolean;
+  dry_run?: boolean;
+  idempotency_key?: string;
+  confirm?: boolean;
+}
+
+export interface ToolCall<A> {
+  name: string;
+  registry: ConnectionRegistry;
+  args: A & CommonArgs;
+  connection: string;
+  provider: CrmProvider;
+  detailed: boolean;
+  options: WriteOptions;
+  logger: Logger;
+}
+
+export interface ToolOutput {
+  structured: Record<string, unknown>;
+  text: string;
+}
+
+export interface ToolSpec<S extends z.ZodRawShape> {
+  name: string;
+  title: string;
+  description: string;
+  toolset: Toolset;
+  kind: ToolKind;
+  args: S;
+  /** Leave out the common arguments (list_connections takes none). */
+  bare?: boolean;
+  output: z.ZodRawShape;
+  run(call: ToolCall<z.infer<z.ZodObject<S>>>): Promise<ToolOutput>;
+}
+
+export interface ToolDefinition {
+  name: string;
+  title: string;
+  description: string;
+  toolset: Toolset;
+  kind: ToolKind;
+  readOnly: boolean;
+  inputSchema: z.ZodObject;
+  outputSchema: z.ZodObject;
+  invoke(rawArgs: unknown, signal: AbortSignal, env: ToolEnv): Promise<CallToolResultLike>;
+}
+
+export interface CallToolResultLike {
+  [key: string]: unknown;
+  content: Array<{ type: 'text'; text: string }>;
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
+
+export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefinition {
+  const inputSchema = z.object(spec.bare ? spec.args : { ...spec.args, ...KIND_ARGS[spec.kind] });
+  const outputSchema = z.object(spec.output);
+  return {
+    name: spec.name,
+    title: spec.title,
+    description: spec.description,
+    toolset: spec.toolset,
+    kind: spec.kind,
+    readOnly: spec.kind === 'read',
+    inputSchema,
+    outputSchema,
+    async invoke(rawArgs, signal, env) {
+      const args = rawArgs as z.infer<z.ZodObject<S>> & CommonArgs;
+      try {
+        const { name: connection, provider } = env.registry.get(args.connection);
+        const out = await spec.run({
+          name: spec.name,
+          registry: env.registry,
+          args,
+          connection,
+          provider,
+          detailed: args.response_format === 'detailed',
+          options: {
+            signal,
+            include_remote_data: args.include_remote_data ?? false,
+            idempotency_key: args.idempotency_key,
+            remote_query: (args as { remote_query?: Record<string, unknown> }).remote_query,
+          },
+          logger: env.logger,
+        });
+        return { content: [{ type: 'text', text: out.text }], structuredContent: out.structured };
+      } catch (error) {
+        return errorResult(spec.name, error, env.logger, signal);
+      }
+    },
+  };
+}
+
+function errorResult(tool: string, error: unknown, logger: Logger, signal: AbortSignal): CallToolResultLike {
+  let text: string;
+  if (isCrmError(error)) {
+    text = error.message;
+    logger.info({ tool, kind: error.kind, status: error.status }, 'tool error');
+  } else if (signal.aborted) {
+    text = `${tool} was cancelled before it finished; nothing more was done.`;
+  } else {
+    // Unknown failures are bugs: log the detail to stderr, tell the agent something actionable.
+    logger.error({ tool, err: error }, 'unexpected tool failure');
+    text = `${tool} failed unexpectedly inside crm-mcp (logged on the server). Retry once; if it fails again, use another tool or report it.`;
+  }
+  return { content: [{ type: 'text', text }], isError: true };
+}
+
+export function registerTool(server: McpServer, tool: ToolDefinition, env: ToolEnv, openWorld: boolean): void {
+  server.registerTool(
+    tool.name,
+    {
+      title: tool.title,
+      description: tool.description,
+      inputSchema: tool.inputSchema,
+      outputSchema: tool.outputSchema,
+      annotations: { ...ANNOTATIONS[tool.kind], openWorldHint: openWorld },
+    },
+    (args: unknown, ctx) => tool.invoke(args, ctx.mcpReq.signal, env) as never,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared flows: lists (cursor + output cap), gets, writes (dry run + read back), deletes (confirm).
+
+export interface ListFlow<T> {
+  resource: Resource;
+  /** Key of the array in structuredContent, e.g. "deals". */
+  key: string;
+  filters: Record<string, unknown>;
+  fetch(query: { limit: number; cursor?: string }): Promise<Page<T>>;
+  line(item: T, detailed: boolean): string;
+  shape(item: T, detailed: boolean): unknown;
+}
+
+export async function listFlow<T>(
+  call: ToolCall<{ limit: number; cursor?: string }>,
+  flow: ListFlow<T>,
+): Promise<ToolOutput> {
+  const { limit, cursor } = call.args;
+  const fingerprint = filterFingerprint(`${call.name}:${call.connection}`, flow.filters);
+  const start = cursor ? decodeCursor(cursor, fingerprint) : { native: undefined, skip: 0 };
+  const page = await flow.fetch({ limit: Math.min(limit + start.skip, 500), cursor: start.native });
+  let items = page.items.slice(start.skip);
+  let next: string | null = page.next_cursor ? encodeCursor(fingerprint, page.next_cursor) : null;
+  if (items.length > limit) {
+    items = items.slice(0, limit);
+    next = encodeCursor(fingerprint, start.native, start.skip + limit);
+  }
+
+  // Cap what one answer carries: whole records only, and a cursor that resumes at the first one left out.
+  const shaped: unknown[] = [];
+  const lines: string[] = [];
+  let textSize = 0;
+  let jsonSize = 0;
+  for (const item of items) {
+    const s = flow.shape(item, call.detailed);
+    const l = `- ${flow.line(item, call.detailed)}`;
+    const size = JSON.stringify(s).length;
+    if (shaped.length > 0 && (textSize + l.length > OUTPUT_CAP || jsonSize + size > OUTPUT_CAP)) {
+      next = encodeCursor(fingerprint, start.native, start.skip + shaped.length);
+      break;
+    }
+    shaped.push(s);
+    lines.push(l);
+    textSize += l.length + 1;
+    jsonSize += size + 1;
+  }
+
+  const head =
+    shaped.length === 0
+      ? `No ${flow.key} match.`
+      : `${shaped.length} ${shaped.length === 1 ? flow.key.replace(/s$/, '') : flow.key}${next ? ' (more available)' : ''}:`;
+  const tail = next ? [`More: call ${call.name} again with the same filters and cursor "${next}".`] : [];
+  return {
+    structured: { [flow.key]: shaped, next_cursor: next },
+    text: [head, ...lines, ...tail].join('\n'),
+  };
+}
+
+/** Runs a prepared write: on dry_run shows the exact request, otherwise sends it. */
+export async function writeFlow<T>(
+  call: ToolCall<object>,
+  prepared: PreparedWrite<T>,
+  done: (record: T) => ToolOutput,
+): Promise<ToolOutput> {
+  if (call.args.dry_run) return dryRunOutput(prepared);
+  return done(await prepared.execute());
+}
+
+function dryRunOutput(prepared: PreparedWrite<unknown>): ToolOutput {
+  const { method, path, body } = prepared.request;
+  return {
+    structured: { dry_run: { method, path, ...(body === undefined ? {} : { body }) } },
+    text:
+      `Dry run, nothing was sent. Would send: ${method} ${path}` +
+      (body === undefined ? '' : ` ${JSON.stringify(body)}`) +
+      '\nCall again without dry_run to do it.',
+  };
+}
+
+/**
+ * Delete with a safety catch: without confirm it only reads the record and says how to confirm;
+ * with dry_run it shows the request; with confirm it deletes.
+ */
+export async function deleteFlow(
+  call: ToolCall<object>,
+  resource: Resource,
+  key: string,
+  id: string,
+): Promise<ToolOutput> {
+  const del = requireOperation(call.provider, resource, 'delete') as (
+    id: string,
+    opts: WriteOptions,
+  ) => Promise<PreparedWrite<Ref>>;
+  const prepared = await del(id, call.options);
+  if (call.args.dry_run) return dryRunOutput(prepared);
+  const noun = key;
+  if (!call.args.confirm) {
+    const record = await previewRecord(call, resource, id);
+    return {
+      structured: { deleted: false, [key]: record },
+      text:
+        `Not deleted: ${noun} ${refText(record)} would be deleted. ` +
+        `To delete it, call ${call.name} again with confirm: true.`,
+    };
+  }
+  const record = await prepared.execute();
+  return {
+    structured: { deleted: true, [key]: { id: record.id, ...(record.name ? { name: record.name } : {}) } },
+    text: `Deleted ${noun} ${refText(record)}.`,
+  };
+}
+
+async function previewRecord(call: ToolCall<object>, resource: Resource, id: string): Promise<Ref> {
+  const get = call.provider[resource]?.get;
+  if (!get || !call.provider.capabilities[resource]?.get) return { id };
+  const rec = (await get.call(call.provider[resource], id, { signal: call.options.signal })) as Ref;
+  return { id: rec.id, ...(rec.name ? { name: rec.name } : {}) };
+}
+
+const refText = (r: Ref) => (r.name ? `${r.name} (${r.id})` : `(${r.id})`);
+
+/** Output fields shared by every write tool. */
+export const DryRun = z.object({ method: z.string(), path: z.string(), body: z.unknown().optional() });
+export const writeOutput = (key: string, record: z.ZodType) => ({
+  [key]: record.optional(),
+  dry_run: DryRun.optional(),
+});
+export const deleteOutput = (key: string) => ({
+  deleted: z.boolean().optional(),
+  [key]: Ref.optional(),
+  dry_run: DryRun.optional(),
+});
+
+/** Drops keys whose value is undefined, so updates send only what the caller gave. */
+export function given<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function requireSomeField(fields: object, tool: string, allowed: string[]): void {
+  if (Object.keys(given(fields)).length === 0) {
+    throw new CrmError(
+      'validation',
+      `${tool} needs at least one field to change: ${allowed.join(', ')}.`,
+    );
+  }
+}
+
+/** Removes remote_data unless asked, and keeps only the concise keys unless detailed. */
+export function shapeRecord<T extends object>(
+  record: T,
+  detailed: boolean,
+  conciseKeys: readonly string[],
+  includeRemote: boolean,
+): Partial<T> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(record)) {
+    if (v === undefined) continue;
+    if (k === 'remote_data' && !includeRemote) continue;
+    if (!detailed && k !== 'remote_data' && !conciseKeys.includes(k)) continue;
+    out[k] = v;
+  }
+  return out as Partial<T>;
+}
+
+/** A record as written back: every field, without remote_data. */
+export const written = <T extends object>(record: T): Partial<T> => shapeRecord(record, true, [], false);
+
+export type { CallOptions };

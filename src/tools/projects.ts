@@ -1,0 +1,175 @@
+import * as z from 'zod';
+import { checkFilters, checkWrite, requireOperation } from '../crm/capabilities.js';
+import { Project, PROJECT_STATUSES } from '../crm/model.js';
+import type { CrudOperations, ProjectInput, ProjectQuery } from '../crm/provider.js';
+import {
+  defineTool,
+  deleteFlow,
+  deleteOutput,
+  given,
+  id,
+  listFlow,
+  pageArgs,
+  requireSomeField,
+  shapeRecord,
+  writeFlow,
+  writeOutput,
+  written,
+  type ToolCall,
+} from './define.js';
+import { projectLine } from './format.js';
+
+type Ops = Required<CrudOperations<Project, ProjectQuery, ProjectInput>>;
+const op = <K extends keyof Ops>(call: ToolCall<object>, name: K) =>
+  requireOperation(call.provider, 'projects', name) as Ops[K];
+
+const CONCISE = ['id', 'name', 'status', 'stage', 'amount', 'currency', 'owner', 'account', 'close_date'] as const;
+
+const idRef = z.object({ id: z.string().min(1) });
+const fields = {
+  name: z.string().min(1).max(255).describe('Project name'),
+  description: z.string().max(10_000).optional().describe('Free text'),
+  status: z.enum(PROJECT_STATUSES).optional().describe('Each CRM accepts a subset (list_connections)'),
+  amount: z.number().optional().describe('Project value'),
+  currency: z.string().regex(/^[A-Z]{3}$/).optional().describe('ISO 4217 code'),
+  close_date: z.string().optional().describe('YYYY-MM-DD or ISO timestamp'),
+  owner: idRef.optional().describe('{id} of a user'),
+  account: idRef.optional().describe('{id} of an account'),
+  stage: idRef.optional().describe('{id} of a stage'),
+  contact: z.array(idRef).optional().describe('[{id}] of contacts'),
+  opportunity: z.array(idRef).optional().describe('[{id}] of deals'),
+  tags: z.array(idRef).optional().describe('[{id}] of tags'),
+  custom_fields: z.record(z.string(), z.unknown()).optional().describe('CRM custom fields'),
+  remote_data: z.record(z.string(), z.unknown()).optional().describe('Passed to the CRM as-is'),
+};
+const FIELD_NAMES = Object.keys(fields);
+
+function input(a: ProjectInput): ProjectInput {
+  return given({
+    name: a.name,
+    description: a.description,
+    status: a.status,
+    amount: a.amount,
+    currency: a.currency,
+    close_date: a.close_date,
+    owner: a.owner,
+    account: a.account,
+    stage: a.stage,
+    contact: a.contact,
+    opportunity: a.opportunity,
+    tags: a.tags,
+    custom_fields: a.custom_fields,
+    remote_data: a.remote_data,
+  });
+}
+
+const shape = (p: Project, call: ToolCall<object>) =>
+  shapeRecord(p, call.detailed, CONCISE, Boolean(call.options.include_remote_data));
+
+export const listProjects = defineTool({
+  name: 'list_projects',
+  title: 'List projects',
+  description:
+    'Lists projects (delivery or onboarding work tied to accounts and deals), one line each with ' +
+    'status, stage, owner and account. Filter by name, status, owner_id, account_id or stage_id.',
+  toolset: 'projects',
+  kind: 'read',
+  args: {
+    name: z.string().optional().describe('Name contains (case-insensitive)'),
+    status: z.enum(PROJECT_STATUSES).optional().describe('Project status'),
+    owner_id: id('Owner (user)').optional(),
+    account_id: id('Account').optional(),
+    stage_id: id('Stage').optional(),
+    ...pageArgs,
+  },
+  output: { projects: z.array(Project.partial()), next_cursor: z.string().nullable() },
+  run(call) {
+    const a = call.args;
+    const query = given({
+      name: a.name,
+      status: a.status,
+      owner_id: a.owner_id,
+      account_id: a.account_id,
+      stage_id: a.stage_id,
+    });
+    checkFilters(call.provider, 'projects', query);
+    return listFlow(call, {
+      resource: 'projects',
+      key: 'projects',
+      filters: query,
+      fetch: (q) => op(call, 'list')({ ...query, ...q }, call.options),
+      line: projectLine,
+      shape: (p) => shape(p, call),
+    });
+  },
+});
+
+export const getProject = defineTool({
+  name: 'get_project',
+  title: 'Get a project',
+  description: 'One project by id with owner, account, stage, contacts, linked deals, tags and dates.',
+  toolset: 'projects',
+  kind: 'read',
+  args: { project_id: id('Project') },
+  output: { project: Project.partial() },
+  async run(call) {
+    const p = await op(call, 'get')(call.args.project_id, call.options);
+    return { structured: { project: shape(p, call) }, text: `Project ${projectLine(p, true)}` };
+  },
+});
+
+export const createProject = defineTool({
+  name: 'create_project',
+  title: 'Create a project',
+  description:
+    'Creates a project. Required fields and allowed statuses differ per CRM (e.g. Insightly requires ' +
+    'status; Capsule accepts only open|closed); the tool says which before anything is sent.',
+  toolset: 'projects',
+  kind: 'create',
+  args: fields,
+  output: writeOutput('project', Project),
+  async run(call) {
+    const data = input(call.args);
+    checkWrite(call.provider, 'projects', 'create', data);
+    const prepared = await op(call, 'create')(data, call.options);
+    return writeFlow(call, prepared, (p) => ({
+      structured: { project: written(p) },
+      text: `Created project ${projectLine(p, false)}.`,
+    }));
+  },
+});
+
+export const updateProject = defineTool({
+  name: 'update_project',
+  title: 'Update a project',
+  description:
+    'Changes a project; sends only the fields given. List fields (contact, opportunity, tags) replace ' +
+    'the whole list.',
+  toolset: 'projects',
+  kind: 'update',
+  args: { project_id: id('Project'), ...fields, name: fields.name.optional() },
+  output: writeOutput('project', Project),
+  async run(call) {
+    const data = input(call.args);
+    requireSomeField(data, call.name, FIELD_NAMES);
+    checkWrite(call.provider, 'projects', 'update', data);
+    const prepared = await op(call, 'update')(call.args.project_id, data, call.options);
+    return writeFlow(call, prepared, (p) => ({
+      structured: { project: written(p) },
+      text: `Updated project ${projectLine(p, true)}.`,
+    }));
+  },
+});
+
+export const deleteProject = defineTool({
+  name: 'delete_project',
+  title: 'Delete a project',
+  description: 'Deletes a project. Needs confirm: true; without it, shows what would be deleted.',
+  toolset: 'projects',
+  kind: 'delete',
+  args: { project_id: id('Project') },
+  output: deleteOutput('project'),
+  run: (call) => deleteFlow(call, 'projects', 'project', call.args.project_id),
+});
+
+export const projectTools = [listProjects, getProject, createProject, updateProject, deleteProject];

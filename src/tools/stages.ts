@@ -1,0 +1,161 @@
+import * as z from 'zod';
+import { checkFilters, checkWrite, requireOperation } from '../crm/capabilities.js';
+import { Stage, STAGE_STATUSES } from '../crm/model.js';
+import type { CrudOperations, StageInput, StageQuery } from '../crm/provider.js';
+import {
+  defineTool,
+  deleteFlow,
+  deleteOutput,
+  given,
+  id,
+  listFlow,
+  pageArgs,
+  requireSomeField,
+  shapeRecord,
+  writeFlow,
+  writeOutput,
+  written,
+  type ToolCall,
+} from './define.js';
+import { stageLine } from './format.js';
+
+type Ops = Required<CrudOperations<Stage, StageQuery, StageInput>>;
+const op = <K extends keyof Ops>(call: ToolCall<object>, name: K) =>
+  requireOperation(call.provider, 'stages', name) as Ops[K];
+
+const CONCISE = ['id', 'name', 'pipeline', 'position', 'status', 'probability'] as const;
+
+const fields = {
+  pipeline_id: id('Pipeline the stage belongs to'),
+  name: z.string().min(1).max(255).describe('Stage name, e.g. "Qualified"'),
+  position: z.number().int().min(0).optional().describe('Order in the pipeline; others shift'),
+  probability: z.number().min(0).max(100).optional().describe('Win probability, 0-100'),
+  color: z.string().max(32).optional().describe('Label colour, e.g. "#5951ff"'),
+  status: z.enum(STAGE_STATUSES).optional().describe('active or inactive'),
+};
+const FIELD_NAMES = Object.keys(fields);
+
+function input(args: StageInput): StageInput {
+  return given({
+    pipeline_id: args.pipeline_id,
+    name: args.name,
+    position: args.position,
+    probability: args.probability,
+    color: args.color,
+    status: args.status,
+  });
+}
+
+export const listStages = defineTool({
+  name: 'list_stages',
+  title: 'List stages',
+  description:
+    'Lists pipeline stages, in pipeline order by default. Filter by pipeline_id (from list_pipelines) ' +
+    'to get the stage ids a deal can move to. get_pipeline shows the same stages with open-deal totals.',
+  toolset: 'stages',
+  kind: 'read',
+  args: {
+    pipeline_id: id('Pipeline').optional(),
+    name: z.string().optional().describe('Exact stage name'),
+    status: z.enum(STAGE_STATUSES).optional().describe('active or inactive'),
+    sort_by: z.enum(['position', 'name', 'created_at', 'updated_at']).optional().describe('Default position'),
+    sort_direction: z.enum(['asc', 'desc']).optional().describe('Default asc'),
+    ...pageArgs,
+  },
+  output: { stages: z.array(Stage.partial()), next_cursor: z.string().nullable() },
+  run(call) {
+    const a = call.args;
+    const query = given({
+      pipeline_id: a.pipeline_id,
+      name: a.name,
+      status: a.status,
+      sort_by: a.sort_by,
+      sort_direction: a.sort_direction,
+    });
+    checkFilters(call.provider, 'stages', query);
+    return listFlow(call, {
+      resource: 'stages',
+      key: 'stages',
+      filters: query,
+      fetch: (q) => op(call, 'list')({ ...query, ...q }, call.options),
+      line: stageLine,
+      shape: (s, d) => shapeRecord(s, d, CONCISE, Boolean(call.options.include_remote_data)),
+    });
+  },
+});
+
+export const getStage = defineTool({
+  name: 'get_stage',
+  title: 'Get a stage',
+  description: 'One stage by id, with its pipeline, position, probability and status.',
+  toolset: 'stages',
+  kind: 'read',
+  args: { stage_id: id('Stage') },
+  output: { stage: Stage.partial() },
+  async run(call) {
+    const s = await op(call, 'get')(call.args.stage_id, call.options);
+    return {
+      structured: { stage: shapeRecord(s, call.detailed, CONCISE, Boolean(call.options.include_remote_data)) },
+      text: `Stage ${stageLine(s, true)}`,
+    };
+  },
+});
+
+export const createStage = defineTool({
+  name: 'create_stage',
+  title: 'Create a stage',
+  description:
+    'Adds a stage to a pipeline, at the end unless position is given. Which fields a CRM accepts ' +
+    'differs (list_connections); unsupported ones are refused before anything is sent.',
+  toolset: 'stages',
+  kind: 'create',
+  args: fields,
+  output: writeOutput('stage', Stage),
+  async run(call) {
+    const data = input(call.args);
+    checkWrite(call.provider, 'stages', 'create', data);
+    const prepared = await op(call, 'create')(data, call.options);
+    return writeFlow(call, prepared, (s) => ({
+      structured: { stage: written(s) },
+      text: `Created stage ${stageLine(s, false)}.`,
+    }));
+  },
+});
+
+export const updateStage = defineTool({
+  name: 'update_stage',
+  title: 'Update a stage',
+  description: 'Changes a stage: name, position, probability, color or status; sends only the fields given.',
+  toolset: 'stages',
+  kind: 'update',
+  args: {
+    stage_id: id('Stage'),
+    ...fields,
+    pipeline_id: fields.pipeline_id.optional(),
+    name: fields.name.optional(),
+  },
+  output: writeOutput('stage', Stage),
+  async run(call) {
+    const data = input(call.args);
+    requireSomeField(data, call.name, FIELD_NAMES);
+    checkWrite(call.provider, 'stages', 'update', data);
+    const prepared = await op(call, 'update')(call.args.stage_id, data, call.options);
+    return writeFlow(call, prepared, (s) => ({
+      structured: { stage: written(s) },
+      text: `Updated stage ${stageLine(s, true)}.`,
+    }));
+  },
+});
+
+export const deleteStage = defineTool({
+  name: 'delete_stage',
+  title: 'Delete a stage',
+  description: 'Deletes a stage that holds no deals (move them with update_deal first). Needs confirm: true.',
+  toolset: 'stages',
+  kind: 'delete',
+  args: { stage_id: id('Stage') },
+  output: deleteOutput('stage'),
+  run: (call) => deleteFlow(call, 'stages', 'stage', call.args.stage_id),
+});
+
+export const stageTools = [listStages, getStage, createStage, updateStage, deleteStage];
