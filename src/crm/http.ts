@@ -1,0 +1,725 @@
+/**
+ * The one upstream HTTP client every remote provider uses: a shared undici pool per origin,
+ * timeouts, a client-side token-bucket limiter, a retry policy that never repeats a write blindly,
+ * mapping of failures to CrmError kinds, and redaction of every secret from messages and logs.
+ */
+import { Pool } from 'undici';
+import qs from 'qs';
+import type { Logger } from 'pino';
+import { CrmError, type CrmErrorKind } from './errors.js';
+
+export interface RateLimitRule {
+  capacity: number;
+  windowMs: number;
+} // token bucket: `capacity` tokens refilled evenly over windowMs
+
+/** Time source for the limiter and backoff; injectable so tests can drive it without real waits. */
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`; rejects with signal.reason when the signal aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface HttpClientOptions {
+  provider: string; // label for messages, e.g. "Pipedrive"
+  baseUrl: string; // origin plus optional base path
+  headers?: Record<string, string>; // sent on every request (auth); every value is treated as a secret
+  secrets?: string[]; // more strings to redact
+  limiter?: RateLimitRule;
+  timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number }; // defaults 5s / 15s / 15s
+  maxRetryWaitMs?: number; // bounded total backoff wait per call, default 8000 (below a client's tool timeout)
+  maxAttempts?: number; // default 4
+  logger?: Logger;
+  /** Pulls the provider's own human message out of an error body (e.g. Pipedrive {error, error_info}, Truto {message, truto_error_insight}). */
+  describeError?: (status: number, body: unknown) => string | undefined;
+  /** Base of the full-jitter exponential backoff, default 300 ms (tests make it small). */
+  retryBaseMs?: number;
+  /** Time source for the limiter and retry waits, default the real clock. */
+  clock?: Clock;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string; // already encoded, built with `path` below
+  query?: Record<string, unknown>; // qs.stringify with arrayFormat 'brackets', undefined skipped
+  body?: unknown; // JSON
+  headers?: Record<string, string>; // e.g. content-type override (application/vnd.api+json)
+  signal?: AbortSignal; // MCP request's abort signal: aborts the upstream request and any wait
+  cost?: number; // limiter tokens, default 1
+  idempotencyKey?: string; // sent as Idempotency-Key; makes a write safe to retry
+}
+
+export interface HttpResponse<T = unknown> {
+  status: number;
+  headers: Record<string, string>;
+  body: T;
+}
+
+const DEFAULT_CONNECT_MS = 5_000;
+const DEFAULT_HEADERS_MS = 15_000;
+const DEFAULT_BODY_MS = 15_000;
+const DEFAULT_MAX_RETRY_WAIT_MS = 8_000;
+const DEFAULT_MAX_ATTEMPTS = 4;
+const DEFAULT_RETRY_BASE_MS = 300;
+const MAX_BACKOFF_MS = 4_000;
+const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+const MESSAGE_EXCERPT_CHARS = 300;
+const REDACTED = '[REDACTED]';
+
+// ---------------------------------------------------------------------------------------------
+// Paths
+
+/** Tagged template that encodeURIComponent-s every interpolated value and rejects '', '.' and '..' ids: path`/api/v2/pipelines/${id}` */
+export function path(strings: TemplateStringsArray, ...ids: Array<string | number>): string {
+  let out = strings[0];
+  ids.forEach((id, i) => {
+    if (typeof id === 'number' && !Number.isFinite(id)) {
+      throw new CrmError('validation', `Invalid id '${String(id)}': ids must be finite numbers or strings.`);
+    }
+    const s = String(id);
+    if (s === '' || s === '.' || s === '..') {
+      throw new CrmError('validation', `Invalid id '${s}': an id cannot be empty, '.' or '..'.`);
+    }
+    out += encodeURIComponent(s) + strings[i + 1];
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pools: one per origin, shared by every client in the process so keep-alive sockets are reused.
+
+const pools = new Map<string, Pool>();
+
+function poolFor(origin: string, connectMs: number): Pool {
+  // connectTimeout is a pool setting, so clients asking for another one get their own pool.
+  const key = `${origin}|${connectMs}`;
+  let pool = pools.get(key);
+  if (!pool) {
+    pool = new Pool(origin, {
+      connectTimeout: connectMs,
+      keepAliveTimeout: 4_000,
+      keepAliveMaxTimeout: 60_000,
+      maxResponseSize: MAX_RESPONSE_BYTES,
+    });
+    pools.set(key, pool);
+  }
+  return pool;
+}
+
+export async function closeAllPools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.allSettled(all.map((p) => p.destroy()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clock and limiter
+
+const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal?.reason);
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, Math.max(0, ms));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};
+
+interface Waiter {
+  cost: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+/** FIFO token bucket: waiters are served in arrival order so a big request is not starved. */
+class TokenBucket {
+  private tokens: number;
+  private last: number;
+  private readonly queue: Waiter[] = [];
+  private timerPending = false;
+  private readonly ratePerMs: number;
+
+  constructor(
+    private readonly rule: RateLimitRule,
+    private readonly clock: Clock,
+  ) {
+    if (!(rule.capacity > 0) || !(rule.windowMs > 0)) {
+      throw new CrmError('validation', 'A rate limit needs a positive capacity and window.');
+    }
+    this.tokens = rule.capacity;
+    this.last = clock.now();
+    this.ratePerMs = rule.capacity / rule.windowMs;
+  }
+
+  take(cost: number, signal?: AbortSignal): Promise<void> {
+    // A cost above capacity could never be served; treat it as "the whole bucket".
+    const c = Math.min(Math.max(cost, 0), this.rule.capacity);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    this.refill();
+    if (this.queue.length === 0 && this.tokens >= c) {
+      this.tokens -= c;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { cost: c, resolve, reject, signal };
+      if (signal) {
+        waiter.onAbort = () => {
+          const i = this.queue.indexOf(waiter);
+          if (i >= 0) this.queue.splice(i, 1);
+          reject(signal.reason);
+          this.pump(); // the next waiter may be cheaper
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.queue.push(waiter);
+      this.pump();
+    });
+  }
+
+  private refill(): void {
+    const now = this.clock.now();
+    if (now > this.last) {
+      this.tokens = Math.min(this.rule.capacity, this.tokens + (now - this.last) * this.ratePerMs);
+      this.last = now;
+    }
+  }
+
+  private pump(): void {
+    this.refill();
+    while (this.queue.length > 0 && this.tokens >= this.queue[0].cost) {
+      const w = this.queue.shift()!;
+      this.tokens -= w.cost;
+      if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+      w.resolve();
+    }
+    if (this.queue.length === 0 || this.timerPending) return;
+    const deficit = this.queue[0].cost - this.tokens;
+    const ms = Math.max(1, Math.ceil(deficit / this.ratePerMs));
+    this.timerPending = true;
+    this.clock.sleep(ms).then(
+      () => {
+        this.timerPending = false;
+        this.pump();
+      },
+      () => {
+        this.timerPending = false;
+        this.pump();
+      },
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redaction
+
+function secretVariants(values: string[]): string[] {
+  const out = new Set<string>();
+  const add = (s: string) => {
+    // Very short strings would shred ordinary text; auth material is never that short.
+    if (s.length < 4) return;
+    out.add(s);
+    const enc = encodeURIComponent(s);
+    out.add(enc);
+    out.add(enc.replace(/%20/g, '+'));
+    out.add(JSON.stringify(s).slice(1, -1));
+    out.add(s.replace(/\//g, '\\/'));
+  };
+  for (const v of values) {
+    if (!v) continue;
+    add(v);
+    // "Bearer abc" / "Basic xyz": the credential alone is what an upstream would echo back.
+    const m = /^(\S+)\s+(.+)$/.exec(v.trim());
+    if (m) {
+      add(m[2]);
+      if (m[1].toLowerCase() === 'basic') {
+        const decoded = Buffer.from(m[2], 'base64').toString('utf8');
+        add(decoded);
+        const colon = decoded.indexOf(':');
+        if (colon >= 0) {
+          add(decoded.slice(0, colon));
+          add(decoded.slice(colon + 1));
+        }
+      }
+    }
+  }
+  // Longest first so a secret that contains another is removed whole.
+  return [...out].sort((a, b) => b.length - a.length);
+}
+
+function makeRedactor(secrets: string[]): (s: string) => string {
+  if (secrets.length === 0) return (s) => s;
+  return (s) => {
+    let r = s;
+    for (const secret of secrets) if (r.includes(secret)) r = r.split(secret).join(REDACTED);
+    return r;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failure classification
+
+/** Connection failures that prove the request never left this process. */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
+/** Transient connection failures worth retrying (for reads, or writes that were not sent). */
+const RETRYABLE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+function errorCodes(err: unknown, depth = 0, acc: string[] = []): string[] {
+  if (depth > 4 || typeof err !== 'object' || err === null) return acc;
+  const e = err as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof e.code === 'string') acc.push(e.code);
+  if (e.cause) errorCodes(e.cause, depth + 1, acc);
+  if (Array.isArray(e.errors)) for (const sub of e.errors) errorCodes(sub, depth + 1, acc);
+  return acc;
+}
+
+function describeConnectionFailure(codes: string[], provider: string, timeouts: Required<NonNullable<HttpClientOptions['timeouts']>>): string {
+  const has = (c: string) => codes.includes(c);
+  if (has('ECONNREFUSED')) return `Could not connect to ${provider} (connection refused)`;
+  if (has('UND_ERR_CONNECT_TIMEOUT')) return `Could not connect to ${provider} within ${seconds(timeouts.connectMs)}`;
+  if (has('ENOTFOUND')) return `Could not resolve ${provider}'s host name (check the base URL)`;
+  if (has('EAI_AGAIN')) return `Could not resolve ${provider}'s host name (DNS lookup failed)`;
+  if (has('UND_ERR_HEADERS_TIMEOUT')) return `${provider} did not answer within ${seconds(timeouts.headersMs)}`;
+  if (has('UND_ERR_BODY_TIMEOUT')) return `${provider} stopped sending its answer for ${seconds(timeouts.bodyMs)}`;
+  if (has('UND_ERR_RES_EXCEEDED_MAX_SIZE')) return `${provider}'s answer was larger than ${MAX_RESPONSE_BYTES / 1024 / 1024} MB`;
+  if (has('ECONNRESET') || has('UND_ERR_SOCKET') || has('EPIPE')) return `The connection to ${provider} was closed before it answered`;
+  return `The request to ${provider} failed on the network`;
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+/** "12 s", "3 min", "5 h": how an agent should read a retry delay. */
+function humanDelay(sec: number): string {
+  if (sec < 90) return `${Math.max(1, Math.ceil(sec))} s`;
+  if (sec < 90 * 60) return `${Math.ceil(sec / 60)} min`;
+  return `${Math.ceil(sec / 3600)} h`;
+}
+
+/** Server-requested wait in ms from Retry-After (seconds or HTTP-date), or x-ratelimit-reset on 429. */
+function serverWaitMs(status: number, headers: Record<string, string>): number | undefined {
+  const ra = headers['retry-after']?.trim();
+  if (ra) {
+    if (/^\d+(\.\d+)?$/.test(ra)) return Number(ra) * 1000;
+    const at = Date.parse(ra);
+    if (!Number.isNaN(at)) return Math.max(0, at - Date.now());
+  }
+  // Rate-limit windows are sent on every answer (Outreach), so only a 429 means "wait for it".
+  const reset = headers['x-ratelimit-reset']?.trim();
+  if (status === 429 && reset && /^\d+(\.\d+)?$/.test(reset)) {
+    const n = Number(reset);
+    // Pipedrive sends seconds left in the window; others send an epoch time (seconds or ms).
+    if (n >= 1e12) return Math.max(0, n - Date.now());
+    if (n >= 1e9) return Math.max(0, n * 1000 - Date.now());
+    return n * 1000;
+  }
+  return undefined;
+}
+
+function flattenHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined) continue;
+    out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
+function sentence(s: string): string {
+  const t = s.trim();
+  return /[.!?]$/.test(t) ? t : `${t}.`;
+}
+
+/** A short, human excerpt of an error body when the provider's describeError has nothing. */
+function bodyExcerpt(body: unknown): string | undefined {
+  if (body === undefined || body === null || body === '') return undefined;
+  if (typeof body === 'string') {
+    if (/^\s*</.test(body)) return 'an HTML error page';
+    return oneLine(body).slice(0, MESSAGE_EXCERPT_CHARS);
+  }
+  if (typeof body === 'object') {
+    const o = body as Record<string, unknown>;
+    for (const k of ['message', 'error_description', 'error', 'detail', 'title']) {
+      if (typeof o[k] === 'string' && o[k]) return oneLine(o[k] as string).slice(0, MESSAGE_EXCERPT_CHARS);
+    }
+    try {
+      return oneLine(JSON.stringify(body)).slice(0, MESSAGE_EXCERPT_CHARS);
+    } catch {
+      return undefined;
+    }
+  }
+  return String(body).slice(0, MESSAGE_EXCERPT_CHARS);
+}
+
+function parseMaybeJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client
+
+type Attempt =
+  | { ok: true; response: HttpResponse<unknown> }
+  | { ok: false; kind: 'status'; status: number; headers: Record<string, string>; body: unknown }
+  | { ok: false; kind: 'malformed'; status: number }
+  | { ok: false; kind: 'network'; codes: string[]; sent: boolean }
+  | { ok: false; kind: 'aborted' };
+
+type Failure = Exclude<Attempt, { ok: true }>;
+
+const WRITE_UNCERTAIN =
+  'The write may or may not have happened; check with a read (get or list) before retrying.';
+
+export class HttpClient {
+  private readonly provider: string;
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly headers: Record<string, string>;
+  private readonly redact: (s: string) => string;
+  private readonly limiter?: TokenBucket;
+  private readonly timeouts: { connectMs: number; headersMs: number; bodyMs: number };
+  private readonly maxRetryWaitMs: number;
+  private readonly maxAttempts: number;
+  private readonly retryBaseMs: number;
+  private readonly clock: Clock;
+  private readonly logger?: Logger;
+  private readonly describeError?: (status: number, body: unknown) => string | undefined;
+
+  constructor(options: HttpClientOptions) {
+    this.provider = options.provider;
+    let base: URL;
+    try {
+      base = new URL(options.baseUrl);
+    } catch {
+      throw new CrmError('validation', `${options.provider} base URL is not a valid URL.`, { provider: options.provider });
+    }
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+      throw new CrmError('validation', `${options.provider} base URL must start with http:// or https://.`, {
+        provider: options.provider,
+      });
+    }
+    this.origin = base.origin;
+    this.basePath = base.pathname.replace(/\/+$/, '');
+    this.headers = {};
+    for (const [k, v] of Object.entries(options.headers ?? {})) this.headers[k.toLowerCase()] = v;
+    this.redact = makeRedactor(secretVariants([...Object.values(options.headers ?? {}), ...(options.secrets ?? [])]));
+    this.clock = options.clock ?? realClock;
+    this.limiter = options.limiter ? new TokenBucket(options.limiter, this.clock) : undefined;
+    this.timeouts = {
+      connectMs: options.timeouts?.connectMs ?? DEFAULT_CONNECT_MS,
+      headersMs: options.timeouts?.headersMs ?? DEFAULT_HEADERS_MS,
+      bodyMs: options.timeouts?.bodyMs ?? DEFAULT_BODY_MS,
+    };
+    this.maxRetryWaitMs = options.maxRetryWaitMs ?? DEFAULT_MAX_RETRY_WAIT_MS;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+    this.retryBaseMs = options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS;
+    this.logger = options.logger;
+    this.describeError = options.describeError;
+  }
+
+  /** The path+query string exactly as `request` would send it (used for truthful dry runs). */
+  target(req: Pick<HttpRequest, 'path' | 'query'>): string {
+    if (typeof req.path !== 'string' || !req.path.startsWith('/')) {
+      throw new CrmError('validation', `Internal error: ${this.provider} request path must start with '/'.`);
+    }
+    if (/[?#\s\u0000-\u001f\u007f]/.test(req.path)) {
+      throw new CrmError('validation', `Internal error: ${this.provider} request path must be built with path\`\`.`);
+    }
+    for (const seg of req.path.split('/')) {
+      const s = seg.toLowerCase().replace(/%2e/g, '.');
+      if (s === '.' || s === '..') {
+        throw new CrmError('validation', `Refusing a ${this.provider} request path with '.' or '..' segments.`);
+      }
+    }
+    const q = req.query ? qs.stringify(req.query, { arrayFormat: 'brackets' }) : '';
+    return `${this.basePath}${req.path}${q ? `?${q}` : ''}`;
+  }
+
+  async request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
+    const target = this.target(req);
+    // Defence in depth: whatever the path holds, the request may only go to the configured origin.
+    if (new URL(target, this.origin).origin !== this.origin) {
+      throw new CrmError('validation', `Refusing to send a request outside ${this.provider}'s base URL.`, {
+        provider: this.provider,
+      });
+    }
+    const logPath = this.redact(target);
+    const headers: Record<string, string> = { accept: 'application/json', ...this.headers };
+    let body: string | undefined;
+    if (req.body !== undefined) {
+      body = JSON.stringify(req.body);
+      headers['content-type'] = 'application/json';
+    }
+    for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
+    if (req.idempotencyKey) headers['idempotency-key'] = req.idempotencyKey;
+
+    let waited = 0;
+    for (let attempt = 1; ; attempt++) {
+      await this.abortable(() => this.limiter?.take(req.cost ?? 1, req.signal), req, attempt);
+      const started = performance.now();
+      const result = await this.once(req, target, headers, body);
+      const ms = Math.round(performance.now() - started);
+      this.logger?.debug(
+        {
+          provider: this.provider,
+          method: req.method,
+          path: logPath,
+          status: 'status' in result ? result.status : undefined,
+          error: result.ok ? undefined : result.kind === 'network' ? result.codes[0] : result.kind,
+          attempt,
+          ms,
+        },
+        'upstream request',
+      );
+      if (result.ok) return result.response as HttpResponse<T>;
+      if (result.kind === 'aborted') throw this.cancelled(req, true);
+
+      const retryable = this.isRetryable(result, req);
+      if (!retryable || attempt >= this.maxAttempts) throw this.finalError(result, req, attempt, retryable);
+
+      const hint = result.kind === 'status' ? serverWaitMs(result.status, result.headers) : undefined;
+      const backoff = Math.random() * Math.min(MAX_BACKOFF_MS, this.retryBaseMs * 2 ** (attempt - 1));
+      const wait = Math.ceil(hint ?? backoff);
+      if (waited + wait > this.maxRetryWaitMs) {
+        // Waiting longer would outlive the caller's tool timeout: say when to come back instead.
+        throw this.budgetError(result, req, wait, hint !== undefined);
+      }
+      this.logger?.warn(
+        {
+          provider: this.provider,
+          method: req.method,
+          path: logPath,
+          status: result.kind === 'status' ? result.status : undefined,
+          error: result.kind === 'network' ? result.codes[0] : undefined,
+          attempt,
+          waitMs: wait,
+        },
+        'upstream retry',
+      );
+      await this.abortable(() => this.clock.sleep(wait, req.signal), req, attempt + 1);
+      waited += wait;
+    }
+  }
+
+  /** Runs a wait (limiter or backoff) and turns an abort into a cancelled CrmError. */
+  private async abortable(fn: () => Promise<void> | undefined, req: HttpRequest, attempt: number): Promise<void> {
+    if (req.signal?.aborted) throw this.cancelled(req, attempt > 1);
+    try {
+      await fn();
+    } catch (e) {
+      if (req.signal?.aborted) throw this.cancelled(req, attempt > 1);
+      throw e;
+    }
+  }
+
+  private async once(req: HttpRequest, target: string, headers: Record<string, string>, body: string | undefined): Promise<Attempt> {
+    const pool = poolFor(this.origin, this.timeouts.connectMs);
+    let status: number;
+    let resHeaders: Record<string, string>;
+    let text: string;
+    let responded = false;
+    try {
+      const res = await pool.request({
+        path: target,
+        method: req.method,
+        headers,
+        body,
+        signal: req.signal,
+        headersTimeout: this.timeouts.headersMs,
+        bodyTimeout: this.timeouts.bodyMs,
+      });
+      responded = true;
+      status = res.statusCode;
+      resHeaders = flattenHeaders(res.headers);
+      text = await res.body.text();
+    } catch (err) {
+      if (req.signal?.aborted) return { ok: false, kind: 'aborted' };
+      const codes = errorCodes(err);
+      const sent = responded || !codes.some((c) => NOT_SENT_CODES.has(c));
+      return { ok: false, kind: 'network', codes, sent };
+    }
+    if (status >= 200 && status < 300) {
+      if (text.trim() === '') return { ok: true, response: { status, headers: resHeaders, body: undefined } };
+      try {
+        return { ok: true, response: { status, headers: resHeaders, body: JSON.parse(text) as unknown } };
+      } catch {
+        return { ok: false, kind: 'malformed', status };
+      }
+    }
+    return { ok: false, kind: 'status', status, headers: resHeaders, body: parseMaybeJson(text) };
+  }
+
+  private isRetryable(f: Failure, req: HttpRequest): boolean {
+    // A write may be repeated only when the key makes it idempotent or the failure proves nothing was written.
+    const safeToRepeat = req.method === 'GET' || !!req.idempotencyKey;
+    if (f.kind === 'status') {
+      if (f.status === 429) return true;
+      return safeToRepeat && (f.status === 408 || f.status >= 500);
+    }
+    if (f.kind === 'network') {
+      if (!f.codes.some((c) => RETRYABLE_CODES.has(c))) return false;
+      return safeToRepeat || !f.sent;
+    }
+    return false;
+  }
+
+  private providerMessage(status: number, body: unknown): string | undefined {
+    let m: string | undefined;
+    try {
+      m = this.describeError?.(status, body);
+    } catch {
+      m = undefined;
+    }
+    m = m ? oneLine(m).slice(0, MESSAGE_EXCERPT_CHARS) : bodyExcerpt(body);
+    return m ? this.redact(m) : undefined;
+  }
+
+  private err(kind: CrmErrorKind, message: string, opts: { status?: number; retryAfterSeconds?: number } = {}): CrmError {
+    return new CrmError(kind, this.redact(message), { ...opts, provider: this.provider });
+  }
+
+  private cancelled(req: HttpRequest, maybeSent: boolean): CrmError {
+    const tail = req.method !== 'GET' && maybeSent ? ` ${WRITE_UNCERTAIN}` : '';
+    return this.err('cancelled', `The request to ${this.provider} was cancelled.${tail}`);
+  }
+
+  private budgetError(f: Failure, req: HttpRequest, waitMs: number, serverAsked: boolean): CrmError {
+    const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
+    const when = `retry in about ${humanDelay(retryAfterSeconds)}.`;
+    if (f.kind === 'status' && f.status === 429) {
+      const pm = this.providerMessage(429, f.body);
+      return this.err('rate_limited', `${this.provider} is rate limiting this token; ${when}${pm ? ` (${this.provider}: ${sentence(pm)})` : ''}`, {
+        status: 429,
+        retryAfterSeconds,
+      });
+    }
+    const base = this.failureSentence(f);
+    const tail = req.method !== 'GET' && !req.idempotencyKey && this.maybeWritten(f) ? ` ${WRITE_UNCERTAIN}` : '';
+    const advice = serverAsked ? `${this.provider} asks to ${when}` : `Please ${when}`;
+    return this.err('upstream', `${base} ${advice}${tail}`, {
+      status: f.kind === 'status' ? f.status : undefined,
+      retryAfterSeconds,
+    });
+  }
+
+  /** Whether a failed write might have been applied upstream. */
+  private maybeWritten(f: Failure): boolean {
+    if (f.kind === 'status') return f.status >= 500 || f.status === 408;
+    if (f.kind === 'network') return f.sent;
+    return f.kind === 'malformed';
+  }
+
+  /** One sentence describing a failure without advice. */
+  private failureSentence(f: Failure): string {
+    if (f.kind === 'network') return `${describeConnectionFailure(f.codes, this.provider, this.timeouts)}.`;
+    if (f.kind === 'malformed') return `${this.provider} answered ${f.status} with a body that is not valid JSON.`;
+    if (f.kind === 'status') {
+      const pm = this.providerMessage(f.status, f.body);
+      return `${this.provider} answered ${f.status}${pm ? `: ${sentence(pm)}` : '.'}`;
+    }
+    return `The request to ${this.provider} was cancelled.`;
+  }
+
+  private finalError(f: Failure, req: HttpRequest, attempts: number, retryable: boolean): CrmError {
+    const isWrite = req.method !== 'GET';
+    const after = retryable && attempts > 1 ? ` (after ${attempts} attempts)` : '';
+    if (f.kind === 'status') {
+      const s = f.status;
+      const pm = this.providerMessage(s, f.body);
+      const said = pm ? `: ${sentence(pm)}` : '.';
+      const opts = { status: s };
+      if (s === 400 || s === 422 || s === 413 || s === 415) {
+        return this.err('validation', `${this.provider} rejected the request (${s})${said}`, opts);
+      }
+      if (s === 401) {
+        return this.err('auth', `${this.provider} rejected the credentials (401)${said} Check the API token.`, opts);
+      }
+      if (s === 402) {
+        return this.err('auth', `${this.provider} refused the request because of the account's plan or billing state (402)${said}`, opts);
+      }
+      if (s === 403) {
+        return this.err(
+          'auth',
+          `${this.provider} denied permission (403)${said} The token was accepted but lacks access to this record or action; check its scopes or the user's permissions.`,
+          opts,
+        );
+      }
+      if (s === 404 || s === 410) return this.err('not_found', `${this.provider} found no such record (${s})${said}`, opts);
+      if (s === 405) return this.err('unsupported', `${this.provider} does not allow this operation here (405)${said}`, opts);
+      if (s === 409) return this.err('conflict', `${this.provider} reported a conflict (409)${said}`, opts);
+      if (s === 429) {
+        const hint = serverWaitMs(s, f.headers);
+        const retryAfterSeconds = Math.max(1, Math.ceil((hint ?? this.retryBaseMs * 2 ** attempts) / 1000));
+        return this.err(
+          'rate_limited',
+          `${this.provider} is rate limiting this token; retry in about ${humanDelay(retryAfterSeconds)}.${pm ? ` (${this.provider}: ${sentence(pm)})` : ''}`,
+          { status: 429, retryAfterSeconds },
+        );
+      }
+      if (s >= 500) {
+        if (isWrite && !req.idempotencyKey) {
+          return this.err('upstream', `${this.provider} answered ${s}${said} ${WRITE_UNCERTAIN}`, opts);
+        }
+        const keyNote = isWrite ? ' Retrying with the same idempotency key is safe.' : ' Try again shortly.';
+        return this.err('upstream', `${this.provider} answered ${s}${after}${said}${keyNote}`, opts);
+      }
+      if (s >= 300 && s < 400) {
+        return this.err('upstream', `${this.provider} answered with an unexpected redirect (${s}); check the base URL.`, opts);
+      }
+      return this.err('validation', `${this.provider} rejected the request (${s})${said}`, opts);
+    }
+    if (f.kind === 'malformed') {
+      const tail = isWrite && !req.idempotencyKey ? ` ${WRITE_UNCERTAIN}` : ' Try again shortly.';
+      return this.err('upstream', `${this.provider} answered ${f.status} with a body that is not valid JSON.${tail}`, { status: f.status });
+    }
+    if (f.kind === 'network') {
+      const what = describeConnectionFailure(f.codes, this.provider, this.timeouts);
+      if (isWrite && !req.idempotencyKey) {
+        const tail = f.sent ? WRITE_UNCERTAIN : 'Nothing was written; it is safe to retry.';
+        return this.err('upstream', `${what}. ${tail}`);
+      }
+      return this.err('upstream', `${what}${after}. Try again shortly.`);
+    }
+    return this.cancelled(req, true);
+  }
+}

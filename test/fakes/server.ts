@@ -1,0 +1,218 @@
+/**
+ * Generic fake upstream for provider and client tests: a real node:http server on 127.0.0.1 that
+ * records every request, answers through a handler, and can inject faults (status, delay, socket
+ * reset, malformed JSON). Offline and deterministic: nothing here talks to the internet.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import qs from 'qs';
+
+export interface RecordedRequest {
+  method: string;
+  /** pathname, raw (not decoded) */
+  path: string;
+  rawUrl: string;
+  /** qs.parse of the query string, bracket syntax */
+  query: Record<string, unknown>;
+  headers: Record<string, string | string[] | undefined>;
+  /** parsed JSON, or raw string if not JSON, undefined if empty */
+  body: unknown;
+}
+
+export interface FakeResponse {
+  status: number;
+  headers?: Record<string, string>;
+  /** JSON-encoded unless a string */
+  body?: unknown;
+}
+
+export type Fault =
+  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: unknown }
+  | { kind: 'delay'; ms: number } // delay, then answer normally
+  | { kind: 'reset' } // destroy the socket without answering
+  | { kind: 'malformed' }; // 200 with a body that is not JSON
+
+interface PendingFault {
+  fault: Fault;
+  remaining: number;
+  match?: (r: RecordedRequest) => boolean;
+}
+
+export class FakeServer {
+  readonly requests: RecordedRequest[] = [];
+  latencyMs = 0;
+
+  private readonly handler: (req: RecordedRequest) => FakeResponse | Promise<FakeResponse>;
+  private faults: PendingFault[] = [];
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(handler: (req: RecordedRequest) => FakeResponse | Promise<FakeResponse>) {
+    this.handler = handler;
+  }
+
+  /** Queue a fault for the next `times` (default 1) requests that satisfy `match` (default: any). */
+  inject(fault: Fault, opts: { times?: number; match?: (r: RecordedRequest) => boolean } = {}): void {
+    this.faults.push({ fault, remaining: opts.times ?? 1, match: opts.match });
+  }
+
+  start(): Promise<string> {
+    if (this.server) return Promise.resolve(this.baseUrl());
+    const server = createServer((req, res) => {
+      this.serve(req, res).catch(() => {
+        // Last resort: never let a bug in the fake crash the test process.
+        if (!res.headersSent && !res.destroyed) {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: 'fake server failure' }));
+        } else {
+          res.destroy();
+        }
+      });
+    });
+    server.keepAliveTimeout = 5_000;
+    server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    // Clients under test may reset sockets; that must not surface as an unhandled error.
+    server.on('clientError', (_err, socket) => socket.destroy());
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve(this.baseUrl());
+      });
+    });
+  }
+
+  stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return Promise.resolve();
+    return new Promise((resolve) => {
+      server.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+      this.sockets.clear();
+    });
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.faults = [];
+  }
+
+  private baseUrl(): string {
+    const addr = this.server?.address() as AddressInfo | null;
+    if (!addr) throw new Error('FakeServer is not started');
+    return `http://127.0.0.1:${addr.port}`;
+  }
+
+  private takeFault(r: RecordedRequest): Fault | undefined {
+    const i = this.faults.findIndex((f) => f.remaining > 0 && (!f.match || f.match(r)));
+    if (i < 0) return undefined;
+    const pending = this.faults[i];
+    pending.remaining -= 1;
+    if (pending.remaining <= 0) this.faults.splice(i, 1);
+    return pending.fault;
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const recorded: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: q < 0 ? rawUrl : rawUrl.slice(0, q),
+      rawUrl,
+      query: q < 0 ? {} : (qs.parse(rawUrl.slice(q + 1), { depth: 10, arrayLimit: 1000 }) as Record<string, unknown>),
+      headers: { ...req.headers },
+      body: parseBody(raw),
+    };
+    this.requests.push(recorded);
+    const fault = this.takeFault(recorded);
+
+    if (this.latencyMs > 0) await sleepUnlessClosed(this.latencyMs, res);
+    if (fault?.kind === 'delay') await sleepUnlessClosed(fault.ms, res);
+    if (res.destroyed) return;
+
+    if (fault?.kind === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'malformed') {
+      send(res, { status: 200, headers: { 'content-type': 'application/json' }, body: '{"data": [ this is not json' });
+      return;
+    }
+    if (fault?.kind === 'status') {
+      send(res, { status: fault.status, headers: fault.headers, body: fault.body });
+      return;
+    }
+
+    let answer: FakeResponse;
+    try {
+      answer = await this.handler(recorded);
+    } catch (e) {
+      answer = { status: 500, body: { error: 'fake handler threw', message: e instanceof Error ? e.message : String(e) } };
+    }
+    if (res.destroyed) return;
+    send(res, answer);
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    // An aborted upload still gets recorded with what arrived.
+    req.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
+
+function parseBody(raw: string): unknown {
+  if (raw === '') return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function send(res: ServerResponse, answer: FakeResponse): void {
+  if (res.destroyed || res.headersSent) return;
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(answer.headers ?? {})) headers[k.toLowerCase()] = v;
+  let payload: string | undefined;
+  const noBody = answer.status === 204 || answer.status === 304 || answer.body === undefined;
+  if (!noBody) {
+    if (typeof answer.body === 'string') {
+      payload = answer.body;
+      headers['content-type'] ??= 'text/plain; charset=utf-8';
+    } else {
+      payload = JSON.stringify(answer.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    headers['content-length'] = String(Buffer.byteLength(payload));
+  }
+  try {
+    res.writeHead(answer.status, headers);
+    res.end(payload);
+  } catch {
+    res.destroy();
+  }
+}
+
+/** Waits, but stops early when the client goes away so stop() is never held up by timers. */
+function sleepUnlessClosed(ms: number, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      res.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    res.once('close', done);
+  });
+}

@@ -1,0 +1,380 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { pino } from 'pino';
+import { FakeServer, type RecordedRequest } from '../fakes/server.js';
+import { HttpClient, closeAllPools, path, type Clock, type HttpClientOptions } from '../../src/crm/http.js';
+import { CrmError } from '../../src/crm/errors.js';
+
+const TOKEN = 'tok-SECRET-123/abc';
+
+/** A clock the test moves by hand: no wall-time assertions, no flakiness under load. */
+class ManualClock implements Clock {
+  t = 0;
+  private sleepers: Array<{ at: number; resolve: () => void }> = [];
+  now(): number {
+    return this.t;
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const s = { at: this.t + ms, resolve };
+      this.sleepers.push(s);
+      signal?.addEventListener('abort', () => {
+        this.sleepers = this.sleepers.filter((x) => x !== s);
+        reject(signal.reason);
+      });
+    });
+  }
+  advance(ms: number): void {
+    this.t += ms;
+    const due = this.sleepers.filter((s) => s.at <= this.t);
+    this.sleepers = this.sleepers.filter((s) => s.at > this.t);
+    for (const s of due) s.resolve();
+  }
+}
+
+const server = new FakeServer((r: RecordedRequest) => {
+  if (r.path.startsWith('/api/v2/echo')) return { status: 200, body: { success: true, data: { method: r.method, body: r.body } } };
+  if (r.path === '/api/v2/empty') return { status: 204 };
+  return { status: 200, body: { success: true, data: { path: r.path } } };
+});
+let base = '';
+
+beforeAll(async () => {
+  base = await server.start();
+});
+afterEach(() => server.reset());
+afterAll(async () => {
+  await closeAllPools();
+  await server.stop();
+});
+
+function client(extra: Partial<HttpClientOptions> = {}): HttpClient {
+  return new HttpClient({
+    provider: 'Pipedrive',
+    baseUrl: base,
+    headers: { 'x-api-token': TOKEN },
+    retryBaseMs: 1,
+    describeError: (_status, body) => {
+      const b = body as { error?: string; error_info?: string } | undefined;
+      return b?.error ? [b.error, b.error_info].filter(Boolean).join(' — ') : undefined;
+    },
+    ...extra,
+  });
+}
+
+async function failure(p: Promise<unknown>): Promise<CrmError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(CrmError);
+    return e as CrmError;
+  }
+  throw new Error('expected the request to fail');
+}
+
+describe('reads retry', () => {
+  it('retries a GET after 429 with Retry-After: 1, then succeeds', async () => {
+    server.inject({ kind: 'status', status: 429, headers: { 'Retry-After': '1' }, body: { success: false, error: 'Request over limit' } });
+    const res = await client().request<{ data: { path: string } }>({ method: 'GET', path: '/api/v2/pipelines' });
+    expect(res.status).toBe(200);
+    expect(res.body.data.path).toBe('/api/v2/pipelines');
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('retries a GET after 503', async () => {
+    server.inject({ kind: 'status', status: 503, body: { success: false, error: 'Requested service is not available' } });
+    const res = await client().request({ method: 'GET', path: '/api/v2/stages' });
+    expect(res.status).toBe(200);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('retries a GET after the socket is reset', async () => {
+    server.inject({ kind: 'reset' });
+    const res = await client().request({ method: 'GET', path: '/api/v2/stages' });
+    expect(res.status).toBe(200);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('honours x-ratelimit-reset (seconds left) on a 429', async () => {
+    server.inject({ kind: 'status', status: 429, headers: { 'x-ratelimit-reset': '0' } });
+    await client().request({ method: 'GET', path: '/api/v2/stages' });
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('stops when the server asks for a wait beyond the budget: rate_limited with retryAfterSeconds', async () => {
+    server.inject({ kind: 'status', status: 429, headers: { 'Retry-After': '30' }, body: { success: false, error: 'Request over limit' } });
+    const e = await failure(client({ maxRetryWaitMs: 8000 }).request({ method: 'GET', path: '/api/v2/deals' }));
+    expect(e.kind).toBe('rate_limited');
+    expect(e.retryAfterSeconds).toBe(30);
+    expect(e.message).toContain('Pipedrive is rate limiting this token; retry in about 30 s.');
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('reads x-ratelimit-reset as an epoch time when it is large, and Retry-After as an HTTP-date', async () => {
+    const epoch = Math.floor(Date.now() / 1000) + 120;
+    server.inject({ kind: 'status', status: 429, headers: { 'x-ratelimit-reset': String(epoch) } });
+    const e1 = await failure(client().request({ method: 'GET', path: '/api/v2/deals' }));
+    expect(e1.kind).toBe('rate_limited');
+    expect(e1.retryAfterSeconds).toBeGreaterThan(100);
+    expect(e1.retryAfterSeconds).toBeLessThanOrEqual(121);
+
+    server.inject({ kind: 'status', status: 503, headers: { 'Retry-After': new Date(Date.now() + 3_600_000).toUTCString() } });
+    const e2 = await failure(client().request({ method: 'GET', path: '/api/v2/deals' }));
+    expect(e2.kind).toBe('upstream');
+    expect(e2.retryAfterSeconds).toBeGreaterThan(3000);
+    expect(e2.message).toMatch(/retry in about 60 min/);
+  });
+
+  it('gives up after maxAttempts on persistent 5xx with an upstream error', async () => {
+    server.inject({ kind: 'status', status: 502, body: 'Bad gateway' }, { times: 10 });
+    const e = await failure(client({ maxAttempts: 3 }).request({ method: 'GET', path: '/api/v2/stages' }));
+    expect(e.kind).toBe('upstream');
+    expect(e.status).toBe(502);
+    expect(e.message).toContain('after 3 attempts');
+    expect(server.requests).toHaveLength(3);
+  });
+});
+
+describe('writes are never retried blindly', () => {
+  it('sends a POST meeting a 500 once and says the write may or may not have happened', async () => {
+    server.inject({ kind: 'status', status: 500, body: { success: false, error: 'Internal error' } });
+    const e = await failure(client().request({ method: 'POST', path: '/api/v2/stages', body: { name: 'Won' } }));
+    expect(e.kind).toBe('upstream');
+    expect(e.message).toContain('may or may not have happened');
+    expect(e.message).toContain('Internal error');
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('sends a POST meeting a reset once', async () => {
+    server.inject({ kind: 'reset' });
+    const e = await failure(client().request({ method: 'POST', path: '/api/v2/stages', body: { name: 'Won' } }));
+    expect(e.kind).toBe('upstream');
+    expect(e.message).toContain('may or may not have happened');
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('retries a POST meeting a 429 (nothing was written)', async () => {
+    server.inject({ kind: 'status', status: 429, headers: { 'Retry-After': '0' } });
+    const res = await client().request<{ data: { body: unknown } }>({ method: 'POST', path: '/api/v2/echo', body: { name: 'Won' } });
+    expect(res.body.data.body).toEqual({ name: 'Won' });
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests.map((r) => r.body)).toEqual([{ name: 'Won' }, { name: 'Won' }]);
+  });
+
+  it('retries a POST with an idempotency key on 502 and sends the key both times', async () => {
+    server.inject({ kind: 'status', status: 502 });
+    const res = await client().request({ method: 'POST', path: '/api/v2/echo', body: { name: 'x' }, idempotencyKey: 'key-42' });
+    expect(res.status).toBe(200);
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests.map((r) => r.headers['idempotency-key'])).toEqual(['key-42', 'key-42']);
+  });
+
+  it('says nothing was written when the connection is refused', async () => {
+    const dead = new FakeServer(() => ({ status: 200 }));
+    const deadBase = await dead.start();
+    await dead.stop();
+    const e = await failure(
+      new HttpClient({ provider: 'Pipedrive', baseUrl: deadBase, retryBaseMs: 1, maxAttempts: 2 }).request({
+        method: 'POST',
+        path: '/api/v2/stages',
+        body: {},
+      }),
+    );
+    expect(e.kind).toBe('upstream');
+    expect(e.message).toContain('connection refused');
+    expect(e.message).toContain('Nothing was written');
+  });
+});
+
+describe('error mapping', () => {
+  it('maps malformed JSON to upstream', async () => {
+    server.inject({ kind: 'malformed' });
+    const e = await failure(client().request({ method: 'GET', path: '/api/v2/stages' }));
+    expect(e.kind).toBe('upstream');
+    expect(e.message).toContain('not valid JSON');
+  });
+
+  it('maps statuses to kinds and keeps the provider message', async () => {
+    const cases: Array<[number, string]> = [
+      [400, 'validation'],
+      [422, 'validation'],
+      [401, 'auth'],
+      [403, 'auth'],
+      [404, 'not_found'],
+      [409, 'conflict'],
+    ];
+    for (const [status, kind] of cases) {
+      server.inject({ kind: 'status', status, body: { success: false, error: `boom ${status}`, error_info: 'Please check developers.pipedrive.com' } });
+      const e = await failure(client().request({ method: 'GET', path: '/api/v2/stages/1' }));
+      expect(e.kind).toBe(kind);
+      expect(e.status).toBe(status);
+      expect(e.message).toContain(`boom ${status}`);
+      expect(e.message).not.toMatch(/\n\s+at /);
+    }
+    server.inject({ kind: 'status', status: 401, body: { success: false, error: 'unauthorized access' } });
+    const e = await failure(client().request({ method: 'GET', path: '/api/v2/stages/1' }));
+    expect(e.message).toContain('Check the API token');
+  });
+
+  it('returns undefined for an empty 2xx body', async () => {
+    const res = await client().request({ method: 'DELETE', path: '/api/v2/empty' });
+    expect(res.status).toBe(204);
+    expect(res.body).toBeUndefined();
+  });
+});
+
+describe('cancellation', () => {
+  it('aborts an in-flight slow request promptly with kind cancelled', async () => {
+    server.inject({ kind: 'delay', ms: 60_000 });
+    const ac = new AbortController();
+    const p = failure(client().request({ method: 'GET', path: '/api/v2/stages', signal: ac.signal }));
+    await vi.waitFor(() => expect(server.requests).toHaveLength(1));
+    ac.abort();
+    const e = await p;
+    expect(e.kind).toBe('cancelled');
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('aborts a retry wait', async () => {
+    server.inject({ kind: 'status', status: 503, headers: { 'Retry-After': '5' } });
+    const ac = new AbortController();
+    const p = failure(client().request({ method: 'GET', path: '/api/v2/stages', signal: ac.signal }));
+    await vi.waitFor(() => expect(server.requests).toHaveLength(1));
+    ac.abort();
+    expect((await p).kind).toBe('cancelled');
+  });
+});
+
+describe('client-side limiter', () => {
+  it('spaces requests by the token bucket, in order, and aborts queued ones', async () => {
+    const clock = new ManualClock();
+    const c = client({ clock, limiter: { capacity: 2, windowMs: 1000 } });
+    const get = (n: number, signal?: AbortSignal) => c.request({ method: 'GET', path: path`/api/v2/r/${n}`, signal });
+    const first = Promise.all([get(1), get(2)]);
+    const third = get(3);
+    const fourth = get(4);
+    const ac = new AbortController();
+    const fifth = failure(get(5, ac.signal));
+    await first;
+    // 1 and 2 go out together on two sockets, so their arrival order is not defined.
+    const paths = () => server.requests.map((r) => r.path);
+    expect(paths().slice(0, 2).sort()).toEqual(['/api/v2/r/1', '/api/v2/r/2']);
+    expect(paths()).toHaveLength(2);
+
+    ac.abort();
+    expect((await fifth).kind).toBe('cancelled');
+
+    clock.advance(500); // one token back
+    await third;
+    expect(paths().slice(2)).toEqual(['/api/v2/r/3']);
+
+    clock.advance(499); // not quite another token
+    await new Promise((r) => setTimeout(r, 20));
+    expect(server.requests).toHaveLength(3);
+
+    clock.advance(1);
+    await fourth;
+    expect(paths().slice(2)).toEqual(['/api/v2/r/3', '/api/v2/r/4']);
+  });
+});
+
+describe('paths and queries', () => {
+  it('encodes ids so they cannot escape their route', async () => {
+    const p = path`/api/v2/pipelines/${'1/../2'}`;
+    expect(p).toBe('/api/v2/pipelines/1%2F..%2F2');
+    await client().request({ method: 'GET', path: p });
+    expect(server.requests[0].path).toBe('/api/v2/pipelines/1%2F..%2F2');
+    expect(path`/a/${12}/b/${'x y?#'}`).toBe('/a/12/b/x%20y%3F%23');
+  });
+
+  it("rejects '', '.' and '..' ids, dot segments and other origins", async () => {
+    for (const bad of ['', '.', '..']) expect(() => path`/api/v2/stages/${bad}`).toThrow(CrmError);
+    const c = client();
+    await expect(c.request({ method: 'GET', path: '/api/v2/../v1/users' })).rejects.toMatchObject({ kind: 'validation' });
+    await expect(c.request({ method: 'GET', path: '//evil.example/steal' })).rejects.toMatchObject({ kind: 'validation' });
+    await expect(c.request({ method: 'GET', path: 'api/v2/stages' })).rejects.toMatchObject({ kind: 'validation' });
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('prefixes the base path and encodes queries with qs brackets', async () => {
+    const c = client({ baseUrl: `${base}/unified/crm/` });
+    const query = {
+      integrated_account_id: 'acc-1',
+      truto_exclude_fields: ['id', 'name'],
+      remote_query: { foo: 'bar', nested: { a: 'b' } },
+      limit: 50,
+      truto_ignore_limit: true,
+      skipped: undefined,
+    };
+    const target = c.target({ path: '/stages', query });
+    await c.request({ method: 'GET', path: '/stages', query });
+    const r = server.requests[0];
+    expect(r.rawUrl).toBe(target);
+    expect(r.path).toBe('/unified/crm/stages');
+    expect(r.rawUrl).toContain('truto_exclude_fields%5B%5D=id&truto_exclude_fields%5B%5D=name');
+    expect(r.rawUrl).not.toContain('skipped');
+    expect(r.query).toEqual({
+      integrated_account_id: 'acc-1',
+      truto_exclude_fields: ['id', 'name'],
+      remote_query: { foo: 'bar', nested: { a: 'b' } },
+      limit: '50',
+      truto_ignore_limit: 'true',
+    });
+  });
+
+  it('sends JSON bodies, auth headers and header overrides', async () => {
+    await client().request({
+      method: 'PATCH',
+      path: '/api/v2/echo',
+      body: { data: { type: 'stage' } },
+      headers: { 'Content-Type': 'application/vnd.api+json' },
+    });
+    const r = server.requests[0];
+    expect(r.method).toBe('PATCH');
+    expect(r.headers['content-type']).toBe('application/vnd.api+json');
+    expect(r.headers['x-api-token']).toBe(TOKEN);
+    expect(r.body).toEqual({ data: { type: 'stage' } });
+  });
+});
+
+describe('redaction', () => {
+  it('strips secrets echoed by the upstream (plain and URL-encoded) from messages and logs', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
+    server.inject({
+      kind: 'status',
+      status: 401,
+      body: { success: false, error: `Invalid token ${TOKEN}`, error_info: `see ?api_token=${encodeURIComponent(TOKEN)} and other-secret-xyz` },
+    });
+    const e = await failure(
+      client({ logger, secrets: ['other-secret-xyz'] }).request({
+        method: 'GET',
+        path: '/api/v2/stages',
+        query: { api_token: TOKEN },
+      }),
+    );
+    expect(e.kind).toBe('auth');
+    expect(e.message).toContain('[REDACTED]');
+    for (const text of [e.message, ...lines]) {
+      expect(text).not.toContain(TOKEN);
+      expect(text).not.toContain(encodeURIComponent(TOKEN));
+      expect(text).not.toContain('other-secret-xyz');
+    }
+    expect(lines.some((l) => l.includes('upstream request'))).toBe(true);
+  });
+
+  it('redacts the credential inside Bearer and Basic header values', async () => {
+    const basic = Buffer.from('alice:hunter2-pass').toString('base64');
+    server.inject({ kind: 'status', status: 403, body: { message: 'token abcd-efgh-ijkl user alice pw hunter2-pass not allowed' } });
+    const e = await failure(
+      new HttpClient({
+        provider: 'Truto',
+        baseUrl: base,
+        headers: { authorization: 'Bearer abcd-efgh-ijkl', 'x-basic': `Basic ${basic}` },
+      }).request({ method: 'GET', path: '/x' }),
+    );
+    expect(e.kind).toBe('auth');
+    expect(e.message).not.toContain('abcd-efgh-ijkl');
+    expect(e.message).not.toContain('hunter2-pass');
+    expect(e.message).toContain('not allowed');
+  });
+});
