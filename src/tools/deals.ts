@@ -108,11 +108,12 @@ export const createDeal = defineTool({
   args: fields,
   output: writeOutput('deal', Deal),
   async run(call) {
+    const create = op(call, 'create');
     const data = input(call.args);
     const placement = await resolvePlacement(call.provider, data, undefined, call.options);
     if (placement) Object.assign(data, placement);
     checkWrite(call.provider, 'deals', 'create', data);
-    const prepared = await op(call, 'create')(data, call.options);
+    const prepared = await create(data, call.options);
     return writeFlow(call, prepared, (d) => ({
       structured: { deal: written(d) },
       text: `Created deal ${dealLine(d, false)}.`,
@@ -132,6 +133,7 @@ export const updateDeal = defineTool({
   args: { deal_id: id('Deal'), ...fields, name: fields.name.optional(), stage_id: fields.stage_id.optional() },
   output: writeOutput('deal', Deal),
   async run(call) {
+    const update = op(call, 'update');
     const data = input(call.args);
     requireSomeField(data, call.name, FIELD_NAMES);
     if (data.stage_id !== undefined || data.pipeline_id !== undefined) {
@@ -143,7 +145,7 @@ export const updateDeal = defineTool({
       }
     }
     checkWrite(call.provider, 'deals', 'update', data);
-    const prepared = await op(call, 'update')(call.args.deal_id, data, call.options);
+    const prepared = await update(call.args.deal_id, data, call.options);
     return writeFlow(call, prepared, (d) => ({
       structured: { deal: written(d) },
       text: `Updated deal ${dealLine(d, true)}.`,

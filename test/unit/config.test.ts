@@ -1,0 +1,98 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DB, loadConfig } from '../../src/config.js';
+
+const load = (argv: string[], env: Record<string, string> = {}) => loadConfig(argv, env, '/work');
+
+describe('config', () => {
+  it('defaults to stdio on the local provider with the home database', () => {
+    const c = load([]);
+    expect(c.connections).toEqual([{ name: 'local', provider: 'local', db: DEFAULT_DB }]);
+    expect(c).toMatchObject({ http: false, port: 3333, host: '127.0.0.1', readOnly: false, toolsets: null, logLevel: 'info' });
+  });
+
+  it('takes flags over env vars and resolves --db against the working directory', () => {
+    const c = load(['--db', 'crm.db', '--port', '4000', '--read-only'], { CRM_MCP_DB: '/x.db', CRM_MCP_PORT: '5000' });
+    expect(c.connections[0]).toMatchObject({ db: '/work/crm.db' });
+    expect(c.port).toBe(4000);
+    expect(c.readOnly).toBe(true);
+    expect(load([], { CRM_MCP_HTTP: '1', CRM_MCP_TOOLSETS: 'stages, deals' })).toMatchObject({
+      http: true,
+      toolsets: new Set(['stages', 'deals']),
+    });
+    expect(load(['--db', ':memory:']).connections[0]).toMatchObject({ db: ':memory:' });
+  });
+
+  it('names the bad setting in every error', () => {
+    expect(() => load(['--port', 'abc'])).toThrow("--port must be a port number from 0 (any free port) to 65535 (got 'abc').");
+    expect(() => load([], { CRM_MCP_PORT: '70000' })).toThrow(/^CRM_MCP_PORT must be/);
+    expect(() => load(['--toolsets', 'stages,nope'])).toThrow(/--toolsets takes a comma list .* unknown: nope/);
+    expect(() => load([], { CRM_MCP_READ_ONLY: 'maybe' })).toThrow("CRM_MCP_READ_ONLY must be 1 or 0 (got 'maybe').");
+    expect(() => load([], { CRM_MCP_LOG_LEVEL: 'loud' })).toThrow(/^CRM_MCP_LOG_LEVEL must be one of/);
+    expect(() => load(['--bogus'])).toThrow(/Unknown option '--bogus'.*see crm-mcp --help/);
+    expect(() => load([], { CRM_PROVIDER: 'salesforce' })).toThrow(/CRM_PROVIDER must be one of local, pipedrive, truto/);
+    expect(() => load([], { CRM_PROVIDER: 'capsule' })).toThrow(/not available yet.*TRUTO_INTEGRATION=capsule/);
+    expect(() => load([], { CRM_MCP_AUTH_TOKEN: 'short' })).toThrow(/at least 16 characters/);
+  });
+
+  it('needs the provider credentials and never echoes them', () => {
+    expect(() => load([], { CRM_PROVIDER: 'pipedrive' })).toThrow('PIPEDRIVE_API_TOKEN is not set; it is needed for CRM_PROVIDER=pipedrive.');
+    const c = load([], { CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: 'tok-123', PIPEDRIVE_BASE_URL: 'https://acme.pipedrive.com/' });
+    expect(c.connections[0]).toEqual({ name: 'pipedrive', provider: 'pipedrive', apiToken: 'tok-123', baseUrl: 'https://acme.pipedrive.com' });
+    expect(() => load([], { CRM_PROVIDER: 'truto', TRUTO_API_TOKEN: 't' })).toThrow(/TRUTO_INTEGRATED_ACCOUNT_ID is not set/);
+    expect(() =>
+      load([], { CRM_PROVIDER: 'truto', TRUTO_API_TOKEN: 't', TRUTO_INTEGRATED_ACCOUNT_ID: 'a', TRUTO_INTEGRATION: 'hubspot' }),
+    ).toThrow(/TRUTO_INTEGRATION must be one of capsule/);
+  });
+
+  describe('--config file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-mcp-config-'));
+    const file = (name: string, body: unknown) => {
+      const p = join(dir, name);
+      writeFileSync(p, typeof body === 'string' ? body : JSON.stringify(body));
+      return p;
+    };
+
+    it('reads several named connections with secrets from env vars', () => {
+      const p = file('ok.json', {
+        default: 'sales',
+        connections: {
+          demo: { provider: 'local', db: 'demo.db' },
+          sales: { provider: 'pipedrive', api_token_env: 'PD_TOKEN' },
+          delivery: { provider: 'truto', api_token_env: 'TRUTO_TOKEN', integrated_account_id: 'acc', integration: 'capsule' },
+        },
+      });
+      const c = load(['--config', p], { PD_TOKEN: 'secret-pd', TRUTO_TOKEN: 'secret-truto' });
+      expect(c.defaultConnection).toBe('sales');
+      expect(c.connections).toEqual([
+        { name: 'demo', provider: 'local', db: join(dir, 'demo.db') },
+        { name: 'sales', provider: 'pipedrive', apiToken: 'secret-pd', baseUrl: undefined },
+        { name: 'delivery', provider: 'truto', apiToken: 'secret-truto', integratedAccountId: 'acc', baseUrl: undefined, integration: 'capsule' },
+      ]);
+    });
+
+    it('refuses secrets stored in the file, without echoing them', () => {
+      const p = file('secret.json', { connections: { sales: { provider: 'pipedrive', api_token: 'literal-secret' } } });
+      let text = '';
+      try {
+        load(['--config', p]);
+      } catch (e) {
+        text = (e as Error).message;
+      }
+      expect(text).toContain("connection 'sales' has 'api_token'; secrets must not be stored in the file");
+      expect(text).not.toContain('literal-secret');
+    });
+
+    it('names the missing env var, a bad default and unreadable JSON', () => {
+      const missing = file('missing.json', { connections: { sales: { provider: 'pipedrive', api_token_env: 'NOPE_TOKEN' } } });
+      expect(() => load(['--config', missing])).toThrow(/NOPE_TOKEN is not set; it is needed by --config .* connection 'sales'/);
+      const bad = file('default.json', { default: 'x', connections: { demo: { provider: 'local' } } });
+      expect(() => load(['--config', bad])).toThrow(/default 'x' is not one of the connections \(demo\)/);
+      expect(() => load(['--config', file('broken.json', '{nope')])).toThrow(/cannot read it as JSON/);
+      const unknownKey = file('unknown.json', { connections: { demo: { provider: 'local', colour: 'red' } } });
+      expect(() => load(['--config', unknownKey])).toThrow(/connections\.demo/);
+    });
+  });
+});
