@@ -7,6 +7,7 @@ import { McpServer } from '@modelcontextprotocol/server';
 import type { ConnectionRegistry } from './connections.js';
 import type { Logger } from './log.js';
 import { registerPrompts } from './prompts/index.js';
+import { registerResources } from './resources/index.js';
 import { listConnections } from './tools/connections.js';
 import { dealTools } from './tools/deals.js';
 import { registerTool, type ToolDefinition, type Toolset } from './tools/define.js';
@@ -58,6 +59,7 @@ export function createServerFactory(ctx: ServerContext): () => McpServer {
     );
     for (const tool of tools) registerTool(server, tool, env, openWorld);
     registerPrompts(server);
+    registerResources(server, ctx.registry);
     return server;
   };
 }

@@ -112,7 +112,7 @@ export const ConversionStats = z.object({
 });
 export type ConversionStats = z.infer<typeof ConversionStats>;
 
-const DealGroup = z.object({ count: z.number().int(), deal_ids: z.array(z.string()), values: Values });
+export const DealGroup = z.object({ count: z.number().int(), deal_ids: z.array(z.string()), values: Values });
 export type DealGroup = z.infer<typeof DealGroup>;
 
 export const MovementStats = z.object({

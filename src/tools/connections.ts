@@ -6,12 +6,11 @@ export const listConnections = defineTool({
   name: 'list_connections',
   title: 'List CRM connections',
   description:
-    'The CRM connections this server serves: name, provider, whether it is the default, and which ' +
-    'operations each supports. Pass a name as `connection` to any other tool.',
+    'CRM connections: name, provider, default, supported operations. Pass a name as `connection` to other tools.',
   toolset: 'connections',
   kind: 'read',
   args: {},
-  bare: true,
+  common: [],
   output: { connections: z.array(Connection) },
   async run(call) {
     const connections = call.registry.describe();

@@ -6,6 +6,7 @@ import type { CrudOperations, DealInput, DealQuery } from '../crm/provider.js';
 import {
   defineTool,
   given,
+  outline,
   id,
   listFlow,
   pageArgs,
@@ -23,16 +24,17 @@ const op = <K extends keyof Ops>(call: ToolCall<object>, name: K) =>
   requireOperation(call.provider, 'deals', name) as Ops[K];
 
 const CONCISE = ['id', 'name', 'status', 'pipeline', 'stage', 'amount', 'currency', 'owner'] as const;
+const Summary = outline(Deal, CONCISE);
 
 const fields = {
-  name: z.string().min(1).max(255).describe('Deal title'),
+  name: z.string().min(1).describe('Deal title'),
   pipeline_id: id('Pipeline').optional(),
-  stage_id: id('Stage; must belong to the pipeline'),
+  stage_id: id('Stage'),
   amount: z.number().min(0).optional().describe('Deal value'),
-  currency: z.string().regex(/^[A-Z]{3}$/).optional().describe('ISO 4217 code, e.g. USD'),
-  status: z.enum(DEAL_STATUSES).optional().describe('open, won or lost'),
-  owner_id: id('Owner (user)').optional(),
-  close_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional().describe('Expected close, YYYY-MM-DD'),
+  currency: z.string().regex(/^[A-Z]{3}$/).optional().describe('ISO 4217'),
+  status: z.enum(DEAL_STATUSES).optional().describe('Deal status'),
+  owner_id: id('User').optional(),
+  close_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional().describe('Expected close'),
 };
 const FIELD_NAMES = Object.keys(fields);
 
@@ -56,18 +58,17 @@ export const listDeals = defineTool({
   name: 'list_deals',
   title: 'List deals',
   description:
-    'Lists deals, most recently updated first, one line each: name (id), stage, status, value, owner. ' +
-    'Filter by pipeline_id, stage_id, status or owner_id to keep answers small.',
+    'Lists deals, latest update first: name (id), stage, status, value, owner. Filter to keep answers small.',
   toolset: 'deals',
   kind: 'read',
   args: {
     pipeline_id: id('Pipeline').optional(),
     stage_id: id('Stage').optional(),
-    status: z.enum(DEAL_STATUSES).optional().describe('open, won or lost'),
+    status: z.enum(DEAL_STATUSES).optional().describe('Deal status'),
     owner_id: id('Owner (user)').optional(),
     ...pageArgs,
   },
-  output: { deals: z.array(Deal.partial()), next_cursor: z.string().nullable() },
+  output: { deals: z.array(Summary), next_cursor: z.string().nullable() },
   run(call) {
     const a = call.args;
     const query = given({ pipeline_id: a.pipeline_id, stage_id: a.stage_id, status: a.status, owner_id: a.owner_id });
@@ -90,7 +91,7 @@ export const getDeal = defineTool({
   toolset: 'deals',
   kind: 'read',
   args: { deal_id: id('Deal') },
-  output: { deal: Deal.partial() },
+  output: { deal: Summary },
   async run(call) {
     const d = await op(call, 'get')(call.args.deal_id, call.options);
     return { structured: { deal: shape(d, call) }, text: `Deal ${dealLine(d, true)}` };
@@ -101,12 +102,11 @@ export const createDeal = defineTool({
   name: 'create_deal',
   title: 'Create a deal',
   description:
-    'Creates a deal in a given stage (stage_id from get_pipeline or list_stages; the pipeline follows ' +
-    'from the stage). A stage outside pipeline_id is refused with the valid stages.',
+    'Creates a deal in stage_id (get_pipeline lists stages); the pipeline follows from the stage.',
   toolset: 'deals',
   kind: 'create',
   args: fields,
-  output: writeOutput('deal', Deal),
+  output: writeOutput('deal'),
   async run(call) {
     const create = op(call, 'create');
     const data = input(call.args);
@@ -125,13 +125,12 @@ export const updateDeal = defineTool({
   name: 'update_deal',
   title: 'Update a deal',
   description:
-    'Changes a deal: move it to another stage, mark it won or lost, change value, owner or close date. ' +
-    'Sends only the fields given. A stage must belong to the deal\'s pipeline (or to pipeline_id when ' +
-    'moving pipelines); otherwise the error lists the valid stages.',
+    'Moves a deal (stage_id; plus pipeline_id to change pipeline), wins/loses it, changes value, owner ' +
+    "or close date. A stage outside the deal's pipeline is refused, listing valid ones.",
   toolset: 'deals',
   kind: 'update',
   args: { deal_id: id('Deal'), ...fields, name: fields.name.optional(), stage_id: fields.stage_id.optional() },
-  output: writeOutput('deal', Deal),
+  output: writeOutput('deal'),
   async run(call) {
     const update = op(call, 'update');
     const data = input(call.args);

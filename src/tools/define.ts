@@ -21,6 +21,8 @@ import type {
 } from '../crm/provider.js';
 import { Ref } from '../crm/model.js';
 import type { Logger } from '../log.js';
+import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
+import { precompute } from './schema.js';
 
 export type ToolKind = 'read' | 'create' | 'update' | 'delete';
 export const TOOLSETS = ['pipelines', 'stages', 'deals', 'projects', 'stats'] as const;
@@ -36,29 +38,22 @@ export interface ToolEnv {
 }
 
 // Common arguments, built once. Descriptions are short: they are repeated in every tool.
+// Booleans default to false and say so only in the description's wording.
 const common = {
-  connection: z.string().optional().describe('Connection name (list_connections); default if omitted.'),
-  response_format: z
-    .enum(['concise', 'detailed'])
-    .default('concise')
-    .describe('concise: key fields; detailed: all fields.'),
-  include_remote_data: z.boolean().default(false).describe("Add the CRM's raw record as remote_data."),
-  dry_run: z.boolean().default(false).describe('Validate and return the exact request; send nothing.'),
-  idempotency_key: z
-    .string()
-    .min(1)
-    .max(200)
-    .optional()
-    .describe('A repeat with the same key returns the first result and creates nothing.'),
-  confirm: z.boolean().default(false).describe('Must be true to delete; otherwise only shows what would go.'),
+  connection: z.string().optional().describe('Connection name'),
+  response_format: z.enum(['concise', 'detailed']).default('concise').describe('Detail level'),
+  include_remote_data: z.boolean().optional().describe('Add raw CRM record'),
+  dry_run: z.boolean().optional().describe('Preview; send nothing'),
+  idempotency_key: z.string().optional().describe('Dedupes repeated creates'),
+  confirm: z.boolean().optional().describe('true to really delete'),
 };
 
 export const pageArgs = {
-  limit: z.number().int().min(1).max(MAX_LIMIT).default(25).describe(`Records per page, 1-${MAX_LIMIT}.`),
-  cursor: z.string().optional().describe('next_cursor of the previous call, to continue.'),
+  limit: z.number().int().min(1).max(MAX_LIMIT).default(25).describe('Page size'),
+  cursor: z.string().optional().describe('From next_cursor'),
 };
 
-export const id = (what: string) => z.string().min(1).describe(`${what} id`);
+export const id = (what: string) => z.string().describe(`${what} id`);
 
 const KIND_ARGS: Record<ToolKind, Partial<typeof common>> = {
   read: { connection: common.connection, response_format: common.response_format, include_remote_data: common.include_remote_data },
@@ -108,8 +103,8 @@ export interface ToolSpec<S extends z.ZodRawShape> {
   toolset: Toolset;
   kind: ToolKind;
   args: S;
-  /** Leave out the common arguments (list_connections takes none). */
-  bare?: boolean;
+  /** Common arguments to add, when not those of the kind (list_connections takes none). */
+  common?: ReadonlyArray<keyof typeof common>;
   output: z.ZodRawShape;
   run(call: ToolCall<z.infer<z.ZodObject<S>>>): Promise<ToolOutput>;
 }
@@ -123,6 +118,8 @@ export interface ToolDefinition {
   readOnly: boolean;
   inputSchema: z.ZodObject;
   outputSchema: z.ZodObject;
+  /** The same schemas with their JSON Schema computed once (what the SDK is given). */
+  listed: { input: StandardSchemaWithJSON; output: StandardSchemaWithJSON };
   invoke(rawArgs: unknown, signal: AbortSignal, env: ToolEnv): Promise<CallToolResultLike>;
 }
 
@@ -134,7 +131,10 @@ export interface CallToolResultLike {
 }
 
 export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefinition {
-  const inputSchema = z.object(spec.bare ? spec.args : { ...spec.args, ...KIND_ARGS[spec.kind] });
+  const commonArgs = spec.common
+    ? Object.fromEntries(spec.common.map((k) => [k, common[k]]))
+    : KIND_ARGS[spec.kind];
+  const inputSchema = z.object({ ...spec.args, ...commonArgs });
   const outputSchema = z.object(spec.output);
   return {
     name: spec.name,
@@ -145,6 +145,7 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
     readOnly: spec.kind === 'read',
     inputSchema,
     outputSchema,
+    listed: { input: precompute(inputSchema), output: precompute(outputSchema) },
     async invoke(rawArgs, signal, env) {
       const args = rawArgs as z.infer<z.ZodObject<S>> & CommonArgs;
       try {
@@ -193,11 +194,11 @@ export function registerTool(server: McpServer, tool: ToolDefinition, env: ToolE
     {
       title: tool.title,
       description: tool.description,
-      inputSchema: tool.inputSchema,
-      outputSchema: tool.outputSchema,
+      inputSchema: tool.listed.input,
+      outputSchema: tool.listed.output,
       annotations: { ...ANNOTATIONS[tool.kind], openWorldHint: openWorld },
     },
-    (args: unknown, ctx) => tool.invoke(args, ctx.mcpReq.signal, env) as never,
+    (args, ctx) => tool.invoke(args, ctx.mcpReq.signal, env) as never,
   );
 }
 
@@ -322,12 +323,19 @@ async function previewRecord(call: ToolCall<object>, resource: Resource, id: str
 
 const refText = (r: Ref) => (r.name ? `${r.name} (${r.id})` : `(${r.id})`);
 
-/** Output fields shared by every write tool. */
-export const DryRun = z.object({ method: z.string(), path: z.string(), body: z.unknown().optional() });
-export const writeOutput = (key: string, record: z.ZodType) => ({
-  [key]: record.optional(),
-  dry_run: DryRun.optional(),
-});
+/**
+ * Output schemas declare the fields every answer carries (the concise ones) and leave records open,
+ * so detailed answers validate too while tools/list stays small.
+ */
+export function outline<T extends z.ZodRawShape>(schema: z.ZodObject<T>, keys: readonly (keyof T & string)[]) {
+  return schema.pick(Object.fromEntries(keys.map((k) => [k, true])) as never).loose();
+}
+
+const Written = z.looseObject({ id: z.string(), name: z.string().optional() });
+// {method, path, body?}: spelled out in the tool descriptions, left open here to keep tools/list small.
+const DryRun = z.looseObject({});
+/** Writes answer with the record as read back (the same fields as the get tool) or a dry run. */
+export const writeOutput = (key: string) => ({ [key]: Written.optional(), dry_run: DryRun.optional() });
 export const deleteOutput = (key: string) => ({
   deleted: z.boolean().optional(),
   [key]: Ref.optional(),

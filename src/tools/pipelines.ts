@@ -7,6 +7,7 @@ import {
   deleteFlow,
   deleteOutput,
   given,
+  outline,
   id,
   listFlow,
   pageArgs,
@@ -24,24 +25,25 @@ const op = <K extends keyof Ops>(call: ToolCall<object>, name: K) =>
   requireOperation(call.provider, 'pipelines', name) as Ops[K];
 
 const CONCISE = ['id', 'name', 'stages', 'open_deals'] as const;
+const StageSummary = outline(Pipeline.shape.stages.unwrap().element, ['id', 'name', 'position', 'status', 'probability', 'open_deals']);
+const Summary = outline(Pipeline, ['id', 'name', 'open_deals']).extend({ stages: z.array(StageSummary).optional() });
 const shape = (p: Pipeline, call: ToolCall<object>) =>
   shapeRecord(p, call.detailed, CONCISE, Boolean(call.options.include_remote_data));
 
 const fields = {
-  name: z.string().min(1).max(255).describe('Pipeline name'),
-  is_deal_probability_enabled: z.boolean().optional().describe('Whether stage probabilities weight deals'),
+  name: z.string().min(1).describe('Pipeline name'),
+  is_deal_probability_enabled: z.boolean().optional().describe('Weight deals by stage probability'),
 };
 
 export const listPipelines = defineTool({
   name: 'list_pipelines',
   title: 'List pipelines',
   description:
-    'Lists the sales pipelines of a CRM connection, one line each with ids. Use get_pipeline for one ' +
-    'pipeline with its ordered stages and open-deal totals.',
+    'Lists pipelines. get_pipeline shows one with its stages and open deals.',
   toolset: 'pipelines',
   kind: 'read',
   args: { ...pageArgs },
-  output: { pipelines: z.array(Pipeline.partial()), next_cursor: z.string().nullable() },
+  output: { pipelines: z.array(outline(Pipeline, ['id', 'name'])), next_cursor: z.string().nullable() },
   run: (call) =>
     listFlow(call, {
       resource: 'pipelines',
@@ -57,12 +59,11 @@ export const getPipeline = defineTool({
   name: 'get_pipeline',
   title: 'Get a pipeline',
   description:
-    'One pipeline with its stages in order and, where the CRM has deals, the count and value of open ' +
-    'deals per stage. The starting point for a pipeline review or for picking a stage_id.',
+    'A pipeline with its ordered stages and open deals (count, value) per stage; where reviews start.',
   toolset: 'pipelines',
   kind: 'read',
   args: { pipeline_id: id('Pipeline') },
-  output: { pipeline: Pipeline.partial() },
+  output: { pipeline: Summary },
   async run(call) {
     const p = await op(call, 'get')(call.args.pipeline_id, call.options);
     return { structured: { pipeline: shape(p, call) }, text: pipelineDetail(p, call.detailed) };
@@ -76,7 +77,7 @@ export const createPipeline = defineTool({
   toolset: 'pipelines',
   kind: 'create',
   args: fields,
-  output: writeOutput('pipeline', Pipeline),
+  output: writeOutput('pipeline'),
   async run(call) {
     const input = given({ name: call.args.name, is_deal_probability_enabled: call.args.is_deal_probability_enabled });
     checkWrite(call.provider, 'pipelines', 'create', input);
@@ -95,7 +96,7 @@ export const updatePipeline = defineTool({
   toolset: 'pipelines',
   kind: 'update',
   args: { pipeline_id: id('Pipeline'), ...fields, name: fields.name.optional() },
-  output: writeOutput('pipeline', Pipeline),
+  output: writeOutput('pipeline'),
   async run(call) {
     const input = given({ name: call.args.name, is_deal_probability_enabled: call.args.is_deal_probability_enabled });
     requireSomeField(input, call.name, Object.keys(fields));

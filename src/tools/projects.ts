@@ -7,6 +7,7 @@ import {
   deleteFlow,
   deleteOutput,
   given,
+  outline,
   id,
   listFlow,
   pageArgs,
@@ -24,23 +25,24 @@ const op = <K extends keyof Ops>(call: ToolCall<object>, name: K) =>
   requireOperation(call.provider, 'projects', name) as Ops[K];
 
 const CONCISE = ['id', 'name', 'status', 'stage', 'amount', 'currency', 'owner', 'account', 'close_date'] as const;
+const Summary = outline(Project, CONCISE);
 
-const idRef = z.object({ id: z.string().min(1) });
+const idRef = z.object({ id: z.string() });
 const fields = {
-  name: z.string().min(1).max(255).describe('Project name'),
-  description: z.string().max(10_000).optional().describe('Free text'),
-  status: z.enum(PROJECT_STATUSES).optional().describe('Each CRM accepts a subset (list_connections)'),
-  amount: z.number().optional().describe('Project value'),
-  currency: z.string().regex(/^[A-Z]{3}$/).optional().describe('ISO 4217 code'),
-  close_date: z.string().optional().describe('YYYY-MM-DD or ISO timestamp'),
-  owner: idRef.optional().describe('{id} of a user'),
-  account: idRef.optional().describe('{id} of an account'),
-  stage: idRef.optional().describe('{id} of a stage'),
-  contact: z.array(idRef).optional().describe('[{id}] of contacts'),
-  opportunity: z.array(idRef).optional().describe('[{id}] of deals'),
-  tags: z.array(idRef).optional().describe('[{id}] of tags'),
-  custom_fields: z.record(z.string(), z.unknown()).optional().describe('CRM custom fields'),
-  remote_data: z.record(z.string(), z.unknown()).optional().describe('Passed to the CRM as-is'),
+  name: z.string().min(1).describe('Project name'),
+  description: z.string().optional().describe('Free text'),
+  status: z.enum(PROJECT_STATUSES).optional().describe('Allowed values vary by CRM'),
+  amount: z.number().optional().describe('Value'),
+  currency: z.string().regex(/^[A-Z]{3}$/).optional().describe('ISO 4217'),
+  close_date: z.string().optional().describe('YYYY-MM-DD'),
+  owner: idRef.optional().describe('User'),
+  account: idRef.optional().describe('Account'),
+  stage: idRef.optional().describe('Stage'),
+  contact: z.array(idRef).optional().describe('Contacts'),
+  opportunity: z.array(idRef).optional().describe('Deals'),
+  tags: z.array(idRef).optional().describe('Tags'),
+  custom_fields: z.record(z.string(), z.unknown()).optional().describe('Custom fields'),
+  remote_data: z.record(z.string(), z.unknown()).optional().describe('Raw fields sent as-is'),
 };
 const FIELD_NAMES = Object.keys(fields);
 
@@ -70,19 +72,18 @@ export const listProjects = defineTool({
   name: 'list_projects',
   title: 'List projects',
   description:
-    'Lists projects (delivery or onboarding work tied to accounts and deals), one line each with ' +
-    'status, stage, owner and account. Filter by name, status, owner_id, account_id or stage_id.',
+    'Lists projects (delivery work tied to accounts and deals) with status, stage, owner and account.',
   toolset: 'projects',
   kind: 'read',
   args: {
-    name: z.string().optional().describe('Name contains (case-insensitive)'),
+    name: z.string().optional().describe('Name contains'),
     status: z.enum(PROJECT_STATUSES).optional().describe('Project status'),
     owner_id: id('Owner (user)').optional(),
     account_id: id('Account').optional(),
     stage_id: id('Stage').optional(),
     ...pageArgs,
   },
-  output: { projects: z.array(Project.partial()), next_cursor: z.string().nullable() },
+  output: { projects: z.array(Summary), next_cursor: z.string().nullable() },
   run(call) {
     const a = call.args;
     const query = given({
@@ -111,7 +112,7 @@ export const getProject = defineTool({
   toolset: 'projects',
   kind: 'read',
   args: { project_id: id('Project') },
-  output: { project: Project.partial() },
+  output: { project: Summary },
   async run(call) {
     const p = await op(call, 'get')(call.args.project_id, call.options);
     return { structured: { project: shape(p, call) }, text: `Project ${projectLine(p, true)}` };
@@ -122,12 +123,11 @@ export const createProject = defineTool({
   name: 'create_project',
   title: 'Create a project',
   description:
-    'Creates a project. Required fields and allowed statuses differ per CRM (e.g. Insightly requires ' +
-    'status; Capsule accepts only open|closed); the tool says which before anything is sent.',
+    'Creates a project. Required fields and allowed statuses differ per CRM and are checked before sending.',
   toolset: 'projects',
   kind: 'create',
   args: fields,
-  output: writeOutput('project', Project),
+  output: writeOutput('project'),
   async run(call) {
     const data = input(call.args);
     checkWrite(call.provider, 'projects', 'create', data);
@@ -143,12 +143,11 @@ export const updateProject = defineTool({
   name: 'update_project',
   title: 'Update a project',
   description:
-    'Changes a project; sends only the fields given. List fields (contact, opportunity, tags) replace ' +
-    'the whole list.',
+    'Changes a project, sending only the fields given; contact, opportunity and tags replace the list.',
   toolset: 'projects',
   kind: 'update',
   args: { project_id: id('Project'), ...fields, name: fields.name.optional() },
-  output: writeOutput('project', Project),
+  output: writeOutput('project'),
   async run(call) {
     const data = input(call.args);
     requireSomeField(data, call.name, FIELD_NAMES);

@@ -7,6 +7,7 @@ import {
   deleteFlow,
   deleteOutput,
   given,
+  outline,
   id,
   listFlow,
   pageArgs,
@@ -24,14 +25,15 @@ const op = <K extends keyof Ops>(call: ToolCall<object>, name: K) =>
   requireOperation(call.provider, 'stages', name) as Ops[K];
 
 const CONCISE = ['id', 'name', 'pipeline', 'position', 'status', 'probability'] as const;
+const Summary = outline(Stage, CONCISE);
 
 const fields = {
   pipeline_id: id('Pipeline the stage belongs to'),
-  name: z.string().min(1).max(255).describe('Stage name, e.g. "Qualified"'),
-  position: z.number().int().min(0).optional().describe('Order in the pipeline; others shift'),
-  probability: z.number().min(0).max(100).optional().describe('Win probability, 0-100'),
-  color: z.string().max(32).optional().describe('Label colour, e.g. "#5951ff"'),
-  status: z.enum(STAGE_STATUSES).optional().describe('active or inactive'),
+  name: z.string().min(1).describe('Stage name, e.g. "Qualified"'),
+  position: z.number().int().min(0).optional().describe('Order; later stages shift'),
+  probability: z.number().min(0).max(100).optional().describe('Win %'),
+  color: z.string().max(32).optional().describe('Hex colour'),
+  status: z.enum(STAGE_STATUSES).optional().describe('Stage status'),
 };
 const FIELD_NAMES = Object.keys(fields);
 
@@ -50,19 +52,18 @@ export const listStages = defineTool({
   name: 'list_stages',
   title: 'List stages',
   description:
-    'Lists pipeline stages, in pipeline order by default. Filter by pipeline_id (from list_pipelines) ' +
-    'to get the stage ids a deal can move to. get_pipeline shows the same stages with open-deal totals.',
+    'Lists stages, in pipeline order by default. Filter by pipeline_id for the stages a deal can move to.',
   toolset: 'stages',
   kind: 'read',
   args: {
     pipeline_id: id('Pipeline').optional(),
     name: z.string().optional().describe('Exact stage name'),
-    status: z.enum(STAGE_STATUSES).optional().describe('active or inactive'),
+    status: z.enum(STAGE_STATUSES).optional().describe('Stage status'),
     sort_by: z.enum(['position', 'name', 'created_at', 'updated_at']).optional().describe('Default position'),
     sort_direction: z.enum(['asc', 'desc']).optional().describe('Default asc'),
     ...pageArgs,
   },
-  output: { stages: z.array(Stage.partial()), next_cursor: z.string().nullable() },
+  output: { stages: z.array(Summary), next_cursor: z.string().nullable() },
   run(call) {
     const a = call.args;
     const query = given({
@@ -91,7 +92,7 @@ export const getStage = defineTool({
   toolset: 'stages',
   kind: 'read',
   args: { stage_id: id('Stage') },
-  output: { stage: Stage.partial() },
+  output: { stage: Summary },
   async run(call) {
     const s = await op(call, 'get')(call.args.stage_id, call.options);
     return {
@@ -105,12 +106,11 @@ export const createStage = defineTool({
   name: 'create_stage',
   title: 'Create a stage',
   description:
-    'Adds a stage to a pipeline, at the end unless position is given. Which fields a CRM accepts ' +
-    'differs (list_connections); unsupported ones are refused before anything is sent.',
+    'Adds a stage to a pipeline, at the end unless position is given. Fields a CRM lacks are refused before sending.',
   toolset: 'stages',
   kind: 'create',
   args: fields,
-  output: writeOutput('stage', Stage),
+  output: writeOutput('stage'),
   async run(call) {
     const data = input(call.args);
     checkWrite(call.provider, 'stages', 'create', data);
@@ -134,7 +134,7 @@ export const updateStage = defineTool({
     pipeline_id: fields.pipeline_id.optional(),
     name: fields.name.optional(),
   },
-  output: writeOutput('stage', Stage),
+  output: writeOutput('stage'),
   async run(call) {
     const data = input(call.args);
     requireSomeField(data, call.name, FIELD_NAMES);

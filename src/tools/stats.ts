@@ -1,20 +1,31 @@
 import * as z from 'zod';
 import { requireStats } from '../crm/capabilities.js';
 import { CrmError } from '../crm/errors.js';
-import { ConversionStats, MovementStats } from '../crm/model.js';
+import { ConversionStats, DealGroup, MovementStats } from '../crm/model.js';
 import type { StatsQuery } from '../crm/provider.js';
-import { defineTool, id } from './define.js';
+import { defineTool, id, outline } from './define.js';
 import { conversionText, movementText } from './format.js';
 
-const day = (what: string) =>
-  z.string().regex(/^\d{4}-\d{2}-\d{2}$/).describe(`${what}, YYYY-MM-DD (inclusive, UTC)`);
+const day = (what: string) => z.string().regex(/^\d{4}-\d{2}-\d{2}$/).describe(`${what} (inclusive, UTC)`);
 
 const args = {
   pipeline_id: id('Pipeline'),
   start_date: day('Period start'),
   end_date: day('Period end'),
-  user_id: id('Only deals owned by this user').optional(),
+  user_id: id('Deal owner (user)').optional(),
 };
+
+// Outlines: the figures an agent reads first; the rest is in the text and the open records.
+const ConversionOutline = outline(ConversionStats, ['pipeline', 'period', 'won_conversion', 'lost_conversion']).extend({
+  stage_conversions: z.array(z.looseObject({ conversion_rate: z.number() })),
+});
+const Group = outline(DealGroup, ['count', 'values']);
+const MovementOutline = outline(MovementStats, ['pipeline', 'period']).extend({
+  new_deals: Group,
+  won_deals: Group,
+  lost_deals: Group,
+  deals_left_open: Group,
+});
 
 function query(a: StatsQuery): StatsQuery {
   if (a.start_date > a.end_date) {
@@ -27,15 +38,15 @@ export const conversionStats = defineTool({
   name: 'pipeline_conversion_stats',
   title: 'Pipeline conversion rates',
   description:
-    'Stage-to-stage and win/loss conversion rates (percent, 1 decimal) of a pipeline over a period. ' +
-    'Local CRM definitions, from each deal\'s stage history: for consecutive stages A→B, of the deals ' +
-    'that entered A in the period, the share that later (by period end) entered B or a later stage, ' +
-    'or were won. won/lost_conversion: of the deals created in the pipeline in the period, the share ' +
-    'won/lost by period end. Remote CRMs report their own figures.',
+    'Conversion rates (%, 1 decimal) of a pipeline over a period. Local CRM, from stage history: ' +
+    'A→B (consecutive stages) = of deals entering A in the period, the share that by period end entered ' +
+    'B or a later stage, or were won; won/lost = of deals created in the period, the share won/lost by ' +
+    'period end. Other CRMs report their own.',
   toolset: 'stats',
   kind: 'read',
+  common: ['connection'],
   args,
-  output: { stats: ConversionStats },
+  output: { stats: ConversionOutline },
   async run(call) {
     const stats = await requireStats(call.provider, 'conversion')(query(call.args), call.options);
     return { structured: { stats }, text: conversionText(stats) };
@@ -46,14 +57,14 @@ export const movementStats = defineTool({
   name: 'pipeline_movement_stats',
   title: 'Pipeline deal movements',
   description:
-    'What happened in a pipeline over a period. Local CRM definitions: stage moves = moves between ' +
-    'its stages in the period; new / won / lost = deals created / won / lost in the period; left open ' +
-    '= deals open at period end; average age = of those open deals, days since creation, and per ' +
-    'stage days since entering the stage they stand in. Values are summed per currency.',
+    'Pipeline activity over a period. Local CRM: moves between its stages; new/won/lost = deals ' +
+    'created/won/lost in the period; left open = open at period end; their average age = days since ' +
+    'creation, per stage days since entering it. Values summed per currency.',
   toolset: 'stats',
   kind: 'read',
+  common: ['connection'],
   args,
-  output: { stats: MovementStats },
+  output: { stats: MovementOutline },
   async run(call) {
     const stats = await requireStats(call.provider, 'movement')(query(call.args), call.options);
     return { structured: { stats }, text: movementText(stats) };
