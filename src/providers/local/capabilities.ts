@@ -1,0 +1,72 @@
+/** What the local CRM supports: everything, with every unified enum value. */
+import { DEAL_STATUSES, PROJECT_STATUSES, STAGE_STATUSES } from '../../crm/model.js';
+import type { Capabilities } from '../../crm/provider.js';
+
+const PIPELINE_FIELDS = ['name', 'is_deal_probability_enabled'] as const;
+const STAGE_FIELDS = ['pipeline_id', 'name', 'position', 'probability', 'color', 'status'] as const;
+const DEAL_FIELDS = [
+  'name',
+  'pipeline_id',
+  'stage_id',
+  'amount',
+  'currency',
+  'status',
+  'owner_id',
+  'account_id',
+  'close_date',
+] as const;
+const PROJECT_FIELDS = [
+  'name',
+  'description',
+  'status',
+  'amount',
+  'currency',
+  'close_date',
+  'owner',
+  'account',
+  'stage',
+  'contact',
+  'opportunity',
+  'tags',
+  'custom_fields',
+] as const;
+
+const stageEnums = { status: STAGE_STATUSES };
+const dealEnums = { status: DEAL_STATUSES };
+const projectEnums = { status: PROJECT_STATUSES };
+
+export const localCapabilities: Capabilities = {
+  pipelines: {
+    list: true,
+    get: true,
+    create: { supported: PIPELINE_FIELDS, required: ['name'] },
+    update: { supported: PIPELINE_FIELDS },
+    delete: true,
+    filters: [],
+  },
+  stages: {
+    list: true,
+    get: true,
+    create: { supported: STAGE_FIELDS, required: ['pipeline_id', 'name'], enums: stageEnums },
+    update: { supported: STAGE_FIELDS, enums: stageEnums },
+    delete: true,
+    filters: ['pipeline_id', 'name', 'status', 'sort_by', 'sort_direction'],
+  },
+  deals: {
+    list: true,
+    get: true,
+    // The pipeline follows from the stage, so stage_id is required and pipeline_id optional.
+    create: { supported: DEAL_FIELDS, required: ['name', 'stage_id'], enums: dealEnums },
+    update: { supported: DEAL_FIELDS, enums: dealEnums },
+    filters: ['pipeline_id', 'stage_id', 'status', 'owner_id'],
+  },
+  projects: {
+    list: true,
+    get: true,
+    create: { supported: PROJECT_FIELDS, required: ['name'], enums: projectEnums },
+    update: { supported: PROJECT_FIELDS, enums: projectEnums },
+    delete: true,
+    filters: ['name', 'status', 'owner_id', 'account_id', 'stage_id'],
+  },
+  stats: { conversion: true, movement: true },
+};

@@ -1,0 +1,223 @@
+/**
+ * Opens the local CRM's SQLite file and keeps its schema current. Migrations are an ordered list
+ * of SQL steps tracked by `PRAGMA user_version`; each runs in its own immediate transaction, so two
+ * processes opening the same file at once apply each step exactly once.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { CrmError } from '../../crm/errors.js';
+
+export type Db = Database.Database;
+
+const MIGRATION_1 = `
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE users (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  name       TEXT NOT NULL,
+  email      TEXT UNIQUE,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE accounts (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  name       TEXT NOT NULL,
+  domain     TEXT,
+  industry   TEXT,
+  owner_id   INTEGER REFERENCES users(id) ON DELETE SET NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE contacts (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  name       TEXT NOT NULL,
+  email      TEXT,
+  title      TEXT,
+  account_id INTEGER REFERENCES accounts(id) ON DELETE SET NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX contacts_by_account ON contacts(account_id);
+
+CREATE TABLE tags (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  name       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  created_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE pipelines (
+  id                          INTEGER PRIMARY KEY AUTOINCREMENT,
+  name                        TEXT NOT NULL,
+  is_deal_probability_enabled INTEGER NOT NULL DEFAULT 1 CHECK (is_deal_probability_enabled IN (0, 1)),
+  created_at                  TEXT NOT NULL,
+  updated_at                  TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE stages (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  pipeline_id INTEGER NOT NULL REFERENCES pipelines(id) ON DELETE RESTRICT,
+  name        TEXT NOT NULL,
+  position    INTEGER NOT NULL CHECK (position >= 1),
+  status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'inactive')),
+  probability REAL CHECK (probability IS NULL OR (probability >= 0 AND probability <= 100)),
+  color       TEXT,
+  created_at  TEXT NOT NULL,
+  updated_at  TEXT NOT NULL
+) STRICT;
+CREATE INDEX stages_by_pipeline ON stages(pipeline_id, position);
+
+-- A deal has no pipeline column: its pipeline is always its stage's pipeline.
+CREATE TABLE deals (
+  id               INTEGER PRIMARY KEY AUTOINCREMENT,
+  name             TEXT NOT NULL,
+  stage_id         INTEGER NOT NULL REFERENCES stages(id) ON DELETE RESTRICT,
+  status           TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'won', 'lost')),
+  amount           REAL,
+  currency         TEXT,
+  owner_id         INTEGER REFERENCES users(id) ON DELETE SET NULL,
+  account_id       INTEGER REFERENCES accounts(id) ON DELETE SET NULL,
+  close_date       TEXT CHECK (close_date IS NULL OR close_date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+  stage_changed_at TEXT NOT NULL,
+  created_at       TEXT NOT NULL,
+  updated_at       TEXT NOT NULL
+) STRICT;
+CREATE INDEX deals_by_stage ON deals(stage_id, status);
+CREATE INDEX deals_by_owner ON deals(owner_id);
+CREATE INDEX deals_by_account ON deals(account_id);
+CREATE INDEX deals_by_updated ON deals(updated_at DESC, id DESC);
+
+-- The full stage history. Stage ids carry no foreign key on purpose: history outlives a deleted
+-- stage, and AUTOINCREMENT ids are never reused, so an old id can never point at a new stage.
+-- won/lost/reopened events record the stage the deal stood in as to_stage_id.
+CREATE TABLE deal_events (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  deal_id       INTEGER NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+  at            TEXT NOT NULL,
+  kind          TEXT NOT NULL CHECK (kind IN ('created', 'moved', 'won', 'lost', 'reopened')),
+  from_stage_id INTEGER,
+  to_stage_id   INTEGER
+) STRICT;
+CREATE INDEX deal_events_by_deal ON deal_events(deal_id, at, id);
+CREATE INDEX deal_events_by_to_stage ON deal_events(to_stage_id);
+CREATE INDEX deal_events_by_from_stage ON deal_events(from_stage_id);
+
+CREATE TABLE projects (
+  id               INTEGER PRIMARY KEY AUTOINCREMENT,
+  name             TEXT NOT NULL,
+  description      TEXT,
+  status           TEXT CHECK (status IS NULL OR status IN
+                     ('open', 'closed', 'not started', 'in progress', 'deferred', 'cancelled', 'abandoned', 'completed')),
+  amount           REAL,
+  currency         TEXT,
+  close_date       TEXT CHECK (close_date IS NULL OR close_date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+  owner_id         INTEGER REFERENCES users(id) ON DELETE SET NULL,
+  account_id       INTEGER REFERENCES accounts(id) ON DELETE SET NULL,
+  stage_id         INTEGER REFERENCES stages(id) ON DELETE SET NULL,
+  custom_fields    TEXT CHECK (custom_fields IS NULL OR json_valid(custom_fields)),
+  last_activity_at TEXT,
+  created_at       TEXT NOT NULL,
+  updated_at       TEXT NOT NULL
+) STRICT;
+CREATE INDEX projects_by_owner ON projects(owner_id);
+CREATE INDEX projects_by_account ON projects(account_id);
+CREATE INDEX projects_by_stage ON projects(stage_id);
+
+CREATE TABLE project_contacts (
+  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+  PRIMARY KEY (project_id, contact_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX project_contacts_by_contact ON project_contacts(contact_id);
+
+-- A project's opportunities.
+CREATE TABLE project_deals (
+  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  deal_id    INTEGER NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+  PRIMARY KEY (project_id, deal_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX project_deals_by_deal ON project_deals(deal_id);
+
+CREATE TABLE project_tags (
+  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  tag_id     INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+  PRIMARY KEY (project_id, tag_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX project_tags_by_tag ON project_tags(tag_id);
+
+CREATE TABLE idempotency_keys (
+  scope       TEXT NOT NULL,
+  key         TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  record_id   INTEGER NOT NULL,
+  created_at  TEXT NOT NULL,
+  PRIMARY KEY (scope, key)
+) STRICT, WITHOUT ROWID;
+`;
+
+/** Ordered schema steps; step i brings user_version from i to i + 1. Append only, never edit. */
+export const MIGRATIONS: readonly string[] = [MIGRATION_1];
+
+/** Runs `fn` in a BEGIN IMMEDIATE transaction: the write lock is taken up front (waiting up to
+ * busy_timeout), so a read-then-write can never fail half way with SQLITE_BUSY. */
+export function immediate<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}
+
+/** Brings the schema to the latest version; returns the version. */
+export function migrate(db: Db): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new CrmError(
+      'validation',
+      `The local CRM database has schema version ${current}, newer than this crm-mcp understands (${MIGRATIONS.length}); upgrade crm-mcp or point --db at another file.`,
+    );
+  }
+  MIGRATIONS.forEach((sql, i) => {
+    immediate(db, () => {
+      // Re-read inside the lock: another process may have applied this step meanwhile.
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > i) return;
+      db.exec(sql);
+      db.pragma(`user_version = ${i + 1}`);
+    });
+  });
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+export const isMemoryPath = (path: string): boolean => path === ':memory:' || path === '';
+
+/** Opens (creating if needed) the database file, sets the connection pragmas and migrates. */
+export function openDatabase(path: string): Db {
+  let db: Db;
+  try {
+    if (!isMemoryPath(path)) mkdirSync(dirname(resolve(path)), { recursive: true });
+    db = new Database(path);
+  } catch (e) {
+    throw new CrmError('validation', `Cannot open the local CRM database at ${path}: ${(e as Error).message}.`, {
+      cause: e,
+    });
+  }
+  try {
+    // busy_timeout first, so even switching to WAL waits for another process instead of failing.
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+  } catch (e) {
+    db.close();
+    if (e instanceof CrmError) throw e;
+    throw new CrmError(
+      'validation',
+      `Cannot use ${path} as the local CRM database: ${(e as Error).message}.`,
+      { cause: e },
+    );
+  }
+  return db;
+}

@@ -1,0 +1,436 @@
+/**
+ * Shared plumbing of the local provider: the per-provider context, SQLite error mapping, record
+ * lookups with actionable not-found messages, input validators, and idempotent creates.
+ */
+import { createHash } from 'node:crypto';
+import { CrmError, notFound } from '../../crm/errors.js';
+import type { PreparedWrite, Resource, WriteOptions } from '../../crm/provider.js';
+import { immediate, type Db } from './client.js';
+import { named, type DealRow, type PipelineRow, type ProjectRow, type StageRow } from './map.js';
+
+export interface Ctx {
+  db: Db;
+  now: () => Date;
+}
+
+export const stamp = (ctx: Ctx): string => ctx.now().toISOString();
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+export function checkSignal(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CrmError('cancelled', 'The request was cancelled before the local CRM ran it.');
+}
+
+interface SqliteLikeError {
+  code?: unknown;
+  message?: unknown;
+}
+
+/** Turns SQLite failures into CrmErrors; CrmErrors pass through untouched. */
+export function mapSqliteError(e: unknown): CrmError {
+  if (e instanceof CrmError) return e;
+  const code = typeof (e as SqliteLikeError)?.code === 'string' ? ((e as SqliteLikeError).code as string) : '';
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new CrmError(
+      'upstream',
+      'The local CRM database stayed locked by another process for over 5 seconds; retry in a few seconds.',
+      { retryAfterSeconds: 2, provider: 'local', cause: e },
+    );
+  }
+  if (/^SQLITE_CONSTRAINT_(CHECK|NOTNULL|DATATYPE)$/.test(code)) {
+    // The validators should have caught it; still say it is the value, not a race.
+    return new CrmError('validation', `The local CRM rejected a value (${code.slice(18).toLowerCase()} rule); check the fields and retry.`, {
+      provider: 'local',
+      cause: e,
+    });
+  }
+  if (code.startsWith('SQLITE_CONSTRAINT')) {
+    return new CrmError(
+      'conflict',
+      'The change conflicts with data another client changed meanwhile; read the record again and retry.',
+      { provider: 'local', cause: e },
+    );
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return new CrmError('upstream', `The local CRM database failed: ${message}.`, { provider: 'local', cause: e });
+}
+
+/** Runs a synchronous SQLite operation with error mapping. */
+export function run<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw mapSqliteError(e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ids and lookups
+
+/** Model ids are strings; only canonical positive integers can exist in SQLite. */
+export function parseId(raw: unknown): number | undefined {
+  if (typeof raw !== 'string' || !/^[1-9][0-9]{0,15}$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+const HINT = {
+  pipeline: 'Call list_pipelines to see valid pipeline ids.',
+  stage: 'Call list_stages to see valid stage ids.',
+  deal: 'Call list_deals to see valid deal ids.',
+  project: 'Call list_projects to see valid project ids.',
+} as const;
+
+const byId = <T>(db: Db, table: string, id: number): T | undefined =>
+  db.prepare(`SELECT * FROM ${table} WHERE id = ?`).get(id) as T | undefined;
+
+function requireRow<T>(db: Db, table: string, what: keyof typeof HINT, raw: unknown): T {
+  const id = parseId(raw);
+  const row = id === undefined ? undefined : byId<T>(db, table, id);
+  if (!row) throw notFound(what, String(raw), HINT[what]);
+  return row;
+}
+
+export const requirePipeline = (db: Db, raw: unknown): PipelineRow =>
+  requireRow<PipelineRow>(db, 'pipelines', 'pipeline', raw);
+export const requireStage = (db: Db, raw: unknown): StageRow => requireRow<StageRow>(db, 'stages', 'stage', raw);
+export const requireDeal = (db: Db, raw: unknown): DealRow => requireRow<DealRow>(db, 'deals', 'deal', raw);
+export const requireProject = (db: Db, raw: unknown): ProjectRow =>
+  requireRow<ProjectRow>(db, 'projects', 'project', raw);
+
+/** Records that have no list tool of their own: a miss lists the known ones instead. */
+type Directory = 'users' | 'accounts' | 'contacts' | 'tags';
+const DIRECTORY_NOUN: Record<Directory, string> = {
+  users: 'user',
+  accounts: 'account',
+  contacts: 'contact',
+  tags: 'tag',
+};
+
+/** "Ana Lima (1), Ben Okafor (2), … and 12 more", or "none yet". */
+export function knownList(db: Db, table: Directory, cap = 25): string {
+  const rows = db.prepare(`SELECT id, name FROM ${table} ORDER BY id LIMIT ?`).all(cap + 1) as {
+    id: number;
+    name: string;
+  }[];
+  if (!rows.length) return 'none yet';
+  const shown = rows.slice(0, cap).map((r) => named(r.name, r.id));
+  if (rows.length > cap) {
+    const total = (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    shown.push(`and ${total - cap} more`);
+  }
+  return shown.join(', ');
+}
+
+export function requireDirectory(db: Db, table: Directory, raw: unknown): { id: number; name: string } {
+  const id = parseId(raw);
+  const row =
+    id === undefined
+      ? undefined
+      : (db.prepare(`SELECT id, name FROM ${table} WHERE id = ?`).get(id) as { id: number; name: string } | undefined);
+  if (!row) {
+    const noun = DIRECTORY_NOUN[table];
+    throw new CrmError('not_found', `No ${noun} with id '${String(raw)}'. Known ${table}: ${knownList(db, table)}.`);
+  }
+  return row;
+}
+
+/** "Lead In (1), Qualified (2)" in position order. */
+export function stageList(db: Db, pipelineId: number, activeOnly = false): string {
+  const rows = db
+    .prepare(
+      `SELECT id, name FROM stages WHERE pipeline_id = ? ${activeOnly ? "AND status = 'active'" : ''} ORDER BY position, id`,
+    )
+    .all(pipelineId) as { id: number; name: string }[];
+  return rows.length ? rows.map((r) => named(r.name, r.id)).join(', ') : 'none yet (add one with create_stage)';
+}
+
+export const countOf = (db: Db, sql: string, ...params: unknown[]): number =>
+  (db.prepare(sql).get(...params) as { n: number }).n;
+
+// ---------------------------------------------------------------------------------------------
+// Field validators: each returns the normalized value or throws one actionable sentence.
+
+const invalid = (message: string): CrmError => new CrmError('validation', message);
+
+export function checkName(value: unknown, field = 'name', max = 200): string {
+  const text = typeof value === 'string' ? value.trim() : '';
+  if (!text || text.length > max) throw invalid(`\`${field}\` must be a non-empty text of at most ${max} characters.`);
+  return text;
+}
+
+export function checkText(value: unknown, field: string, max: number): string {
+  if (typeof value !== 'string' || value.length > max) {
+    throw invalid(`\`${field}\` must be a text of at most ${max} characters.`);
+  }
+  return value;
+}
+
+export function checkAmount(value: unknown, field = 'amount'): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw invalid(`\`${field}\` must be a number of 0 or more (e.g. 12000).`);
+  }
+  return value;
+}
+
+export function checkCurrency(value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z]{3}$/.test(value)) {
+    throw invalid('`currency` must be a 3-letter ISO 4217 code such as USD, EUR or GBP.');
+  }
+  return value.toUpperCase();
+}
+
+export function isIsoDate(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.toISOString().slice(0, 10) === value;
+}
+
+export function checkDate(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !isIsoDate(value)) {
+    throw invalid(`\`${field}\` must be a calendar date written YYYY-MM-DD, e.g. 2026-03-31.`);
+  }
+  return value;
+}
+
+export function checkProbability(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 100) {
+    throw invalid('`probability` must be a number from 0 to 100.');
+  }
+  return value;
+}
+
+export function checkColor(value: unknown): string {
+  if (typeof value !== 'string' || !value.trim() || value.length > 32) {
+    throw invalid('`color` must be a short text such as #1f77b4 or green.');
+  }
+  return value.trim();
+}
+
+export function checkBoolean(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') throw invalid(`\`${field}\` must be true or false.`);
+  return value;
+}
+
+export function checkEnum<T extends string>(value: unknown, field: string, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !allowed.includes(value as T)) {
+    throw invalid(`\`${field}\` must be one of: ${allowed.join(', ')}.`);
+  }
+  return value as T;
+}
+
+export function checkPosition(value: unknown, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw invalid(
+      max === 1
+        ? '`position` must be 1 here, the only place in this pipeline.'
+        : `\`position\` must be a whole number from 1 to ${max} (1 = first stage of the pipeline).`,
+    );
+  }
+  return value;
+}
+
+export function checkJsonObject(value: unknown, field: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid(`\`${field}\` must be an object of field names to values.`);
+  }
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    throw invalid(`\`${field}\` must contain only JSON values.`);
+  }
+  if (text.length > 65_536) throw invalid(`\`${field}\` must be under 64 KB as JSON.`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** Rejects an update that would change nothing. */
+export function requireSomething(body: object, noun: string, fields: readonly string[]): void {
+  if (!Object.keys(body).length) {
+    throw invalid(`Nothing to update: give at least one of ${fields.join(', ')} for the ${noun}.`);
+  }
+}
+
+/** Drops undefined keys. */
+export function defined<T extends object>(obj: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(obj)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idempotent creates
+
+/** JSON with object keys sorted at every level and undefined dropped. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value as object)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export const fingerprintOf = (input: unknown): string =>
+  createHash('sha256').update(canonicalJson(input)).digest('hex');
+
+interface KeyRow {
+  fingerprint: string;
+  record_id: number;
+}
+
+function checkKey(key: unknown): string {
+  if (typeof key !== 'string' || !key.length || key.length > 255) {
+    throw invalid('`idempotency_key` must be a non-empty text of at most 255 characters.');
+  }
+  return key;
+}
+
+const findKey = (db: Db, scope: string, key: string): KeyRow | undefined =>
+  db.prepare('SELECT fingerprint, record_id FROM idempotency_keys WHERE scope = ? AND key = ?').get(scope, key) as
+    | KeyRow
+    | undefined;
+
+function keyReuse(noun: string, key: string, recordId: number): CrmError {
+  return new CrmError(
+    'conflict',
+    `idempotency_key '${key}' was already used to create ${noun} '${recordId}' with different input; use a new key for a different ${noun}, or repeat the original input unchanged.`,
+  );
+}
+
+/** A validated create: the body to show, and the insert to run inside the write transaction. */
+export interface CreatePlan {
+  body: Record<string, unknown>;
+  insert(at: string): number;
+}
+
+export interface CreateSpec<T> {
+  scope: Resource;
+  noun: string;
+  path: string;
+  input: object;
+  opts: WriteOptions;
+  /** Validates against the current data; runs in prepare and again inside the transaction. */
+  plan(): CreatePlan;
+  read(id: number): T;
+}
+
+/**
+ * Prepares a create with optional idempotency. A key seen before with the same input fingerprint
+ * replays the first record; with other input it is a conflict. The key check and the insert share
+ * one immediate transaction, so concurrent repeats (even from another process) create one record.
+ */
+export function prepareCreate<T>(ctx: Ctx, spec: CreateSpec<T>): PreparedWrite<T> {
+  const { db } = ctx;
+  checkSignal(spec.opts.signal);
+  const key = spec.opts.idempotency_key === undefined ? undefined : checkKey(spec.opts.idempotency_key);
+  const fingerprint = fingerprintOf(spec.input);
+
+  const replay = (row: KeyRow): T => {
+    if (row.fingerprint !== fingerprint) throw keyReuse(spec.noun, key as string, row.record_id);
+    const exists = db.prepare(`SELECT 1 FROM ${spec.scope} WHERE id = ?`).get(row.record_id);
+    if (!exists) {
+      throw new CrmError(
+        'conflict',
+        `The ${spec.noun} created earlier with idempotency_key '${key}' (id '${row.record_id}') has since been deleted; use a new key to create it again.`,
+      );
+    }
+    return spec.read(row.record_id);
+  };
+
+  let body: Record<string, unknown>;
+  const prior = run(() => (key === undefined ? undefined : findKey(db, spec.scope, key)));
+  if (prior) {
+    if (prior.fingerprint !== fingerprint) throw keyReuse(spec.noun, key as string, prior.record_id);
+    // A replay returns the first record even if the input would no longer validate.
+    try {
+      body = run(() => spec.plan()).body;
+    } catch {
+      body = defined(spec.input as Record<string, unknown>);
+    }
+  } else {
+    body = run(() => spec.plan()).body;
+  }
+
+  return {
+    request: { method: 'POST', path: spec.path, body },
+    execute: async () => {
+      checkSignal(spec.opts.signal);
+      return run(() =>
+        immediate(db, () => {
+          if (key !== undefined) {
+            const seen = findKey(db, spec.scope, key);
+            if (seen) return replay(seen);
+          }
+          const at = stamp(ctx);
+          const id = spec.plan().insert(at);
+          if (key !== undefined) {
+            db.prepare(
+              'INSERT INTO idempotency_keys (scope, key, fingerprint, record_id, created_at) VALUES (?, ?, ?, ?, ?)',
+            ).run(spec.scope, key, fingerprint, id, at);
+          }
+          return spec.read(id);
+        }),
+      );
+    },
+  };
+}
+
+/** A validated update or delete: the body to show and the change to apply inside the transaction. */
+export interface ChangePlan<R> {
+  body?: Record<string, unknown>;
+  apply(at: string): R;
+}
+
+/** Prepares a PATCH or DELETE; validation runs now and again inside the write transaction. */
+export function prepareChange<R>(
+  ctx: Ctx,
+  method: 'PATCH' | 'DELETE',
+  path: string,
+  opts: WriteOptions,
+  plan: () => ChangePlan<R>,
+): PreparedWrite<R> {
+  checkSignal(opts.signal);
+  const first = run(plan);
+  const request = first.body === undefined ? { method, path } : { method, path, body: first.body };
+  return {
+    request,
+    execute: async () => {
+      checkSignal(opts.signal);
+      return run(() => immediate(ctx.db, () => plan().apply(stamp(ctx))));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paging
+
+export function parseOffset(cursor: string | undefined): number {
+  if (cursor === undefined) return 0;
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(cursor)) {
+    throw invalid(
+      'That cursor is not valid: pass back the next_cursor of the previous answer unchanged, or omit cursor to start from the first page.',
+    );
+  }
+  return Number(cursor);
+}
+
+export const pageSize = (limit: number): number =>
+  Number.isFinite(limit) && limit >= 1 ? Math.min(Math.floor(limit), 1000) : 50;
+
+/** Fetches limit + 1 rows to know whether another page exists. */
+export function page<R, T>(rows: R[], limit: number, offset: number, map: (r: R) => T) {
+  const more = rows.length > limit;
+  return {
+    items: rows.slice(0, limit).map(map),
+    next_cursor: more ? String(offset + limit) : null,
+  };
+}
+
+/** LIKE pattern for a case-insensitive substring match, with wildcards escaped. */
+export const likeContains = (text: string): string => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

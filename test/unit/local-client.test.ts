@@ -1,0 +1,134 @@
+import { writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CrmError } from '../../src/crm/errors.js';
+import { MIGRATIONS, migrate, openDatabase } from '../../src/providers/local/client.js';
+import { createLocalProvider } from '../../src/providers/local/index.js';
+import { localCapabilities } from '../../src/providers/local/capabilities.js';
+import { PROJECT_STATUSES } from '../../src/crm/model.js';
+import { supportedOperations } from '../../src/crm/capabilities.js';
+import { mapSqliteError } from '../../src/providers/local/store.js';
+import { cleanupTempDirs, FIXED_NOW, tempDbPath, track } from './local-helpers.js';
+
+afterEach(cleanupTempDirs);
+
+describe('local client', () => {
+  it('opens with WAL, foreign keys, a busy timeout and synchronous=NORMAL', () => {
+    const db = track(openDatabase(tempDbPath()));
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(db.pragma('synchronous', { simple: true })).toBe(1);
+  });
+
+  it('tracks migrations with user_version and applies each step once', () => {
+    const path = tempDbPath();
+    const db = track(openDatabase(path));
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(migrate(db)).toBe(MIGRATIONS.length);
+    // Reopening an up-to-date file is a no-op, not a "table already exists" failure.
+    const again = track(openDatabase(path));
+    expect(again.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    const tables = (
+      again.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]
+    ).map((r) => r.name);
+    expect(tables).toEqual(
+      expect.arrayContaining([
+        'users',
+        'accounts',
+        'contacts',
+        'tags',
+        'pipelines',
+        'stages',
+        'deals',
+        'deal_events',
+        'projects',
+        'project_contacts',
+        'project_deals',
+        'project_tags',
+        'idempotency_keys',
+      ]),
+    );
+  });
+
+  it('refuses a database written by a newer schema', () => {
+    const path = tempDbPath();
+    const raw = new Database(path);
+    raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    raw.close();
+    expect(() => openDatabase(path)).toThrowError(CrmError);
+    expect(() => openDatabase(path)).toThrow(/newer than this crm-mcp understands/);
+  });
+
+  it('refuses a file that is not a database, with the path in the message', () => {
+    const path = tempDbPath('not-a-db.txt');
+    writeFileSync(path, 'hello, this is not sqlite'.repeat(50));
+    expect(() => openDatabase(path)).toThrow(/not-a-db\.txt/);
+  });
+
+  it('enforces foreign keys', () => {
+    const db = track(openDatabase(tempDbPath()));
+    const at = '2026-01-01T00:00:00.000Z';
+    expect(() =>
+      db
+        .prepare(
+          'INSERT INTO deals (name, stage_id, stage_changed_at, created_at, updated_at) VALUES (?, 999, ?, ?, ?)',
+        )
+        .run('x', at, at, at),
+    ).toThrow(/FOREIGN KEY/);
+  });
+
+  it('serves an in-memory database', async () => {
+    const provider = track(createLocalProvider({ path: ':memory:', now: () => FIXED_NOW }));
+    const page = await provider.pipelines!.list!({ limit: 10 }, {});
+    expect(page.items.map((p) => p.name)).toEqual(['Sales', 'Partnerships', 'Renewals']);
+  });
+});
+
+describe('local provider identity and capabilities', () => {
+  it('is the local kind, not remote, and supports everything', () => {
+    const provider = track(createLocalProvider({ path: tempDbPath(), seed: false }));
+    expect(provider.kind).toBe('local');
+    expect(provider.label).toBe('the local CRM');
+    expect(provider.remote).toBe(false);
+    expect(supportedOperations(provider.capabilities)).toEqual({
+      pipelines: ['list', 'get', 'create', 'update', 'delete'],
+      stages: ['list', 'get', 'create', 'update', 'delete'],
+      deals: ['list', 'get', 'create', 'update'],
+      projects: ['list', 'get', 'create', 'update', 'delete'],
+      stats: ['conversion', 'movement'],
+    });
+    expect(localCapabilities.projects?.create?.enums?.status).toEqual(PROJECT_STATUSES);
+    expect(localCapabilities.stages?.filters).toEqual(['pipeline_id', 'name', 'status', 'sort_by', 'sort_direction']);
+    expect(localCapabilities.deals?.filters).toEqual(['pipeline_id', 'stage_id', 'status', 'owner_id']);
+    expect(localCapabilities.projects?.filters).toEqual(['name', 'status', 'owner_id', 'account_id', 'stage_id']);
+  });
+
+  it('close() is safe to call twice', async () => {
+    const provider = createLocalProvider({ path: tempDbPath(), seed: false });
+    await provider.close();
+    await expect(provider.close()).resolves.toBeUndefined();
+  });
+});
+
+describe('local SQLite error mapping', () => {
+  it('turns driver errors into actionable CrmErrors', () => {
+    const busy = mapSqliteError(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }));
+    expect(busy.kind).toBe('upstream');
+    expect(busy.retryAfterSeconds).toBe(2);
+    expect(busy.message).toMatch(/retry in a few seconds/);
+    expect(mapSqliteError(Object.assign(new Error('x'), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' })).kind).toBe('conflict');
+    const check = mapSqliteError(Object.assign(new Error('x'), { code: 'SQLITE_CONSTRAINT_CHECK' }));
+    expect(check.kind).toBe('validation');
+    expect(check.message).toBe('The local CRM rejected a value (check rule); check the fields and retry.');
+    const passthrough = new CrmError('not_found', 'No deal.');
+    expect(mapSqliteError(passthrough)).toBe(passthrough);
+    expect(mapSqliteError(new Error('disk I/O error')).message).toBe('The local CRM database failed: disk I/O error.');
+  });
+
+  it('reports a closed provider instead of crashing', async () => {
+    const provider = createLocalProvider({ path: tempDbPath(), seed: false });
+    await provider.close();
+    await expect(provider.pipelines!.list!({ limit: 1 }, {})).rejects.toMatchObject({ kind: 'upstream' });
+  });
+});
