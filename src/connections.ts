@@ -38,11 +38,6 @@ export class ConnectionRegistry {
     return { name: key, provider };
   }
 
-  /** True when any connection reaches outside this process (sets openWorldHint). */
-  get anyRemote(): boolean {
-    return [...this.byName.values()].some((p) => p.remote);
-  }
-
   providers(): NamedProvider[] {
     return [...this.byName].map(([name, provider]) => ({ name, provider }));
   }

@@ -51,13 +51,17 @@ const INSTRUCTIONS =
 export function createServerFactory(ctx: ServerContext): () => McpServer {
   const tools = selectTools(ctx);
   const env = { registry: ctx.registry, logger: ctx.logger };
-  const openWorld = ctx.registry.anyRemote;
+  const providers = ctx.registry.providers().map((c) => c.provider);
+  const traits = {
+    openWorld: providers.some((p) => p.remote),
+    remoteQuery: providers.some((p) => p.capabilities.remote_query),
+  };
   return () => {
     const server = new McpServer(
       { name: 'crm-mcp', version: VERSION },
       { instructions: INSTRUCTIONS, cacheHints: { 'tools/list': { ttlMs: 300_000 } } } as never,
     );
-    for (const tool of tools) registerTool(server, tool, env, openWorld);
+    for (const tool of tools) registerTool(server, tool, env, traits);
     registerPrompts(server);
     registerResources(server, ctx.registry);
     return server;

@@ -40,6 +40,8 @@ export interface Capabilities {
   deals?: ResourceCapabilities;
   projects?: ResourceCapabilities;
   stats?: { conversion?: boolean; movement?: boolean };
+  /** Lists accept a raw `remote_query` passed to the CRM untouched (Truto). */
+  remote_query?: boolean;
 }
 
 /** Per-call options every operation receives. */
@@ -60,6 +62,8 @@ export interface UpstreamRequest {
   method: string;
   path: string;
   body?: unknown;
+  /** Non-secret headers that change what the write does, e.g. Idempotency-Key. */
+  headers?: Record<string, string>;
 }
 
 /**

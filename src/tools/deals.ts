@@ -61,6 +61,7 @@ export const listDeals = defineTool({
     'Lists deals, latest update first: name (id), stage, status, value, owner. Filter to keep answers small.',
   toolset: 'deals',
   kind: 'read',
+  remoteQuery: true,
   args: {
     pipeline_id: id('Pipeline').optional(),
     stage_id: id('Stage').optional(),

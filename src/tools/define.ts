@@ -48,6 +48,11 @@ const common = {
   confirm: z.boolean().optional().describe('true to really delete'),
 };
 
+const remote_query = z
+  .record(z.string(), z.unknown())
+  .optional()
+  .describe('Raw query for the CRM behind Truto, sent as remote_query[...]');
+
 export const pageArgs = {
   limit: z.number().int().min(1).max(MAX_LIMIT).default(25).describe('Page size'),
   cursor: z.string().optional().describe('From next_cursor'),
@@ -103,6 +108,8 @@ export interface ToolSpec<S extends z.ZodRawShape> {
   toolset: Toolset;
   kind: ToolKind;
   args: S;
+  /** List tools: also accept `remote_query` when a connection's CRM takes raw queries (Truto). */
+  remoteQuery?: boolean;
   /** Common arguments to add, when not those of the kind (list_connections takes none). */
   common?: ReadonlyArray<keyof typeof common>;
   output: z.ZodRawShape;
@@ -120,6 +127,8 @@ export interface ToolDefinition {
   outputSchema: z.ZodObject;
   /** The same schemas with their JSON Schema computed once (what the SDK is given). */
   listed: { input: StandardSchemaWithJSON; output: StandardSchemaWithJSON };
+  /** Input with `remote_query`, for servers with a connection that takes raw queries. */
+  listedWithRemoteQuery?: StandardSchemaWithJSON;
   invoke(rawArgs: unknown, signal: AbortSignal, env: ToolEnv): Promise<CallToolResultLike>;
 }
 
@@ -146,6 +155,7 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
     inputSchema,
     outputSchema,
     listed: { input: precompute(inputSchema), output: precompute(outputSchema) },
+    listedWithRemoteQuery: spec.remoteQuery ? precompute(inputSchema.extend({ remote_query })) : undefined,
     async invoke(rawArgs, signal, env) {
       const args = rawArgs as z.infer<z.ZodObject<S>> & CommonArgs;
       try {
@@ -188,15 +198,22 @@ function errorResult(tool: string, error: unknown, logger: Logger, signal: Abort
   return { content: [{ type: 'text', text }], isError: true };
 }
 
-export function registerTool(server: McpServer, tool: ToolDefinition, env: ToolEnv, openWorld: boolean): void {
+export interface ServerTraits {
+  /** Some connection reaches outside this process. */
+  openWorld: boolean;
+  /** Some connection takes raw `remote_query` on lists. */
+  remoteQuery: boolean;
+}
+
+export function registerTool(server: McpServer, tool: ToolDefinition, env: ToolEnv, traits: ServerTraits): void {
   server.registerTool(
     tool.name,
     {
       title: tool.title,
       description: tool.description,
-      inputSchema: tool.listed.input,
+      inputSchema: (traits.remoteQuery && tool.listedWithRemoteQuery) || tool.listed.input,
       outputSchema: tool.listed.output,
-      annotations: { ...ANNOTATIONS[tool.kind], openWorldHint: openWorld },
+      annotations: { ...ANNOTATIONS[tool.kind], openWorldHint: traits.openWorld },
     },
     (args, ctx) => tool.invoke(args, ctx.mcpReq.signal, env) as never,
   );
@@ -271,11 +288,14 @@ export async function writeFlow<T>(
 }
 
 function dryRunOutput(prepared: PreparedWrite<unknown>): ToolOutput {
-  const { method, path, body } = prepared.request;
+  const { method, path, body, headers } = prepared.request;
   return {
-    structured: { dry_run: { method, path, ...(body === undefined ? {} : { body }) } },
+    structured: {
+      dry_run: { method, path, ...(body === undefined ? {} : { body }), ...(headers ? { headers } : {}) },
+    },
     text:
       `Dry run, nothing was sent. Would send: ${method} ${path}` +
+      (headers ? ` ${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join(', ')}` : '') +
       (body === undefined ? '' : ` ${JSON.stringify(body)}`) +
       '\nCall again without dry_run to do it.',
   };

@@ -42,6 +42,7 @@ export const listPipelines = defineTool({
     'Lists pipelines. get_pipeline shows one with its stages and open deals.',
   toolset: 'pipelines',
   kind: 'read',
+  remoteQuery: true,
   args: { ...pageArgs },
   output: { pipelines: z.array(outline(Pipeline, ['id', 'name'])), next_cursor: z.string().nullable() },
   run: (call) =>

@@ -75,6 +75,7 @@ export const listProjects = defineTool({
     'Lists projects (delivery work tied to accounts and deals) with status, stage, owner and account.',
   toolset: 'projects',
   kind: 'read',
+  remoteQuery: true,
   args: {
     name: z.string().optional().describe('Name contains'),
     status: z.enum(PROJECT_STATUSES).optional().describe('Project status'),

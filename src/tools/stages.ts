@@ -55,6 +55,7 @@ export const listStages = defineTool({
     'Lists stages, in pipeline order by default. Filter by pipeline_id for the stages a deal can move to.',
   toolset: 'stages',
   kind: 'read',
+  remoteQuery: true,
   args: {
     pipeline_id: id('Pipeline').optional(),
     name: z.string().optional().describe('Exact stage name'),

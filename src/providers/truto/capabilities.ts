@@ -152,6 +152,7 @@ const DEAL_FIELDS = ['name', 'pipeline_id', 'stage_id', 'amount', 'currency', 's
 
 export function trutoCapabilities(integration?: TrutoIntegration): Capabilities {
   return {
+    remote_query: true,
     pipelines: {
       list: true,
       get: true,

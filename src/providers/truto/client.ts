@@ -50,7 +50,7 @@ export interface TrutoPage<T> {
 
 /** A write ready to send: what a dry run shows, and how to send exactly that. */
 export interface TrutoPreparedRequest {
-  request: UpstreamRequest & { headers?: Record<string, string> };
+  request: UpstreamRequest;
   send<T>(): Promise<T>;
 }
 
