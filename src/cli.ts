@@ -5,6 +5,7 @@
  */
 import { ConfigError, HELP, loadConfig, type Config } from './config.js';
 import { ConnectionRegistry } from './connections.js';
+import { IdempotencyStore } from './crm/idempotency.js';
 import { createLogger, type Logger } from './log.js';
 import { createProvider } from './providers/index.js';
 import { createServerFactory, selectTools } from './server.js';
@@ -83,13 +84,19 @@ async function main(): Promise<void> {
   } catch (e) {
     fail(`cannot open the configured connections: ${(e as Error).message}`);
   }
+  const idempotency = new IdempotencyStore(config.idempotencyFile);
   const context = {
     registry,
     logger,
+    idempotency,
     readOnly: config.readOnly,
     toolsets: config.toolsets,
   };
   const factory = createServerFactory(context);
+  const closeAll = async () => {
+    await registry.close();
+    idempotency.close();
+  };
   const toolCount = selectTools(context).length;
 
   if (config.http) {
@@ -106,7 +113,7 @@ async function main(): Promise<void> {
     );
     const shutdown = async () => {
       await server.close();
-      await registry.close();
+      await closeAll();
       process.exit(0);
     };
     process.on('SIGINT', shutdown);
@@ -114,7 +121,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  startStdio(factory, () => registry.close());
+  startStdio(factory, closeAll);
   if (process.stdin.isTTY) process.stderr.write(banner(config, toolCount));
   else logger.debug({ connections: describeConnections(config), tools: toolCount }, 'serving stdio');
 }

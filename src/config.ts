@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
 import { isLogLevel, type LogLevel } from './log.js';
@@ -44,6 +44,8 @@ export interface Config {
   /** Extra Host names accepted over HTTP (comma list in CRM_MCP_ALLOWED_HOSTS). */
   allowedHosts: string[];
   logLevel: LogLevel;
+  /** Where idempotency keys of CRMs without their own are kept: beside the local database. */
+  idempotencyFile: string;
   help: boolean;
   version: boolean;
 }
@@ -318,6 +320,7 @@ export function loadConfig(argv: string[], env: Env, cwd = process.cwd()): Confi
     authToken,
     allowedHosts: (env.CRM_MCP_ALLOWED_HOSTS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     logLevel: level,
+    idempotencyFile: db === ':memory:' ? ':memory:' : join(dirname(db), 'idempotency.db'),
     help: flags.help ?? false,
     version: flags.version ?? false,
   };

@@ -5,6 +5,7 @@
  */
 import { McpServer } from '@modelcontextprotocol/server';
 import type { ConnectionRegistry } from './connections.js';
+import type { IdempotencyStore } from './crm/idempotency.js';
 import type { Logger } from './log.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerResources } from './resources/index.js';
@@ -29,6 +30,7 @@ export const ALL_TOOLS: readonly ToolDefinition[] = [
 export interface ServerContext {
   registry: ConnectionRegistry;
   logger: Logger;
+  idempotency: IdempotencyStore;
   readOnly: boolean;
   /** null = every toolset. list_connections is always on. */
   toolsets: ReadonlySet<Toolset> | null;
@@ -50,7 +52,7 @@ const INSTRUCTIONS =
 
 export function createServerFactory(ctx: ServerContext): () => McpServer {
   const tools = selectTools(ctx);
-  const env = { registry: ctx.registry, logger: ctx.logger };
+  const env = { registry: ctx.registry, logger: ctx.logger, idempotency: ctx.idempotency };
   const providers = ctx.registry.providers().map((c) => c.provider);
   const traits = {
     openWorld: providers.some((p) => p.remote),

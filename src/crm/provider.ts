@@ -42,6 +42,11 @@ export interface Capabilities {
   stats?: { conversion?: boolean; movement?: boolean };
   /** Lists accept a raw `remote_query` passed to the CRM untouched (Truto). */
   remote_query?: boolean;
+  /**
+   * 'native': the provider makes keyed creates idempotent itself (a persisted key table, or an
+   * Idempotency-Key the CRM honours). Otherwise the tool layer keeps the keys.
+   */
+  idempotency?: 'native';
 }
 
 /** Per-call options every operation receives. */

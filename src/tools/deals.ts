@@ -5,6 +5,7 @@ import { resolvePlacement } from '../crm/placement.js';
 import type { CrudOperations, DealInput, DealQuery } from '../crm/provider.js';
 import {
   defineTool,
+  createFlow,
   given,
   outline,
   id,
@@ -115,7 +116,7 @@ export const createDeal = defineTool({
     if (placement) Object.assign(data, placement);
     checkWrite(call.provider, 'deals', 'create', data);
     const prepared = await create(data, call.options);
-    return writeFlow(call, prepared, (d) => ({
+    return createFlow(call, 'deals', data, prepared, (d) => ({
       structured: { deal: written(d) },
       text: `Created deal ${dealLine(d, false)}.`,
     }));

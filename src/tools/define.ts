@@ -23,6 +23,7 @@ import { Ref } from '../crm/model.js';
 import type { Logger } from '../log.js';
 import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import { precompute } from './schema.js';
+import type { IdempotencyStore } from '../crm/idempotency.js';
 
 export type ToolKind = 'read' | 'create' | 'update' | 'delete';
 export const TOOLSETS = ['pipelines', 'stages', 'deals', 'projects', 'stats'] as const;
@@ -35,6 +36,8 @@ export const MAX_LIMIT = 100;
 export interface ToolEnv {
   registry: ConnectionRegistry;
   logger: Logger;
+  /** Keys of idempotent creates for CRMs that cannot keep them. */
+  idempotency: IdempotencyStore;
 }
 
 // Common arguments, built once. Descriptions are short: they are repeated in every tool.
@@ -88,6 +91,7 @@ export interface CommonArgs {
 export interface ToolCall<A> {
   name: string;
   registry: ConnectionRegistry;
+  idempotency: IdempotencyStore;
   args: A & CommonArgs;
   connection: string;
   provider: CrmProvider;
@@ -163,6 +167,7 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
         const out = await spec.run({
           name: spec.name,
           registry: env.registry,
+          idempotency: env.idempotency,
           args,
           connection,
           provider,
@@ -285,6 +290,32 @@ export async function writeFlow<T>(
 ): Promise<ToolOutput> {
   if (call.args.dry_run) return dryRunOutput(prepared);
   return done(await prepared.execute());
+}
+
+/**
+ * A create: like writeFlow, and with an idempotency_key a repeat returns the first record. CRMs
+ * that keep keys themselves get the key in `options`; for the others the tool layer keeps it.
+ */
+export async function createFlow<T extends { id: string }>(
+  call: ToolCall<object>,
+  resource: Resource,
+  input: object,
+  prepared: PreparedWrite<T>,
+  done: (record: T) => ToolOutput,
+): Promise<ToolOutput> {
+  const key = call.args.idempotency_key;
+  if (call.args.dry_run || !key || call.provider.capabilities.idempotency === 'native') {
+    return writeFlow(call, prepared, done);
+  }
+  const get = requireOperation(call.provider, resource, 'get') as unknown as (id: string, o: CallOptions) => Promise<T>;
+  const record = await call.idempotency.run(
+    `${call.connection}:${resource}`,
+    key,
+    input,
+    () => prepared.execute(),
+    (id) => get(id, { signal: call.options.signal }),
+  );
+  return done(record);
 }
 
 function dryRunOutput(prepared: PreparedWrite<unknown>): ToolOutput {

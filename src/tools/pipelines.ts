@@ -6,6 +6,7 @@ import {
   defineTool,
   deleteFlow,
   deleteOutput,
+  createFlow,
   given,
   outline,
   id,
@@ -83,7 +84,7 @@ export const createPipeline = defineTool({
     const input = given({ name: call.args.name, is_deal_probability_enabled: call.args.is_deal_probability_enabled });
     checkWrite(call.provider, 'pipelines', 'create', input);
     const prepared = await op(call, 'create')(input, call.options);
-    return writeFlow(call, prepared, (p) => ({
+    return createFlow(call, 'pipelines', input, prepared, (p) => ({
       structured: { pipeline: written(p) },
       text: `Created pipeline ${pipelineLine(p, false)}.`,
     }));

@@ -6,6 +6,7 @@ import {
   defineTool,
   deleteFlow,
   deleteOutput,
+  createFlow,
   given,
   outline,
   id,
@@ -133,7 +134,7 @@ export const createProject = defineTool({
     const data = input(call.args);
     checkWrite(call.provider, 'projects', 'create', data);
     const prepared = await op(call, 'create')(data, call.options);
-    return writeFlow(call, prepared, (p) => ({
+    return createFlow(call, 'projects', data, prepared, (p) => ({
       structured: { project: written(p) },
       text: `Created project ${projectLine(p, false)}.`,
     }));

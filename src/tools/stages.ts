@@ -6,6 +6,7 @@ import {
   defineTool,
   deleteFlow,
   deleteOutput,
+  createFlow,
   given,
   outline,
   id,
@@ -116,7 +117,7 @@ export const createStage = defineTool({
     const data = input(call.args);
     checkWrite(call.provider, 'stages', 'create', data);
     const prepared = await op(call, 'create')(data, call.options);
-    return writeFlow(call, prepared, (s) => ({
+    return createFlow(call, 'stages', data, prepared, (s) => ({
       structured: { stage: written(s) },
       text: `Created stage ${stageLine(s, false)}.`,
     }));

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ConnectionRegistry } from '../../src/connections.js';
+import { IdempotencyStore } from '../../src/crm/idempotency.js';
 import type { Deal } from '../../src/crm/model.js';
 import type { CrmProvider, DealQuery } from '../../src/crm/provider.js';
 import { listDeals, updateDeal } from '../../src/tools/deals.js';
@@ -67,6 +68,7 @@ const call = (tool: typeof listDeals, provider: CrmProvider, args: Record<string
   tool.invoke(tool.inputSchema.parse(args), new AbortController().signal, {
     registry: new ConnectionRegistry([{ name: 'test', provider }], 'test'),
     logger,
+    idempotency: new IdempotencyStore(':memory:'),
   });
 
 describe('list output cap', () => {

@@ -36,6 +36,8 @@ const dealEnums = { status: DEAL_STATUSES };
 const projectEnums = { status: PROJECT_STATUSES };
 
 export const localCapabilities: Capabilities = {
+  // Keys live in the same SQLite file and are checked in the create's own transaction.
+  idempotency: 'native',
   pipelines: {
     list: true,
     get: true,

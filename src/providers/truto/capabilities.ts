@@ -153,6 +153,8 @@ const DEAL_FIELDS = ['name', 'pipeline_id', 'stage_id', 'amount', 'currency', 's
 export function trutoCapabilities(integration?: TrutoIntegration): Capabilities {
   return {
     remote_query: true,
+    // Truto replays a write that repeats an Idempotency-Key.
+    idempotency: 'native',
     pipelines: {
       list: true,
       get: true,
