@@ -9,7 +9,7 @@ import { IdempotencyStore } from './crm/idempotency.js';
 import { createLogger, type Logger } from './log.js';
 import { createProvider } from './providers/index.js';
 import { createServerFactory, selectTools } from './server.js';
-import { isLoopback, startHttp } from './transports/http.js';
+import { isLoopback } from './transports/loopback.js';
 import { startStdio } from './transports/stdio.js';
 import { VERSION } from './version.js';
 
@@ -100,6 +100,8 @@ async function main(): Promise<void> {
   const toolCount = selectTools(context).length;
 
   if (config.http) {
+    // Loaded only for HTTP: express is a third of a stdio start-up otherwise.
+    const { startHttp } = await import('./transports/http.js');
     const server = await startHttp(factory, {
       host: config.host,
       port: config.port,

@@ -1,5 +1,5 @@
 /**
- * Tool schemas converted to JSON Schema once, at module load, and kept small.
+ * Tool schemas converted to JSON Schema once per process, and kept small.
  *
  * The SDK converts a zod schema on every `tools/list`, and over HTTP every request builds a new
  * server, so conversion would run per request. Wrapping each zod schema in a Standard Schema whose
@@ -88,15 +88,19 @@ export function compactJsonSchema(schema: z.ZodType, io: 'input' | 'output'): Js
   return dedupe(strip(z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }), io) as Json);
 }
 
+/** Converted on first use (the first tools/list), then reused by every server instance. */
 export function precompute<S extends z.ZodType>(schema: S): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
-  const input = compactJsonSchema(schema, 'input');
-  const output = compactJsonSchema(schema, 'output');
+  let input: Json | undefined;
+  let output: Json | undefined;
   return {
     '~standard': {
       version: 1,
       vendor: 'crm-mcp',
       validate: (value: unknown) => schema['~standard'].validate(value),
-      jsonSchema: { input: () => input, output: () => output },
+      jsonSchema: {
+        input: () => (input ??= compactJsonSchema(schema, 'input')),
+        output: () => (output ??= compactJsonSchema(schema, 'output')),
+      },
     },
   } as StandardSchemaWithJSON<z.input<S>, z.output<S>>;
 }

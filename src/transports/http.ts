@@ -12,8 +12,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 
-const LOOPBACK = ['127.0.0.1', 'localhost', '::1', '[::1]'];
-export const isLoopback = (host: string) => LOOPBACK.includes(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+import { isLoopback, LOOPBACK } from './loopback.js';
 
 export interface HttpOptions {
   host: string;
