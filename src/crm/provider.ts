@@ -13,6 +13,32 @@ import type {
 } from './model.js';
 
 export type Resource = 'pipelines' | 'stages' | 'deals' | 'projects';
+
+/** Every field a write of each resource can carry; providers support these or a subset. */
+export const WRITE_FIELDS = {
+  pipelines: ['name', 'is_deal_probability_enabled'],
+  stages: ['pipeline_id', 'name', 'position', 'probability', 'color', 'status'],
+  deals: ['name', 'pipeline_id', 'stage_id', 'amount', 'currency', 'status', 'owner_id', 'account_id', 'close_date'],
+  projects: [
+    'name',
+    'description',
+    'status',
+    'amount',
+    'currency',
+    'close_date',
+    'owner',
+    'account',
+    'stage',
+    'contact',
+    'opportunity',
+    'tags',
+    'custom_fields',
+    'remote_data',
+  ],
+} as const satisfies Record<Resource, readonly string[]>;
+
+/** Project fields the CRM stores itself; `remote_data` only means something to a remote CRM. */
+export const STORED_PROJECT_FIELDS = WRITE_FIELDS.projects.filter((f) => f !== 'remote_data');
 export type ReadOp = 'list' | 'get';
 export type WriteOp = 'create' | 'update' | 'delete';
 export type Operation = ReadOp | WriteOp;

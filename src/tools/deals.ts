@@ -2,11 +2,12 @@ import * as z from 'zod';
 import { checkFilters, checkWrite, requireOperation } from '../crm/capabilities.js';
 import { Deal, DEAL_STATUSES } from '../crm/model.js';
 import { resolvePlacement } from '../crm/placement.js';
-import type { CrudOperations, DealInput, DealQuery } from '../crm/provider.js';
+import { WRITE_FIELDS, type CrudOperations, type DealInput, type DealQuery } from '../crm/provider.js';
 import {
   defineTool,
   createFlow,
   given,
+  writeFields,
   outline,
   id,
   listFlow,
@@ -38,19 +39,6 @@ const fields = {
   close_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional().describe('Expected close'),
 };
 const FIELD_NAMES = Object.keys(fields);
-
-function input(args: DealInput): DealInput {
-  return given({
-    name: args.name,
-    pipeline_id: args.pipeline_id,
-    stage_id: args.stage_id,
-    amount: args.amount,
-    currency: args.currency,
-    status: args.status,
-    owner_id: args.owner_id,
-    close_date: args.close_date,
-  });
-}
 
 const shape = (d: Deal, call: ToolCall<object>) =>
   shapeRecord(d, call.detailed, CONCISE, Boolean(call.options.include_remote_data));
@@ -111,7 +99,7 @@ export const createDeal = defineTool({
   output: writeOutput('deal'),
   async run(call) {
     const create = op(call, 'create');
-    const data = input(call.args);
+    const data: DealInput = writeFields(call.args, WRITE_FIELDS.deals);
     const placement = await resolvePlacement(call.provider, data, undefined, call.options);
     if (placement) Object.assign(data, placement);
     checkWrite(call.provider, 'deals', 'create', data);
@@ -135,7 +123,7 @@ export const updateDeal = defineTool({
   output: writeOutput('deal'),
   async run(call) {
     const update = op(call, 'update');
-    const data = input(call.args);
+    const data: DealInput = writeFields(call.args, WRITE_FIELDS.deals);
     requireSomeField(data, call.name, FIELD_NAMES);
     if (data.stage_id !== undefined || data.pipeline_id !== undefined) {
       const current = await op(call, 'get')(call.args.deal_id, { signal: call.options.signal });

@@ -393,6 +393,11 @@ export const deleteOutput = (key: string) => ({
   dry_run: DryRun.optional(),
 });
 
+/** The write fields the caller gave, and nothing else: updates send only these. */
+export function writeFields<T extends object>(args: T, fields: readonly string[]): Partial<T> {
+  return given(Object.fromEntries(fields.map((f) => [f, (args as Record<string, unknown>)[f]])) as Partial<T>);
+}
+
 /** Drops keys whose value is undefined, so updates send only what the caller gave. */
 export function given<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

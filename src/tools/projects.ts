@@ -1,13 +1,14 @@
 import * as z from 'zod';
 import { checkFilters, checkWrite, requireOperation } from '../crm/capabilities.js';
 import { Project, PROJECT_STATUSES } from '../crm/model.js';
-import type { CrudOperations, ProjectInput, ProjectQuery } from '../crm/provider.js';
+import { WRITE_FIELDS, type CrudOperations, type ProjectInput, type ProjectQuery } from '../crm/provider.js';
 import {
   defineTool,
   deleteFlow,
   deleteOutput,
   createFlow,
   given,
+  writeFields,
   outline,
   id,
   listFlow,
@@ -46,25 +47,6 @@ const fields = {
   remote_data: z.record(z.string(), z.unknown()).optional().describe('Raw fields sent as-is'),
 };
 const FIELD_NAMES = Object.keys(fields);
-
-function input(a: ProjectInput): ProjectInput {
-  return given({
-    name: a.name,
-    description: a.description,
-    status: a.status,
-    amount: a.amount,
-    currency: a.currency,
-    close_date: a.close_date,
-    owner: a.owner,
-    account: a.account,
-    stage: a.stage,
-    contact: a.contact,
-    opportunity: a.opportunity,
-    tags: a.tags,
-    custom_fields: a.custom_fields,
-    remote_data: a.remote_data,
-  });
-}
 
 const shape = (p: Project, call: ToolCall<object>) =>
   shapeRecord(p, call.detailed, CONCISE, Boolean(call.options.include_remote_data));
@@ -131,7 +113,7 @@ export const createProject = defineTool({
   args: fields,
   output: writeOutput('project'),
   async run(call) {
-    const data = input(call.args);
+    const data: ProjectInput = writeFields(call.args, WRITE_FIELDS.projects);
     checkWrite(call.provider, 'projects', 'create', data);
     const prepared = await op(call, 'create')(data, call.options);
     return createFlow(call, 'projects', data, prepared, (p) => ({
@@ -151,7 +133,7 @@ export const updateProject = defineTool({
   args: { project_id: id('Project'), ...fields, name: fields.name.optional() },
   output: writeOutput('project'),
   async run(call) {
-    const data = input(call.args);
+    const data: ProjectInput = writeFields(call.args, WRITE_FIELDS.projects);
     requireSomeField(data, call.name, FIELD_NAMES);
     checkWrite(call.provider, 'projects', 'update', data);
     const prepared = await op(call, 'update')(call.args.project_id, data, call.options);

@@ -1,13 +1,14 @@
 import * as z from 'zod';
 import { checkFilters, checkWrite, requireOperation } from '../crm/capabilities.js';
 import { Stage, STAGE_STATUSES } from '../crm/model.js';
-import type { CrudOperations, StageInput, StageQuery } from '../crm/provider.js';
+import { WRITE_FIELDS, type CrudOperations, type StageInput, type StageQuery } from '../crm/provider.js';
 import {
   defineTool,
   deleteFlow,
   deleteOutput,
   createFlow,
   given,
+  writeFields,
   outline,
   id,
   listFlow,
@@ -37,17 +38,6 @@ const fields = {
   status: z.enum(STAGE_STATUSES).optional().describe('Stage status'),
 };
 const FIELD_NAMES = Object.keys(fields);
-
-function input(args: StageInput): StageInput {
-  return given({
-    pipeline_id: args.pipeline_id,
-    name: args.name,
-    position: args.position,
-    probability: args.probability,
-    color: args.color,
-    status: args.status,
-  });
-}
 
 export const listStages = defineTool({
   name: 'list_stages',
@@ -114,7 +104,7 @@ export const createStage = defineTool({
   args: fields,
   output: writeOutput('stage'),
   async run(call) {
-    const data = input(call.args);
+    const data: StageInput = writeFields(call.args, WRITE_FIELDS.stages);
     checkWrite(call.provider, 'stages', 'create', data);
     const prepared = await op(call, 'create')(data, call.options);
     return createFlow(call, 'stages', data, prepared, (s) => ({
@@ -138,7 +128,7 @@ export const updateStage = defineTool({
   },
   output: writeOutput('stage'),
   async run(call) {
-    const data = input(call.args);
+    const data: StageInput = writeFields(call.args, WRITE_FIELDS.stages);
     requireSomeField(data, call.name, FIELD_NAMES);
     checkWrite(call.provider, 'stages', 'update', data);
     const prepared = await op(call, 'update')(call.args.stage_id, data, call.options);

@@ -1,35 +1,11 @@
 /** What the local CRM supports: everything, with every unified enum value. */
 import { DEAL_STATUSES, PROJECT_STATUSES, STAGE_STATUSES } from '../../crm/model.js';
-import type { Capabilities } from '../../crm/provider.js';
+import { STORED_PROJECT_FIELDS, WRITE_FIELDS, type Capabilities } from '../../crm/provider.js';
 
-const PIPELINE_FIELDS = ['name', 'is_deal_probability_enabled'] as const;
-const STAGE_FIELDS = ['pipeline_id', 'name', 'position', 'probability', 'color', 'status'] as const;
-const DEAL_FIELDS = [
-  'name',
-  'pipeline_id',
-  'stage_id',
-  'amount',
-  'currency',
-  'status',
-  'owner_id',
-  'account_id',
-  'close_date',
-] as const;
-const PROJECT_FIELDS = [
-  'name',
-  'description',
-  'status',
-  'amount',
-  'currency',
-  'close_date',
-  'owner',
-  'account',
-  'stage',
-  'contact',
-  'opportunity',
-  'tags',
-  'custom_fields',
-] as const;
+const PIPELINE_FIELDS = WRITE_FIELDS.pipelines;
+const STAGE_FIELDS = WRITE_FIELDS.stages;
+const DEAL_FIELDS = WRITE_FIELDS.deals;
+const PROJECT_FIELDS = STORED_PROJECT_FIELDS;
 
 const stageEnums = { status: STAGE_STATUSES };
 const dealEnums = { status: DEAL_STATUSES };

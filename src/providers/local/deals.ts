@@ -4,7 +4,7 @@
  */
 import { CrmError } from '../../crm/errors.js';
 import { DEAL_STATUSES, type Deal } from '../../crm/model.js';
-import type { CrudOperations, DealInput, DealQuery } from '../../crm/provider.js';
+import { WRITE_FIELDS, type CrudOperations, type DealInput, type DealQuery } from '../../crm/provider.js';
 import type { Db } from './client.js';
 import { DEAL_SELECT, named, toDeal, type DealJoined, type PipelineRow, type StageRow } from './map.js';
 import {
@@ -30,17 +30,7 @@ import {
   type Ctx,
 } from './store.js';
 
-const FIELDS = [
-  'name',
-  'pipeline_id',
-  'stage_id',
-  'amount',
-  'currency',
-  'status',
-  'owner_id',
-  'account_id',
-  'close_date',
-] as const;
+const FIELDS = WRITE_FIELDS.deals;
 
 type EventKind = 'created' | 'moved' | 'won' | 'lost' | 'reopened';
 

@@ -4,7 +4,7 @@
  */
 import { CrmError } from '../../crm/errors.js';
 import { PROJECT_STATUSES, type Project, type Ref } from '../../crm/model.js';
-import type { CrudOperations, ProjectInput, ProjectQuery } from '../../crm/provider.js';
+import { STORED_PROJECT_FIELDS, type CrudOperations, type ProjectInput, type ProjectQuery } from '../../crm/provider.js';
 import type { Db } from './client.js';
 import { parseCustomFields, PROJECT_SELECT, toProject, type ProjectJoined, type ProjectLinks } from './map.js';
 import {
@@ -31,21 +31,7 @@ import {
   type Ctx,
 } from './store.js';
 
-const FIELDS = [
-  'name',
-  'description',
-  'status',
-  'amount',
-  'currency',
-  'close_date',
-  'owner',
-  'account',
-  'stage',
-  'contact',
-  'opportunity',
-  'tags',
-  'custom_fields',
-] as const;
+const FIELDS = STORED_PROJECT_FIELDS;
 
 const LINKS = [
   { field: 'contact', table: 'project_contacts', column: 'contact_id', source: 'contacts' },

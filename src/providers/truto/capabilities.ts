@@ -17,7 +17,7 @@
  * and opportunity; matching 003's custom_fields support, it is read as `custom_fields`.
  */
 import { DEAL_STATUSES, PROJECT_STATUSES } from '../../crm/model.js';
-import type { Capabilities, FieldRules, ResourceCapabilities } from '../../crm/provider.js';
+import { WRITE_FIELDS, type Capabilities, type FieldRules, type ResourceCapabilities } from '../../crm/provider.js';
 
 export const TRUTO_PROJECT_INTEGRATIONS = ['capsule', 'insightly', 'pipeliner', 'planhat', 'teamleader'] as const;
 export type TrutoIntegration = (typeof TRUTO_PROJECT_INTEGRATIONS)[number];
@@ -31,22 +31,7 @@ export const INTEGRATION_LABELS: Record<TrutoIntegration, string> = {
 };
 
 /** Every ProjectInput field, for "let Truto decide" when the integration is not known. */
-export const PROJECT_FIELDS = [
-  'name',
-  'description',
-  'status',
-  'amount',
-  'currency',
-  'close_date',
-  'owner',
-  'account',
-  'stage',
-  'contact',
-  'opportunity',
-  'tags',
-  'custom_fields',
-  'remote_data',
-] as const;
+export const PROJECT_FIELDS = WRITE_FIELDS.projects;
 
 const CAPSULE_STATUSES = ['open', 'closed'] as const;
 const INSIGHTLY_STATUSES = ['not started', 'in progress', 'deferred', 'cancelled', 'abandoned', 'completed'] as const;
@@ -148,7 +133,7 @@ function projectCapabilities(integration: TrutoIntegration | undefined): Resourc
  */
 const STAGE_FIELDS = ['pipeline_id', 'name', 'position'] as const; // Truto's stage body: name, pipeline{id}, position
 const PIPELINE_FIELDS = ['name'] as const; // Truto's pipeline body: name
-const DEAL_FIELDS = ['name', 'pipeline_id', 'stage_id', 'amount', 'currency', 'status', 'owner_id', 'account_id', 'close_date'] as const;
+const DEAL_FIELDS = WRITE_FIELDS.deals;
 
 export function trutoCapabilities(integration?: TrutoIntegration): Capabilities {
   return {
