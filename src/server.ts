@@ -47,8 +47,10 @@ export function selectTools(ctx: Pick<ServerContext, 'readOnly' | 'toolsets'>): 
 const INSTRUCTIONS =
   'CRM tools over a unified model of pipelines, stages, deals and projects. Ids are strings; every ' +
   'record shows names with ids in parentheses. Start with list_pipelines or get_pipeline; move deals ' +
-  'with update_deal (stage_id must be a stage of the deal\'s pipeline). Writes accept dry_run; creates ' +
-  'accept idempotency_key; deletes need confirm: true. With several CRMs, list_connections names them.';
+  'with update_deal (stage_id must be a stage of the deal\'s pipeline). Writes return the record as ' +
+  'read back (same fields as the get tool), or with dry_run: true {dry_run: {method, path, body}} ' +
+  'and send nothing. Creates accept idempotency_key; deletes need confirm: true. With several CRMs, ' +
+  'list_connections names them.';
 
 export function createServerFactory(ctx: ServerContext): () => McpServer {
   const tools = selectTools(ctx);

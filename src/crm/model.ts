@@ -109,6 +109,7 @@ export const ConversionStats = z.object({
   ),
   won_conversion: z.number(),
   lost_conversion: z.number(),
+  remote_data: RemoteData.optional(),
 });
 export type ConversionStats = z.infer<typeof ConversionStats>;
 
@@ -127,6 +128,7 @@ export const MovementStats = z.object({
     across_all_stages: z.number(),
     by_stages: z.array(z.object({ stage: Ref, value: z.number() })),
   }),
+  remote_data: RemoteData.optional(),
 });
 export type MovementStats = z.infer<typeof MovementStats>;
 

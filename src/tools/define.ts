@@ -382,10 +382,11 @@ export function outline<T extends z.ZodRawShape>(schema: z.ZodObject<T>, keys: r
   return schema.pick(Object.fromEntries(keys.map((k) => [k, true])) as never).loose();
 }
 
-const Written = z.looseObject({ id: z.string(), name: z.string().optional() });
-// {method, path, body?}: spelled out in the tool descriptions, left open here to keep tools/list small.
+// The record as read back (the get tool's fields) and {method, path, body?}: described once in the
+// server instructions and left open here, because every byte of tools/list is paid per conversation.
+const Written = z.looseObject({});
 const DryRun = z.looseObject({});
-/** Writes answer with the record as read back (the same fields as the get tool) or a dry run. */
+/** Writes answer with the record as read back or a dry run. */
 export const writeOutput = (key: string) => ({ [key]: Written.optional(), dry_run: DryRun.optional() });
 export const deleteOutput = (key: string) => ({
   deleted: z.boolean().optional(),

@@ -49,7 +49,7 @@ export const listStages = defineTool({
   remoteQuery: true,
   args: {
     pipeline_id: id('Pipeline').optional(),
-    name: z.string().optional().describe('Exact stage name'),
+    name: z.string().optional().describe('Name contains'),
     status: z.enum(STAGE_STATUSES).optional().describe('Stage status'),
     sort_by: z.enum(['position', 'name', 'created_at', 'updated_at']).optional().describe('Default position'),
     sort_direction: z.enum(['asc', 'desc']).optional().describe('Default asc'),

@@ -44,7 +44,6 @@ export const conversionStats = defineTool({
     'period end. Other CRMs report their own.',
   toolset: 'stats',
   kind: 'read',
-  common: ['connection'],
   args,
   output: { stats: ConversionOutline },
   async run(call) {
@@ -58,16 +57,15 @@ export const movementStats = defineTool({
   title: 'Pipeline deal movements',
   description:
     'Pipeline activity over a period. Local CRM: moves between its stages; new/won/lost = deals ' +
-    'created/won/lost in the period; left open = open at period end; their average age = days since ' +
-    'creation, per stage days since entering it. Values summed per currency.',
+    'created/won/lost in the period; left open = open at period end; their average age = days from ' +
+    'creation (per stage: from entering it) to period end or now if sooner. Values summed per currency.',
   toolset: 'stats',
   kind: 'read',
-  common: ['connection'],
   args,
   output: { stats: MovementOutline },
   async run(call) {
     const stats = await requireStats(call.provider, 'movement')(query(call.args), call.options);
-    return { structured: { stats }, text: movementText(stats) };
+    return { structured: { stats }, text: movementText(stats, call.detailed) };
   },
 });
 

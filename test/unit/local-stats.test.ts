@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/providers/local/client.js';
 import type { LocalProvider } from '../../src/providers/local/index.js';
-import { cleanupTempDirs, emptyProvider, expectCrmError, insertPeople } from './local-helpers.js';
+import { cleanupTempDirs, emptyProvider, expectCrmError, insertPeople, steppingClock } from './local-helpers.js';
 
 type Kind = 'created' | 'moved' | 'won' | 'lost' | 'reopened';
 type Ev = [day: string, kind: Kind, from: number | null, to: number | null];
@@ -86,7 +86,8 @@ const MARCH = { pipeline_id: '1', start_date: '2026-03-01', end_date: '2026-03-3
 const ids = (...n: number[]) => n.map(String);
 
 beforeAll(() => {
-  const env = emptyProvider();
+  // "Now" is mid-June: March is wholly in the past, the rest of the year is not.
+  const env = emptyProvider(steppingClock('2026-06-15T12:00:00.000Z'));
   provider = env.provider;
   insertHistory(env.db);
 });
@@ -119,6 +120,20 @@ describe('local conversion statistics', () => {
     // Created in February: 1 (open at 28 Feb) and 10 (won) -> 50% won, 0% lost.
     expect(stats.won_conversion).toBe(50);
     expect(stats.lost_conversion).toBe(0);
+  });
+
+  it('measures ages at now, not at a period end still in the future', async () => {
+    const stats = await provider.stats!.movement!({ pipeline_id: '1', start_date: '2026-03-01', end_date: '2026-12-31' }, {});
+    // The same seven deals are open; ages run to 15 June 12:00 (now), not to 31 December.
+    expect(stats.deals_left_open.deal_ids).toEqual(ids(3, 4, 6, 7, 9, 11, 12));
+    // 3: 104.5, 4: 101.5, 6: 79.5, 7: 156.5, 9: 106.5, 11: 87.5, 12: 92.5 -> 728.5 / 7 = 104.07.
+    expect(stats.average_age_in_days.across_all_stages).toBe(104.1);
+    expect(stats.average_age_in_days.by_stages).toEqual([
+      // S1: 3 (03-03), 9 (03-07), 11 (03-20); S2: 4 (03-12), 6 (04-02); S3: 7 (04-05), 12 (03-18).
+      { stage: { id: '11', name: 'S1' }, value: 97.5 },
+      { stage: { id: '12', name: 'S2' }, value: 85 },
+      { stage: { id: '14', name: 'S3' }, value: 80.5 },
+    ]);
   });
 
   it('filters by deal owner', async () => {

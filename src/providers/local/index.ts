@@ -63,7 +63,7 @@ export function createLocalProvider(options: LocalProviderOptions): LocalProvide
     },
     async movement(query, opts) {
       checkSignal(opts.signal);
-      return run(() => movementStats(db, query));
+      return run(() => movementStats(db, query, ctx.now()));
     },
   };
 

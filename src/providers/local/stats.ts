@@ -17,9 +17,10 @@
  *   won_deals / lost_deals = deals with a won / lost event in the period while in the pipeline;
  *   deals_left_open = deals created on/before the period end that, as of the period end, are open and
  *   stand in a stage of the pipeline; each group lists deal ids and the sum of amount per currency.
- *   average_age_in_days over the deals left open: across_all_stages = mean(period end - created) in
- *   days; by_stages = per stage they stand in at the period end, mean(period end - when they last
- *   entered that stage); 1 decimal; stages without such deals are omitted.
+ *   average_age_in_days over the deals left open, measured at the period end or now, whichever is
+ *   earlier: across_all_stages = mean(that moment - created) in days; by_stages = per stage they
+ *   stand in at the period end, mean(that moment - when they last entered that stage); 1 decimal;
+ *   stages without such deals are omitted.
  */
 import { CrmError } from '../../crm/errors.js';
 import type { ConversionStats, DealGroup, MovementStats, Period, Ref } from '../../crm/model.js';
@@ -210,7 +211,7 @@ export function conversionStats(db: Db, q: StatsQuery): ConversionStats {
   };
 }
 
-export function movementStats(db: Db, q: StatsQuery): MovementStats {
+export function movementStats(db: Db, q: StatsQuery, now: Date = new Date()): MovementStats {
   const scope = load(db, q);
   const inPeriod = (e: Ev) => e.t >= scope.start && e.t <= scope.end;
   const inPipeline = (stage: number | null) => stage !== null && scope.position.has(stage);
@@ -239,7 +240,10 @@ export function movementStats(db: Db, q: StatsQuery): MovementStats {
     if (state.exists && state.status === 'open' && inPipeline(state.stage)) open.push({ deal, state });
   }
 
-  const ageDays = (from: number) => (scope.end - from) / DAY_MS;
+  // Ages are measured at the period end, or now when the period ends in the future: days that have
+  // not happened yet must not inflate them.
+  const asOf = Math.min(scope.end, now.getTime());
+  const ageDays = (from: number) => Math.max(0, asOf - from) / DAY_MS;
   const mean = (xs: number[]) => (xs.length ? round1(xs.reduce((a, b) => a + b, 0) / xs.length) : 0);
   const by_stages = scope.stages
     .map((stage) => {

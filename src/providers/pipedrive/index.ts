@@ -456,19 +456,21 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
   const statsOps: NonNullable<CrmProvider['stats']> = {
     async conversion(query, opts): Promise<ConversionStats> {
       const r = await stats<PdConversionStats>('conversion', query, opts);
-      return toConversionStats(r.data, {
+      const out = toConversionStats(r.data, {
         pipeline: r.pipeline,
         period: { start_date: query.start_date, end_date: query.end_date },
         stages: r.stageNames,
       });
+      return opts.include_remote_data ? { ...out, remote_data: r.data as unknown as Record<string, unknown> } : out;
     },
     async movement(query, opts): Promise<MovementStats> {
       const r = await stats<PdMovementStats>('movement', query, opts);
-      return toMovementStats(r.data, {
+      const out = toMovementStats(r.data, {
         pipeline: r.pipeline,
         period: { start_date: query.start_date, end_date: query.end_date },
         stages: r.stageNames,
       });
+      return opts.include_remote_data ? { ...out, remote_data: r.data as unknown as Record<string, unknown> } : out;
     },
   };
 
