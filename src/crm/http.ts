@@ -47,6 +47,8 @@ export interface HttpRequest {
   signal?: AbortSignal; // MCP request's abort signal: aborts the upstream request and any wait
   cost?: number; // limiter tokens, default 1
   idempotencyKey?: string; // sent as Idempotency-Key; makes a write safe to retry
+  /** The key was made up for this one call, so the caller cannot repeat it: advice must not say it can. */
+  idempotencyKeyGenerated?: boolean;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -407,6 +409,9 @@ type Attempt =
 
 type Failure = Exclude<Attempt, { ok: true }>;
 
+/** Whether the caller holds the idempotency key and so may safely repeat the write itself. */
+const callerCanRepeat = (req: HttpRequest) => !!req.idempotencyKey && !req.idempotencyKeyGenerated;
+
 const WRITE_UNCERTAIN =
   'The write may or may not have happened; check with a read (get or list) before retrying.';
 
@@ -634,7 +639,7 @@ export class HttpClient {
       });
     }
     const base = this.failureSentence(f);
-    const tail = req.method !== 'GET' && !req.idempotencyKey && this.maybeWritten(f) ? ` ${WRITE_UNCERTAIN}` : '';
+    const tail = req.method !== 'GET' && !callerCanRepeat(req) && this.maybeWritten(f) ? ` ${WRITE_UNCERTAIN}` : '';
     const advice = serverAsked ? `${this.provider} asks to ${when}` : `Please ${when}`;
     return this.err('upstream', `${base} ${advice}${tail}`, {
       status: f.kind === 'status' ? f.status : undefined,
@@ -700,7 +705,11 @@ export class HttpClient {
         if (isWrite && !req.idempotencyKey) {
           return this.err('upstream', `${this.provider} answered ${s}${said} ${WRITE_UNCERTAIN}`, opts);
         }
-        const keyNote = isWrite ? ' Retrying with the same idempotency key is safe.' : ' Try again shortly.';
+        const keyNote = !isWrite
+          ? ' Try again shortly.'
+          : req.idempotencyKeyGenerated
+            ? ` ${WRITE_UNCERTAIN} Pass idempotency_key next time to make such retries safe.`
+            : ' Retrying with the same idempotency key is safe.';
         return this.err('upstream', `${this.provider} answered ${s}${after}${said}${keyNote}`, opts);
       }
       if (s >= 300 && s < 400) {
@@ -709,12 +718,12 @@ export class HttpClient {
       return this.err('validation', `${this.provider} rejected the request (${s})${said}`, opts);
     }
     if (f.kind === 'malformed') {
-      const tail = isWrite && !req.idempotencyKey ? ` ${WRITE_UNCERTAIN}` : ' Try again shortly.';
+      const tail = isWrite && !callerCanRepeat(req) ? ` ${WRITE_UNCERTAIN}` : ' Try again shortly.';
       return this.err('upstream', `${this.provider} answered ${f.status} with a body that is not valid JSON.${tail}`, { status: f.status });
     }
     if (f.kind === 'network') {
       const what = describeConnectionFailure(f.codes, this.provider, this.timeouts);
-      if (isWrite && !req.idempotencyKey) {
+      if (isWrite && !callerCanRepeat(req)) {
         const tail = f.sent ? WRITE_UNCERTAIN : 'Nothing was written; it is safe to retry.';
         return this.err('upstream', `${what}. ${tail}`);
       }

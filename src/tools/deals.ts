@@ -36,6 +36,7 @@ const fields = {
   currency: z.string().regex(/^[A-Z]{3}$/).optional().describe('ISO 4217'),
   status: z.enum(DEAL_STATUSES).optional().describe('Deal status'),
   owner_id: id('User').optional(),
+  account_id: id('Account').optional(),
   close_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional().describe('Expected close'),
 };
 const FIELD_NAMES = Object.keys(fields);

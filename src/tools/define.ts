@@ -81,6 +81,7 @@ const ANNOTATIONS: Record<ToolKind, { readOnlyHint: boolean; destructiveHint: bo
 
 export interface CommonArgs {
   connection?: string;
+  remote_query?: Record<string, unknown>;
   response_format?: 'concise' | 'detailed';
   include_remote_data?: boolean;
   dry_run?: boolean;
@@ -147,7 +148,8 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
   const commonArgs = spec.common
     ? Object.fromEntries(spec.common.map((k) => [k, common[k]]))
     : KIND_ARGS[spec.kind];
-  const inputSchema = z.object({ ...spec.args, ...commonArgs });
+  // Strict: an argument the tool does not know is an error, never silently dropped.
+  const inputSchema = z.strictObject({ ...spec.args, ...commonArgs });
   const outputSchema = z.object(spec.output);
   return {
     name: spec.name,
@@ -164,6 +166,12 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
       const args = rawArgs as z.infer<z.ZodObject<S>> & CommonArgs;
       try {
         const { name: connection, provider } = env.registry.get(args.connection);
+        if (args.remote_query !== undefined && !provider.capabilities.remote_query) {
+          throw new CrmError(
+            'unsupported',
+            `${provider.label} takes no remote_query; it is passed only to Truto connections. Use the tool's own filters.`,
+          );
+        }
         const out = await spec.run({
           name: spec.name,
           registry: env.registry,
@@ -176,7 +184,7 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
             signal,
             include_remote_data: args.include_remote_data ?? false,
             idempotency_key: args.idempotency_key,
-            remote_query: (args as { remote_query?: Record<string, unknown> }).remote_query,
+            remote_query: args.remote_query,
           },
           logger: env.logger,
         });

@@ -168,6 +168,17 @@ describe('writes are never retried blindly', () => {
     expect(server.requests.map((r) => r.headers['idempotency-key'])).toEqual(['key-42', 'key-42']);
   });
 
+  it('does not promise a safe retry with a key the caller never had', async () => {
+    server.inject({ kind: 'status', status: 500 }, { times: 10 });
+    const req = { method: 'POST' as const, path: '/api/v2/echo', body: {}, idempotencyKey: 'made-up-1' };
+    const generated = await failure(client().request({ ...req, idempotencyKeyGenerated: true }));
+    expect(generated.message).toContain('may or may not have happened');
+    expect(generated.message).toContain('Pass idempotency_key');
+    expect(generated.message).not.toContain('same idempotency key is safe');
+    const own = await failure(client().request(req));
+    expect(own.message).toContain('Retrying with the same idempotency key is safe.');
+  });
+
   it('says nothing was written when the connection is refused', async () => {
     const dead = new FakeServer(() => ({ status: 200 }));
     const deadBase = await dead.start();

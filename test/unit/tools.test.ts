@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import * as z from 'zod';
 import { describe, expect, it } from 'vitest';
 import { ConnectionRegistry } from '../../src/connections.js';
 import { IdempotencyStore } from '../../src/crm/idempotency.js';
@@ -104,6 +105,22 @@ describe('list output cap', () => {
     expect((second.structuredContent as { next_cursor: unknown }).next_cursor).toBeNull();
     const replay = await call(listDeals, provider, { limit: 25, cursor: next, status: 'won' });
     expect(replay.isError).toBe(true);
+  });
+});
+
+describe('remote_query', () => {
+  it('is refused on a connection whose CRM takes none, instead of being dropped', async () => {
+    const provider = arrayProvider([deal(1)]);
+    const args = listDeals.inputSchema.extend({ remote_query: z.record(z.string(), z.unknown()) }).parse({ remote_query: { a: 1 } });
+    const r = await listDeals.invoke(args, new AbortController().signal, {
+      registry: new ConnectionRegistry([{ name: 'test', provider }], 'test'),
+      logger,
+      idempotency: new IdempotencyStore(':memory:'),
+    });
+    expect(r.isError).toBe(true);
+    expect(r.content[0].text).toBe(
+      "Array CRM takes no remote_query; it is passed only to Truto connections. Use the tool's own filters.",
+    );
   });
 });
 

@@ -159,6 +159,7 @@ export class TrutoClient {
           body,
           signal: opts.signal,
           idempotencyKey: key,
+          idempotencyKeyGenerated: !callerKey,
         });
         return res.body;
       },
