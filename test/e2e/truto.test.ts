@@ -282,11 +282,12 @@ describe('truto (insightly) over stdio: one server at log level debug', () => {
         const native = fake.state.records.projects.get(p.id)!;
         expect(p).toMatchObject({ name: native.name, status: native.status, owner: native.owner, account: native.account });
         expect(lines[i]).toContain(`${native.name} (${native.id}) · ${native.status}`);
-        expect(lines[i]).toContain(`account ${refName(native.account)}`);
       });
       const got = await ok(srv.client, 'get_project', { project_id: 'pr-002' });
       expect(got.s.project).toMatchObject({ id: 'pr-002', name: 'Project 2', owner: { id: 'u2', name: 'Grace Hopper' } });
       expect(got.text).toContain('Project Project 2 (pr-002)');
+      // The account's name is in the structured records above and in the detailed text of a get.
+      expect(got.text).toContain(`account ${refName(fake.state.records.projects.get('pr-002')!.account)}`);
     });
 
     it("create_project without status is refused listing Insightly's statuses; nothing is sent", async () => {
