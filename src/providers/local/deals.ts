@@ -15,9 +15,6 @@ import {
   checkName,
   checkSignal,
   defined,
-  page,
-  pageSize,
-  parseOffset,
   prepareChange,
   prepareCreate,
   requireDeal,
@@ -26,6 +23,7 @@ import {
   requireSomething,
   requireStage,
   run,
+  selectPage,
   stageList,
   type Ctx,
 } from './store.js';
@@ -107,15 +105,9 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
           where.push('d.owner_id = ?');
           params.push(requireDirectory(db, 'users', query.owner_id).id);
         }
-        const limit = pageSize(query.limit);
-        const offset = parseOffset(query.cursor);
-        const rows = db
-          .prepare(
-            `${DEAL_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-             ORDER BY d.updated_at DESC, d.id DESC LIMIT ? OFFSET ?`,
-          )
-          .all(...params, limit + 1, offset) as DealJoined[];
-        return page(rows, limit, offset, (r) => toDeal(r, Boolean(opts.include_remote_data)));
+        return selectPage(db, { select: DEAL_SELECT, where, params, order: 'd.updated_at DESC, d.id DESC' }, query, (rows: DealJoined[]) =>
+          rows.map((r) => toDeal(r, Boolean(opts.include_remote_data))),
+        );
       });
     },
 

@@ -17,14 +17,12 @@ import {
   checkSignal,
   countOf,
   defined,
-  page,
-  pageSize,
-  parseOffset,
   prepareChange,
   prepareCreate,
   requirePipeline,
   requireSomething,
   run,
+  selectPage,
   type Ctx,
 } from './store.js';
 
@@ -69,12 +67,9 @@ export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, Pipel
     async list(query, opts) {
       checkSignal(opts.signal);
       return run(() => {
-        const limit = pageSize(query.limit);
-        const offset = parseOffset(query.cursor);
-        const rows = db
-          .prepare('SELECT * FROM pipelines ORDER BY id LIMIT ? OFFSET ?')
-          .all(limit + 1, offset) as PipelineRow[];
-        return page(rows, limit, offset, (r) => toPipeline(r, Boolean(opts.include_remote_data)));
+        return selectPage(db, { select: 'SELECT * FROM pipelines', order: 'id' }, query, (rows: PipelineRow[]) =>
+          rows.map((r) => toPipeline(r, Boolean(opts.include_remote_data))),
+        );
       });
     },
 

@@ -18,8 +18,6 @@ import {
   checkText,
   defined,
   likeContains,
-  pageSize,
-  parseOffset,
   prepareChange,
   prepareCreate,
   requireDeal,
@@ -28,6 +26,7 @@ import {
   requireSomething,
   requireStage,
   run,
+  selectPage,
   type Ctx,
 } from './store.js';
 
@@ -188,16 +187,10 @@ export function projectOps(ctx: Ctx): CrudOperations<Project, ProjectQuery, Proj
           where.push('pr.stage_id = ?');
           params.push(requireStage(db, query.stage_id).id);
         }
-        const limit = pageSize(query.limit);
-        const offset = parseOffset(query.cursor);
-        const rows = db
-          .prepare(
-            `${PROJECT_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY pr.id LIMIT ? OFFSET ?`,
-          )
-          .all(...params, limit + 1, offset) as ProjectJoined[];
-        // Links are loaded for the page only, so map after slicing.
-        const items = toProjects(db, rows.slice(0, limit), Boolean(opts.include_remote_data));
-        return { items, next_cursor: rows.length > limit ? String(offset + limit) : null };
+        // Links are loaded for the page's projects only.
+        return selectPage(db, { select: PROJECT_SELECT, where, params, order: 'pr.id' }, query, (rows: ProjectJoined[]) =>
+          toProjects(db, rows, Boolean(opts.include_remote_data)),
+        );
       });
     },
 

@@ -17,15 +17,13 @@ import {
   countOf,
   defined,
   likeContains,
-  page,
-  pageSize,
-  parseOffset,
   prepareChange,
   prepareCreate,
   requirePipeline,
   requireSomething,
   requireStage,
   run,
+  selectPage,
   type Ctx,
 } from './store.js';
 
@@ -97,14 +95,9 @@ export function stageOps(ctx: Ctx): CrudOperations<Stage, StageQuery, StageInput
             : sortBy === 'name'
               ? `s.name COLLATE NOCASE ${dir}, s.id ${dir}`
               : `s.${sortBy} ${dir}, s.id ${dir}`;
-        const limit = pageSize(query.limit);
-        const offset = parseOffset(query.cursor);
-        const rows = db
-          .prepare(
-            `${STAGE_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ? OFFSET ?`,
-          )
-          .all(...params, limit + 1, offset) as StageJoined[];
-        return page(rows, limit, offset, (r) => toStage(r, Boolean(opts.include_remote_data)));
+        return selectPage(db, { select: STAGE_SELECT, where, params, order }, query, (rows: StageJoined[]) =>
+          rows.map((r) => toStage(r, Boolean(opts.include_remote_data))),
+        );
       });
     },
 

@@ -410,7 +410,7 @@ export function prepareChange<R>(
 // ---------------------------------------------------------------------------------------------
 // Paging
 
-export function parseOffset(cursor: string | undefined): number {
+function parseOffset(cursor: string | undefined): number {
   if (cursor === undefined) return 0;
   if (!/^(0|[1-9][0-9]{0,8})$/.test(cursor)) {
     throw invalid(
@@ -420,15 +420,29 @@ export function parseOffset(cursor: string | undefined): number {
   return Number(cursor);
 }
 
-export const pageSize = (limit: number): number =>
+const pageSize = (limit: number): number =>
   Number.isFinite(limit) && limit >= 1 ? Math.min(Math.floor(limit), 1000) : 50;
 
 /** Fetches limit + 1 rows to know whether another page exists. */
-export function page<R, T>(rows: R[], limit: number, offset: number, map: (r: R) => T) {
-  const more = rows.length > limit;
+/**
+ * One page of `select` (filtered by `where`, in `order`) with an offset cursor. `map` gets the
+ * page's rows together, so callers can load related rows for the page only.
+ */
+export function selectPage<R, T>(
+  db: Db,
+  sql: { select: string; where?: string[]; params?: unknown[]; order: string },
+  query: { limit: number; cursor?: string },
+  map: (rows: R[]) => T[],
+): { items: T[]; next_cursor: string | null } {
+  const limit = pageSize(query.limit);
+  const offset = parseOffset(query.cursor);
+  const where = sql.where?.length ? `WHERE ${sql.where.join(' AND ')}` : '';
+  const rows = db
+    .prepare(`${sql.select} ${where} ORDER BY ${sql.order} LIMIT ? OFFSET ?`)
+    .all(...(sql.params ?? []), limit + 1, offset) as R[];
   return {
-    items: rows.slice(0, limit).map(map),
-    next_cursor: more ? String(offset + limit) : null,
+    items: map(rows.slice(0, limit)),
+    next_cursor: rows.length > limit ? String(offset + limit) : null,
   };
 }
 
