@@ -3,6 +3,7 @@
  * Entry point: flags/env -> config -> connections -> server factory -> transport.
  * Nothing but JSON-RPC may reach stdout while serving stdio; everything else goes to stderr.
  */
+import { resolve, sep } from 'node:path';
 import { ConfigError, HELP, loadConfig, type Config } from './config.js';
 import { ConnectionRegistry } from './connections.js';
 import { IdempotencyStore } from './crm/idempotency.js';
@@ -26,18 +27,18 @@ function describeConnections(config: Config): string {
 
 /** Started by hand in a terminal: say what this is and how to use it, instead of sitting silent. */
 function banner(config: Config, toolCount: number): string {
-  const snippet = JSON.stringify(
-    { mcpServers: { crm: { command: 'npx', args: ['-y', 'crm-mcp'] } } },
-    null,
-    2,
-  );
+  // Run through npx, the npx line is right; run from a clone, point the client at this very file.
+  const entry = process.argv[1] ? resolve(process.argv[1]) : '';
+  const viaNpx = entry.includes(`${sep}_npx${sep}`);
+  const launch = viaNpx ? { command: 'npx', args: ['-y', 'crm-mcp'] } : { command: 'node', args: [entry] };
+  const snippet = JSON.stringify({ mcpServers: { crm: launch } }, null, 2);
   return [
     `crm-mcp ${VERSION}: an MCP server for CRM pipelines, stages, deals and projects.`,
     `Serving ${toolCount} tools over stdio; connections: ${describeConnections(config)}.`,
     'It speaks JSON-RPC on stdin/stdout and is meant to be started by an MCP client.',
     'Add it to Claude Desktop (claude_desktop_config.json) or another client with:',
     snippet,
-    'Or for Claude Code: claude mcp add crm -- npx -y crm-mcp',
+    `Or for Claude Code: claude mcp add crm -- ${[launch.command, ...launch.args].join(' ')}`,
     'crm-mcp --help lists the options. Press Ctrl+C to stop.',
     '',
   ].join('\n');
