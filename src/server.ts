@@ -63,7 +63,7 @@ export function createServerFactory(ctx: ServerContext): () => McpServer {
   return () => {
     const server = new McpServer(
       { name: 'crm-mcp', version: VERSION },
-      { instructions: INSTRUCTIONS, cacheHints: { 'tools/list': { ttlMs: 300_000 } } } as never,
+      { instructions: INSTRUCTIONS, cacheHints: { 'tools/list': { ttlMs: 300_000 } } },
     );
     for (const tool of tools) registerTool(server, tool, env, traits);
     registerPrompts(server);

@@ -80,7 +80,6 @@ export function listTool<T extends Rec>(spec: ResourceSpec<T>, t: Texts & { filt
       checkFilters(call.provider, spec.resource, query);
       const list = operation<[object], Page<T>>(call, spec.resource, 'list');
       return listFlow(call, {
-        resource: spec.resource,
         key: spec.resource,
         filters: query,
         fetch: (q) => list({ ...query, ...q }, call.options),

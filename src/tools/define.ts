@@ -5,7 +5,7 @@
  * alike. Schemas are built once at module load; registering a tool on a fresh McpServer (one per
  * HTTP request) only wires a closure.
  */
-import type { McpServer } from '@modelcontextprotocol/server';
+import type { McpServer, StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import type { ConnectionRegistry } from '../connections.js';
 import { requireOperation } from '../crm/capabilities.js';
@@ -19,11 +19,10 @@ import type {
   Resource,
   WriteOptions,
 } from '../crm/provider.js';
+import type { IdempotencyStore } from '../crm/idempotency.js';
 import { Ref } from '../crm/model.js';
 import type { Logger } from '../log.js';
-import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import { precompute } from './schema.js';
-import type { IdempotencyStore } from '../crm/idempotency.js';
 
 export type ToolKind = 'read' | 'create' | 'update' | 'delete';
 export const TOOLSETS = ['pipelines', 'stages', 'deals', 'projects', 'stats'] as const;
@@ -236,7 +235,6 @@ export function registerTool(server: McpServer, tool: ToolDefinition, env: ToolE
 // Shared flows: lists (cursor + output cap), gets, writes (dry run + read back), deletes (confirm).
 
 export interface ListFlow<T> {
-  resource: Resource;
   /** Key of the array in structuredContent, e.g. "deals". */
   key: string;
   filters: Record<string, unknown>;
@@ -356,20 +354,19 @@ export async function deleteFlow(
   ) => Promise<PreparedWrite<Ref>>;
   const prepared = await del(id, call.options);
   if (call.args.dry_run) return dryRunOutput(prepared);
-  const noun = key;
   if (!call.args.confirm) {
     const record = await previewRecord(call, resource, id);
     return {
       structured: { deleted: false, [key]: record },
       text:
-        `Not deleted: ${noun} ${refText(record)} would be deleted. ` +
+        `Not deleted: ${key} ${refText(record)} would be deleted. ` +
         `To delete it, call ${call.name} again with confirm: true.`,
     };
   }
   const record = await prepared.execute();
   return {
     structured: { deleted: true, [key]: { id: record.id, ...(record.name ? { name: record.name } : {}) } },
-    text: `Deleted ${noun} ${refText(record)}.`,
+    text: `Deleted ${key} ${refText(record)}.`,
   };
 }
 
@@ -440,5 +437,3 @@ export function shapeRecord<T extends object>(
 
 /** A record as written back: every field, without remote_data. */
 export const written = <T extends object>(record: T): Partial<T> => shapeRecord(record, true, [], false);
-
-export type { CallOptions };
