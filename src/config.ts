@@ -22,7 +22,7 @@ export type TrutoIntegration = (typeof TRUTO_INTEGRATIONS)[number];
 
 export type ConnectionConfig =
   | { name: string; provider: 'local'; db: string }
-  | { name: string; provider: 'pipedrive'; apiToken: string; baseUrl?: string }
+  | { name: string; provider: 'pipedrive'; apiToken: string; baseUrl?: string; burstLimit?: number }
   | {
       name: string;
       provider: 'truto';
@@ -78,7 +78,8 @@ Other environment:
   CRM_MCP_AUTH_TOKEN   Bearer token every HTTP request must carry
   CRM_MCP_ALLOWED_HOSTS  Extra Host header names accepted over HTTP (comma list)
   CRM_PROVIDER         local (default), pipedrive or truto, for a single connection
-  PIPEDRIVE_API_TOKEN, PIPEDRIVE_BASE_URL (company root, default https://api.pipedrive.com)
+  PIPEDRIVE_API_TOKEN, PIPEDRIVE_BASE_URL (company root, default https://api.pipedrive.com),
+    PIPEDRIVE_BURST_LIMIT (requests per 2 s for your plan: Lite 20 default, Growth 40, Premium 100)
   TRUTO_API_TOKEN, TRUTO_INTEGRATED_ACCOUNT_ID, TRUTO_BASE_URL, TRUTO_INTEGRATION
     (capsule, insightly, pipeliner, planhat or teamleader; unset = let Truto decide)
 
@@ -134,6 +135,16 @@ function url(name: string, v: string | undefined): string | undefined {
   }
 }
 
+/** Pipedrive's requests per 2 s for the plan: Lite 20 (default), Growth 40, Premium 100, Ultimate 120. */
+function burstLimit(name: string, v: string | number | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) {
+    throw new ConfigError(`${name} must be a whole number of requests per 2 seconds, 1 to 1000 (got '${v}').`);
+  }
+  return n;
+}
+
 function integration(name: string, v: string | undefined): TrutoIntegration | undefined {
   if (v === undefined || v === '') return undefined;
   if (!(TRUTO_INTEGRATIONS as readonly string[]).includes(v)) {
@@ -164,6 +175,7 @@ function envConnection(env: Env, db: string): ConnectionConfig {
         provider: 'pipedrive',
         apiToken: required(env, 'PIPEDRIVE_API_TOKEN', 'for CRM_PROVIDER=pipedrive'),
         baseUrl: url('PIPEDRIVE_BASE_URL', env.PIPEDRIVE_BASE_URL),
+        burstLimit: burstLimit('PIPEDRIVE_BURST_LIMIT', env.PIPEDRIVE_BURST_LIMIT),
       };
     case 'truto':
       return {
@@ -186,6 +198,7 @@ const FileConnection = z
     api_token_env: z.string().optional(),
     integrated_account_id: z.string().optional(),
     integration: z.string().optional(),
+    burst_limit: z.number().optional(),
   })
   .strict();
 const FileConfig = z
@@ -228,7 +241,13 @@ function fileConnections(path: string, env: Env, baseDir: string): { list: Conne
       case 'local':
         return { name, provider: 'local', db: c.db ? (c.db === ':memory:' ? c.db : resolve(baseDir, c.db)) : DEFAULT_DB };
       case 'pipedrive':
-        return { name, provider: 'pipedrive', apiToken: secret(), baseUrl: url(`${where} base_url`, c.base_url) };
+        return {
+          name,
+          provider: 'pipedrive',
+          apiToken: secret(),
+          baseUrl: url(`${where} base_url`, c.base_url),
+          burstLimit: burstLimit(`${where} burst_limit`, c.burst_limit),
+        };
       case 'truto':
         if (!c.integrated_account_id) throw new ConfigError(`${where} needs integrated_account_id.`);
         return {

@@ -14,7 +14,12 @@ export async function createProvider(config: ConnectionConfig, logger: Logger): 
       return createLocalProvider({ path: config.db });
     case 'pipedrive': {
       const { createPipedriveProvider } = await import('./pipedrive/index.js');
-      return createPipedriveProvider({ apiToken: config.apiToken, baseUrl: config.baseUrl, logger: log });
+      return createPipedriveProvider({
+        apiToken: config.apiToken,
+        baseUrl: config.baseUrl,
+        burstLimit: config.burstLimit,
+        logger: log,
+      });
     }
     case 'truto': {
       const { createTrutoProvider } = await import('./truto/index.js');

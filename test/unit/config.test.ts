@@ -41,6 +41,12 @@ describe('config', () => {
     expect(() => load([], { CRM_PROVIDER: 'pipedrive' })).toThrow('PIPEDRIVE_API_TOKEN is not set; it is needed for CRM_PROVIDER=pipedrive.');
     const c = load([], { CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: 'tok-123', PIPEDRIVE_BASE_URL: 'https://acme.pipedrive.com/' });
     expect(c.connections[0]).toEqual({ name: 'pipedrive', provider: 'pipedrive', apiToken: 'tok-123', baseUrl: 'https://acme.pipedrive.com' });
+    expect(load([], { CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: 't', PIPEDRIVE_BURST_LIMIT: '100' }).connections[0]).toMatchObject({
+      burstLimit: 100,
+    });
+    expect(() => load([], { CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: 't', PIPEDRIVE_BURST_LIMIT: 'lots' })).toThrow(
+      "PIPEDRIVE_BURST_LIMIT must be a whole number of requests per 2 seconds, 1 to 1000 (got 'lots').",
+    );
     expect(() => load([], { CRM_PROVIDER: 'truto', TRUTO_API_TOKEN: 't' })).toThrow(/TRUTO_INTEGRATED_ACCOUNT_ID is not set/);
     expect(() =>
       load([], { CRM_PROVIDER: 'truto', TRUTO_API_TOKEN: 't', TRUTO_INTEGRATED_ACCOUNT_ID: 'a', TRUTO_INTEGRATION: 'hubspot' }),
@@ -68,7 +74,7 @@ describe('config', () => {
       expect(c.defaultConnection).toBe('sales');
       expect(c.connections).toEqual([
         { name: 'demo', provider: 'local', db: join(dir, 'demo.db') },
-        { name: 'sales', provider: 'pipedrive', apiToken: 'secret-pd', baseUrl: undefined },
+        { name: 'sales', provider: 'pipedrive', apiToken: 'secret-pd', baseUrl: undefined, burstLimit: undefined },
         { name: 'delivery', provider: 'truto', apiToken: 'secret-truto', integratedAccountId: 'acc', baseUrl: undefined, integration: 'capsule' },
       ]);
     });
