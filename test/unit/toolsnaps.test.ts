@@ -1,0 +1,43 @@
+/**
+ * The tool contract as clients see it (tools/list), pinned in a snapshot: a change to a tool's name,
+ * arguments, annotations or schemas shows up as a diff to review. Refresh deliberately with
+ * `npx vitest run test/unit/toolsnaps.test.ts -u`.
+ */
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { createMcpHandler } from '@modelcontextprotocol/server';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConnectionRegistry } from '../../src/connections.js';
+import { IdempotencyStore } from '../../src/crm/idempotency.js';
+import { createLocalProvider } from '../../src/providers/local/index.js';
+import { createServerFactory } from '../../src/server.js';
+
+const provider = createLocalProvider({ path: ':memory:', seed: false });
+const handler = createMcpHandler(
+  createServerFactory({
+    registry: new ConnectionRegistry([{ name: 'local', provider }], 'local'),
+    logger: pino({ level: 'silent' }),
+    idempotency: new IdempotencyStore(':memory:'),
+    readOnly: false,
+    toolsets: null,
+  }),
+);
+
+afterAll(async () => {
+  await handler.close();
+  await provider.close();
+});
+
+describe('tools/list', () => {
+  it('matches the reviewed snapshot', async () => {
+    const client = new Client({ name: 'toolsnaps', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL('http://in-process/mcp'), {
+        fetch: (url, init) => handler.fetch(new Request(url, init)),
+      }),
+    );
+    const { tools } = await client.listTools();
+    await client.close();
+    await expect(`${JSON.stringify(tools, null, 2)}\n`).toMatchFileSnapshot('./__snapshots__/tools-list.json');
+  });
+});
