@@ -75,6 +75,7 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger(config.logLevel);
+  for (const warning of config.warnings) logger.warn(warning);
   // A tool call must never take the process down: log stray failures and keep serving.
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   process.on('uncaughtException', (err) => logger.error({ err }, 'uncaught exception'));

@@ -46,6 +46,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Where idempotency keys of CRMs without their own are kept: beside the local database. */
   idempotencyFile: string;
+  /** Settings that work but deserve a word on stderr. */
+  warnings: string[];
   help: boolean;
   version: boolean;
 }
@@ -324,8 +326,9 @@ export function loadConfig(argv: string[], env: Env, cwd = process.cwd()): Confi
   }
 
   const authToken = env.CRM_MCP_AUTH_TOKEN || undefined;
+  const warnings: string[] = [];
   if (authToken !== undefined && authToken.length < 16) {
-    throw new ConfigError('CRM_MCP_AUTH_TOKEN must be at least 16 characters long.');
+    warnings.push('CRM_MCP_AUTH_TOKEN is shorter than 16 characters; a long random token (openssl rand -hex 32) is much harder to guess.');
   }
 
   return {
@@ -340,6 +343,7 @@ export function loadConfig(argv: string[], env: Env, cwd = process.cwd()): Confi
     allowedHosts: (env.CRM_MCP_ALLOWED_HOSTS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     logLevel: level,
     idempotencyFile: db === ':memory:' ? ':memory:' : join(dirname(db), 'idempotency.db'),
+    warnings,
     help: flags.help ?? false,
     version: flags.version ?? false,
   };

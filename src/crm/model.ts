@@ -104,6 +104,8 @@ export type Period = z.infer<typeof Period>;
 export const ConversionStats = z.object({
   pipeline: Ref,
   period: Period,
+  /** Whose deals were counted; absent = every owner's. */
+  user: Ref.optional(),
   stage_conversions: z.array(
     z.object({ from_stage: Ref, to_stage: Ref, conversion_rate: z.number() }),
   ),
@@ -119,6 +121,8 @@ export type DealGroup = z.infer<typeof DealGroup>;
 export const MovementStats = z.object({
   pipeline: Ref,
   period: Period,
+  /** Whose deals were counted; absent = every owner's. */
+  user: Ref.optional(),
   movements_between_stages: z.object({ count: z.number().int() }),
   new_deals: DealGroup,
   deals_left_open: DealGroup,

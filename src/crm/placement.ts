@@ -63,16 +63,18 @@ export async function resolvePlacement(
 
   if (stage_id === undefined) {
     // A pipeline without a stage would leave the CRM to pick one: refuse instead of guessing.
-    const stages = await pipelineStages(provider, pipeline_id!, opts);
+    const stages = await knownStages(provider, pipeline_id!, opts);
     throw new CrmError(
       'validation',
       `To put ${deal} in pipeline ${pipeline_id}, also pass stage_id, one of its stages: ${stageList(stages)}.`,
     );
   }
 
+  // Without a way to list stages nothing can be checked; every provider here has one.
+  if (!provider.stages?.list) return pipeline_id === undefined ? undefined : { pipeline_id, stage_id };
   const targetPipeline = pipeline_id ?? (await stagePipeline(provider, stage_id, current, opts));
-  const stages = await pipelineStages(provider, targetPipeline, opts);
-  if (stages.length && !stages.some((s) => s.id === stage_id)) {
+  const stages = await knownStages(provider, targetPipeline, opts);
+  if (!stages.some((s) => s.id === stage_id)) {
     const where =
       current && pipeline_id === undefined
         ? `${current.pipeline.name ?? 'pipeline'} (${targetPipeline}), the pipeline of ${deal}`
@@ -86,21 +88,39 @@ export async function resolvePlacement(
   return { pipeline_id: targetPipeline, stage_id };
 }
 
-/** The pipeline a stage belongs to; for a move without pipeline_id it must be the deal's own. */
+/**
+ * The stages of a pipeline that must exist. An empty list is never taken as "anything goes": it
+ * means an unknown pipeline or one without stages, and both are errors.
+ */
+async function knownStages(provider: CrmProvider, pipelineId: string, opts: CallOptions): Promise<Stage[]> {
+  const stages = await pipelineStages(provider, pipelineId, opts);
+  if (stages.length) return stages;
+  const get = provider.pipelines?.get;
+  if (get) await get.call(provider.pipelines, pipelineId, { signal: opts.signal }); // not_found for an unknown id
+  throw new CrmError(
+    'validation',
+    `Pipeline '${pipelineId}' has no stages, so no deal can stand in it; add one with create_stage, or call list_pipelines for the others.`,
+  );
+}
+
+/**
+ * The pipeline a deal moves within when no pipeline_id is given: the deal's own. A deal whose
+ * record names no pipeline (some CRMs behind Truto) is placed by its current stage's pipeline.
+ * For a new deal, the pipeline of the stage it starts in.
+ */
 async function stagePipeline(
   provider: CrmProvider,
   stageId: string,
   current: Deal | undefined,
   opts: CallOptions,
 ): Promise<string> {
-  if (current) return current.pipeline.id;
+  if (current?.pipeline.id) return current.pipeline.id;
   const get = provider.stages?.get;
-  if (!get) {
-    throw new CrmError('validation', 'Pass pipeline_id together with stage_id for this CRM.');
-  }
-  const stage = await get.call(provider.stages, stageId, { signal: opts.signal });
-  if (!stage.pipeline) {
-    throw new CrmError('validation', `Stage '${stageId}' belongs to no pipeline; pass pipeline_id.`);
+  const probe = current ? current.stage.id : stageId;
+  const stage = get && probe ? await get.call(provider.stages, probe, { signal: opts.signal }) : undefined;
+  if (!stage?.pipeline?.id) {
+    const whose = current ? `deal ${current.name} (${current.id}) is in` : `stage '${stageId}' belongs to`;
+    throw new CrmError('validation', `Cannot tell which pipeline ${whose}; pass pipeline_id together with stage_id.`);
   }
   return stage.pipeline.id;
 }

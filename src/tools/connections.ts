@@ -6,7 +6,7 @@ export const listConnections = defineTool({
   name: 'list_connections',
   title: 'List CRM connections',
   description:
-    'CRM connections: name, provider, default, supported operations. Pass a name as `connection` to other tools.',
+    'CRM connections: name, provider, default, what each supports. Pass a name as `connection`.',
   toolset: 'connections',
   kind: 'read',
   args: {},

@@ -63,7 +63,10 @@ function operation<A extends unknown[], R>(call: ToolCall<object>, resource: Res
 const shape = <T extends Rec>(spec: ResourceSpec<T>, call: ToolCall<object>, record: T) =>
   shapeRecord(record, call.detailed, spec.concise, Boolean(call.options.include_remote_data));
 
-export function listTool<T extends Rec>(spec: ResourceSpec<T>, t: Texts & { filters: z.ZodRawShape }): ToolDefinition {
+export function listTool<T extends Rec>(
+  spec: ResourceSpec<T>,
+  t: Texts & { filters: z.ZodRawShape; defaults?: Record<string, unknown> },
+): ToolDefinition {
   const filterNames = Object.keys(t.filters);
   return defineTool({
     name: `list_${spec.resource}`,
@@ -76,7 +79,8 @@ export function listTool<T extends Rec>(spec: ResourceSpec<T>, t: Texts & { filt
     output: { [spec.resource]: z.array(spec.listSummary ?? spec.summary), next_cursor: z.string().nullable() },
     run(call) {
       const args = call.args as unknown as Record<string, unknown>;
-      const query = given(Object.fromEntries(filterNames.map((f) => [f, args[f]])));
+      // Defaults are sent explicitly: a CRM's own default order may differ from what the tool promises.
+      const query = { ...t.defaults, ...given(Object.fromEntries(filterNames.map((f) => [f, args[f]]))) };
       checkFilters(call.provider, spec.resource, query);
       const list = operation<[object], Page<T>>(call, spec.resource, 'list');
       return listFlow(call, {

@@ -18,7 +18,9 @@ const deals: ResourceSpec<Deal> = {
   fields: {
     name: z.string().min(1).describe('Deal title'),
     pipeline_id: id('Pipeline').optional(),
-    stage_id: id('Stage'),
+    // Checked by the create hook instead of the schema, so a missing stage is answered with the
+    // pipeline's stages rather than a bare "expected string".
+    stage_id: id('Stage').optional(),
     amount: z.number().min(0).optional().describe('Deal value'),
     currency: z.string().regex(/^[A-Z]{3}$/).optional().describe('ISO 4217'),
     status: z.enum(DEAL_STATUSES).optional().describe('Deal status'),
@@ -44,7 +46,7 @@ export const getDeal = getTool(deals, {
 });
 
 export const createDeal = createTool<Deal, DealInput>(deals, {
-  description: 'Creates a deal in stage_id (get_pipeline lists stages); the pipeline follows from the stage.',
+  description: 'Creates a deal in stage_id (required; get_pipeline lists stages); the pipeline follows from the stage.',
   // The stage must belong to the pipeline; the pipeline is sent as the stage's own.
   async before(call, data) {
     const placement = await resolvePlacement(call.provider, data, undefined, call.options);
@@ -54,8 +56,8 @@ export const createDeal = createTool<Deal, DealInput>(deals, {
 
 export const updateDeal = updateTool<Deal, DealInput>(deals, {
   description:
-    'Moves a deal (stage_id; plus pipeline_id to change pipeline), wins/loses it, changes value, owner ' +
-    "or close date. A stage outside the deal's pipeline is refused, listing valid ones.",
+    'Moves a deal (stage_id, plus pipeline_id to switch pipelines), wins/loses it, or changes its ' +
+    "fields. A stage outside the deal's pipeline is refused, listing valid ones.",
   // A move is checked against the stages of the deal's own pipeline (or the new pipeline_id).
   async before(call, data) {
     if (data.stage_id === undefined && data.pipeline_id === undefined) return;

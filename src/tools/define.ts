@@ -248,7 +248,10 @@ export async function listFlow<T>(
   flow: ListFlow<T>,
 ): Promise<ToolOutput> {
   const { limit, cursor } = call.args;
-  const fingerprint = filterFingerprint(`${call.name}:${call.connection}`, flow.filters);
+  const fingerprint = filterFingerprint(`${call.name}:${call.connection}`, {
+    ...flow.filters,
+    remote_query: call.args.remote_query,
+  });
   const start = cursor ? decodeCursor(cursor, fingerprint) : { native: undefined, skip: 0 };
   const page = await flow.fetch({ limit: Math.min(limit + start.skip, 500), cursor: start.native });
   let items = page.items.slice(start.skip);

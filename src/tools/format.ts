@@ -109,12 +109,14 @@ export function projectLine(p: Project, detailed: boolean): string {
   ]);
 }
 
+const scope = (user: Ref | undefined) => (user ? `, deals owned by ${ref(user)} only` : ', all owners');
+
 export function conversionText(s: ConversionStats): string {
   const lines = s.stage_conversions.map(
     (c) => `${ref(c.from_stage)} → ${ref(c.to_stage)}: ${c.conversion_rate}%`,
   );
   return [
-    `Conversion in ${ref(s.pipeline)}, ${s.period.start_date} to ${s.period.end_date}`,
+    `Conversion in ${ref(s.pipeline)}, ${s.period.start_date} to ${s.period.end_date}${scope(s.user)}`,
     ...lines,
     `Won: ${s.won_conversion}% · Lost: ${s.lost_conversion}%`,
   ].join('\n');
@@ -125,7 +127,7 @@ export function movementText(s: MovementStats, detailed = false): string {
     `${label}: ${g.count} (${values(g.values)})` + (detailed && g.deal_ids.length ? `; deal ids ${g.deal_ids.join(', ')}` : '');
   const ages = s.average_age_in_days.by_stages.map((b) => `${ref(b.stage)} ${b.value} d`);
   return [
-    `Movement in ${ref(s.pipeline)}, ${s.period.start_date} to ${s.period.end_date}`,
+    `Movement in ${ref(s.pipeline)}, ${s.period.start_date} to ${s.period.end_date}${scope(s.user)}`,
     `Stage moves: ${s.movements_between_stages.count}`,
     group('New', s.new_deals),
     group('Won', s.won_deals),

@@ -39,6 +39,6 @@ export const pipelineTools = [
   createTool(pipelines, { description: 'Creates an empty pipeline; add its stages with create_stage.' }),
   updateTool(pipelines, { description: 'Renames a pipeline or switches deal probability; sends only the fields given.' }),
   deleteTool(pipelines, {
-    description: 'Deletes an empty pipeline (move or close its deals first). Needs confirm: true.',
+    description: 'Deletes a pipeline without deals (move all of them, won and lost too, first). Needs confirm: true.',
   }),
 ];

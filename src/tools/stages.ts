@@ -24,7 +24,7 @@ const stages: ResourceSpec<Stage> = {
 
 export const stageTools = [
   listTool(stages, {
-    description: 'Lists stages, in pipeline order by default. Filter by pipeline_id for the stages a deal can move to.',
+    description: 'Stages in pipeline order. Filter by pipeline_id for the stages a deal can move to.',
     filters: {
       pipeline_id: id('Pipeline').optional(),
       name: z.string().optional().describe('Name contains'),
@@ -32,11 +32,12 @@ export const stageTools = [
       sort_by: z.enum(['position', 'name', 'created_at', 'updated_at']).optional().describe('Default position'),
       sort_direction: z.enum(['asc', 'desc']).optional().describe('Default asc'),
     },
+    defaults: { sort_by: 'position' },
   }),
   getTool(stages, { description: 'One stage by id, with its pipeline, position, probability and status.' }),
   createTool(stages, {
     description:
-      'Adds a stage to a pipeline, at the end unless position is given. Fields a CRM lacks are refused before sending.',
+      'Adds a stage to a pipeline, at the end unless position is given; unsupported fields are refused.',
   }),
   updateTool(stages, {
     description: 'Changes a stage: name, position, probability, color or status; sends only the fields given.',

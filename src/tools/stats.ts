@@ -38,10 +38,10 @@ export const conversionStats = defineTool({
   name: 'pipeline_conversion_stats',
   title: 'Pipeline conversion rates',
   description:
-    'Conversion rates (%, 1 decimal) of a pipeline over a period. Local CRM, from stage history: ' +
-    'A→B (consecutive stages) = of deals entering A in the period, the share that by period end entered ' +
-    'B or a later stage, or were won; won/lost = of deals created in the period, the share won/lost by ' +
-    'period end. Other CRMs report their own.',
+    'Conversion rates (%, 1 decimal) over a period. Local CRM, from stage history: A→B (consecutive ' +
+    'stages) = share of deals entering A in the period that entered B or later, or were won, by period ' +
+    'end; won/lost = share of deals created in the period won/lost by period end. Pipedrive: its own ' +
+    'figures, for one user (stats.user).',
   toolset: 'stats',
   kind: 'read',
   args,
@@ -56,9 +56,10 @@ export const movementStats = defineTool({
   name: 'pipeline_movement_stats',
   title: 'Pipeline deal movements',
   description:
-    'Pipeline activity over a period. Local CRM: moves between its stages; new/won/lost = deals ' +
+    'Activity over a period. Local CRM: moves between its stages; new/won/lost = deals ' +
     'created/won/lost in the period; left open = open at period end; their average age = days from ' +
-    'creation (per stage: from entering it) to period end or now if sooner. Values summed per currency.',
+    'creation (per stage: from entering it) to period end or now if sooner. Values per currency. ' +
+    'Pipedrive: its own figures, for one user (stats.user).',
   toolset: 'stats',
   kind: 'read',
   args,

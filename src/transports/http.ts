@@ -12,7 +12,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 
-import { isLoopback, LOOPBACK } from './loopback.js';
+import { LOOPBACK } from './loopback.js';
 
 export interface HttpOptions {
   host: string;
@@ -48,14 +48,11 @@ function bearerAuth(token: string) {
 }
 
 export function startHttp(factory: () => McpServer, opts: HttpOptions): Promise<HttpServerHandle> {
-  const hosts = opts.allowedHosts.length || !isLoopback(opts.host)
-    ? [...new Set([...opts.allowedHosts, ...LOOPBACK, ...(isLoopback(opts.host) ? [] : [opts.host])])]
-    : undefined;
-  const app = createMcpExpressApp({
-    host: opts.host,
-    ...(hosts ? { allowedHosts: hosts, allowedOrigins: hosts } : {}),
-    jsonLimit: '1mb',
-  });
+  // Always explicit: the SDK arms its checks by itself only for 127.0.0.1, localhost and ::1, and
+  // any other bind (127.0.0.2 included) would otherwise accept every Host and Origin.
+  const bound = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
+  const hosts = [...new Set([...LOOPBACK, bound, ...opts.allowedHosts])];
+  const app = createMcpExpressApp({ host: opts.host, allowedHosts: hosts, allowedOrigins: hosts, jsonLimit: '1mb' });
   app.disable('x-powered-by');
 
   const handler = createMcpHandler(factory, {

@@ -641,7 +641,8 @@ describe('capabilities: seeds 003 (create) and 004 (update), per integration', (
     expect(supportedOperations(caps)).toEqual({
       pipelines: ['list', 'get', 'create', 'update', 'delete'],
       stages: ['list', 'get', 'create', 'update', 'delete'],
-      deals: ['list', 'get', 'create', 'update', 'delete'],
+      // No delete_deal tool exists, so no delete is advertised.
+      deals: ['list', 'get', 'create', 'update'],
       projects: ['list', 'get', 'create', 'update', 'delete'],
     });
     const p = truto();

@@ -117,6 +117,19 @@ describe('http: no token, loopback', () => {
     expect(sneaky.status).toBe(403);
   });
 
+  it('another loopback address (127.0.0.2) validates Host and Origin too', async () => {
+    const other = await startHttp({ db: ':memory:', args: ['--host', '127.0.0.2'] });
+    try {
+      const post = (headers: Record<string, string>) =>
+        rawRequest(other.port, { address: '127.0.0.2', method: 'POST', headers: { ...MCP_POST_HEADERS, ...headers }, body: initializeBody() });
+      expect((await post({ host: 'evil.example.com' })).status).toBe(403);
+      expect((await post({ host: `127.0.0.2:${other.port}`, origin: 'http://evil.example.com' })).status).toBe(403);
+      expect((await post({ host: `127.0.0.2:${other.port}` })).status).toBe(200);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('an unknown path is 404', async () => {
     const res = await rawRequest(server.port, { path: '/nope' });
     expect(res.status).toBe(404);

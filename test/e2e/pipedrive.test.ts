@@ -423,7 +423,10 @@ describe('pipedrive over stdio: one server at log level debug', () => {
         stages.slice(0, -1).map((st, i) => [st.name, stages[i + 1].name]),
       );
       expect(typeof s.stats.won_conversion).toBe('number');
-      expect(text.split('\n')[0]).toBe('Conversion in Sales (1), 2026-01-01 to 2026-12-31');
+      // Without user_id Pipedrive counts the token's own user; the answer says so.
+      const me = fake.state.users.get(fake.state.authUserId)!;
+      expect(s.stats.user).toEqual({ id: String(me.id), name: me.name });
+      expect(text.split('\n')[0]).toBe(`Conversion in Sales (1), 2026-01-01 to 2026-12-31, deals owned by ${me.name} (${me.id}) only`);
       expect(text).toContain(`${stages[0].name} (${stages[0].id}) → ${stages[1].name} (${stages[1].id}):`);
       expect(text).toMatch(/Won: \d+(\.\d+)?% · Lost: \d+(\.\d+)?%/);
     });
@@ -445,7 +448,9 @@ describe('pipedrive over stdio: one server at log level debug', () => {
         expect(typeof s.stats[g].values, g).toBe('object');
       }
       expect(s.stats.average_age_in_days.by_stages.map((b: S) => b.stage.name)).toEqual(liveStages(2).map((st) => st.name));
-      expect(text.split('\n')[0]).toBe('Movement in Partnerships (2), 2026-01-01 to 2026-12-31');
+      const two = fake.state.users.get(2)!;
+      expect(s.stats.user).toEqual({ id: '2', name: two.name });
+      expect(text.split('\n')[0]).toBe(`Movement in Partnerships (2), 2026-01-01 to 2026-12-31, deals owned by ${two.name} (2) only`);
       expect(text).toMatch(/^New: \d+/m);
       expect(text).toMatch(/^Left open: \d+/m);
     });

@@ -1409,11 +1409,11 @@ describe('cli', () => {
     });
   }
 
-  it('a short CRM_MCP_AUTH_TOKEN is refused without echoing it', async () => {
+  it('a short CRM_MCP_AUTH_TOKEN draws a warning that does not echo it', async () => {
     const secret = 'tooshort-xyz';
     const r = await runCli(['--db', ':memory:'], { env: { CRM_MCP_AUTH_TOKEN: secret } });
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/CRM_MCP_AUTH_TOKEN/);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/CRM_MCP_AUTH_TOKEN is shorter than 16 characters/);
     expect(r.stderr + r.stdout).not.toContain(secret);
   });
 });

@@ -473,12 +473,12 @@ export interface RawResponse {
  */
 export function rawRequest(
   port: number,
-  opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string },
+  opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string; address?: string },
 ): Promise<RawResponse> {
   return new Promise((resolveRes, reject) => {
     const req = http.request(
       {
-        host: '127.0.0.1',
+        host: opts.address ?? '127.0.0.1',
         port,
         method: opts.method ?? 'GET',
         path: opts.path ?? '/mcp',

@@ -40,6 +40,10 @@ function arrayProvider(deals: Deal[]): CrmProvider {
       },
     },
     stages: {
+      async get(id) {
+        const page = await this.list!({ limit: 100 }, {});
+        return page.items.find((s) => s.id === id)!;
+      },
       async list(q) {
         const all = [
           { id: '1', name: 'Lead', pipeline: { id: 'p1', name: 'Sales' }, position: 1, status: 'active' as const },
@@ -139,6 +143,23 @@ describe('stage moves', () => {
     const r = await call(updateDeal as never, arrayProvider([deal(1)]), { deal_id: '1', pipeline_id: 'p2' });
     expect(r.isError).toBe(true);
     expect(r.content[0].text).toContain('also pass stage_id, one of its stages: Intro (9)');
+  });
+
+  it('refuses a pipeline with no stages (or an unknown one) instead of letting any stage through', async () => {
+    const r = await call(updateDeal as never, arrayProvider([deal(1)]), { deal_id: '1', pipeline_id: 'p9', stage_id: '9' });
+    expect(r.isError).toBe(true);
+    expect(r.content[0].text).toBe(
+      "Pipeline 'p9' has no stages, so no deal can stand in it; add one with create_stage, or call list_pipelines for the others.",
+    );
+  });
+
+  it("places a deal whose record names no pipeline by its current stage's pipeline", async () => {
+    const orphan = { ...deal(1), pipeline: { id: '' } };
+    const r = await call(updateDeal as never, arrayProvider([orphan]), { deal_id: '1', stage_id: '9' });
+    expect(r.isError).toBe(true);
+    expect(r.content[0].text).toContain("Stage '9' is not a stage of pipeline (p1)");
+    const ok = await call(updateDeal as never, arrayProvider([orphan]), { deal_id: '1', stage_id: '2', dry_run: true });
+    expect(ok.isError).toBeUndefined();
   });
 
   it('says plainly when the provider cannot update deals at all', async () => {

@@ -49,6 +49,8 @@ interface DealHistory {
 interface Scope {
   pipeline: PipelineRow;
   ref: Ref;
+  /** The owner the figures are restricted to, when user_id was given. */
+  user?: Ref;
   period: Period;
   start: number;
   end: number;
@@ -71,7 +73,8 @@ function load(db: Db, q: StatsQuery): Scope {
       `start_date ${startDate} is after end_date ${endDate}; pass a start_date on or before the end_date.`,
     );
   }
-  const owner = q.user_id === undefined ? undefined : requireDirectory(db, 'users', q.user_id).id;
+  const ownerRow = q.user_id === undefined ? undefined : requireDirectory(db, 'users', q.user_id);
+  const owner = ownerRow?.id;
   const stages = db
     .prepare('SELECT * FROM stages WHERE pipeline_id = ? ORDER BY position, id')
     .all(pipeline.id) as StageRow[];
@@ -107,6 +110,7 @@ function load(db: Db, q: StatsQuery): Scope {
   return {
     pipeline,
     ref: { id: String(pipeline.id), name: pipeline.name },
+    ...(ownerRow ? { user: { id: String(ownerRow.id), name: ownerRow.name } } : {}),
     period: { start_date: startDate, end_date: endDate },
     start: Date.parse(`${startDate}T00:00:00.000Z`),
     end: Date.parse(`${endDate}T23:59:59.999Z`),
@@ -204,6 +208,7 @@ export function conversionStats(db: Db, q: StatsQuery): ConversionStats {
   const statusAtEnd = created.map((d) => stateAt(d, scope.end).status);
   return {
     pipeline: scope.ref,
+    ...(scope.user ? { user: scope.user } : {}),
     period: scope.period,
     stage_conversions,
     won_conversion: percent(statusAtEnd.filter((s) => s === 'won').length, created.length),
@@ -255,6 +260,7 @@ export function movementStats(db: Db, q: StatsQuery, now: Date = new Date()): Mo
 
   return {
     pipeline: scope.ref,
+    ...(scope.user ? { user: scope.user } : {}),
     period: scope.period,
     movements_between_stages: { count: moves },
     new_deals: group(scope.deals.filter((d) => createdInPeriod(scope, d))),

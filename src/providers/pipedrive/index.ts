@@ -55,6 +55,7 @@ import {
   type PdMovementStats,
   type PdPipeline,
   type PdStage,
+  type PdUser,
 } from './map.js';
 
 export interface PipedriveProviderOptions {
@@ -126,6 +127,19 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
   async function stageNames(stages: readonly PdStage[], signal?: AbortSignal): Promise<Names> {
     const pipelines = await dir.pipelines.resolve(stages.map((s) => s.pipeline_id), signal);
     return { pipelines: names(pipelines) };
+  }
+
+  /**
+   * Names for a record just written. Best effort: once Pipedrive has accepted the write, a failed
+   * lookup must not turn it into an error that invites the caller to send it again.
+   */
+  async function namesAfterWrite(load: Promise<Names>): Promise<Names> {
+    try {
+      return await load;
+    } catch (e) {
+      options.logger?.warn({ err: (e as Error).message }, 'names unavailable after a write; showing ids');
+      return {};
+    }
   }
 
   /** Warms the directory while the main request is in flight; failures surface on use. */
@@ -311,7 +325,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
         async execute() {
           const created = await client.write<PdStage>('POST', p, body, TOKEN_COST.v2Write, opts.signal);
           dir.stages.put(created);
-          return toStage(created, await stageNames([created], opts.signal), { remote: opts.include_remote_data });
+          return toStage(created, await namesAfterWrite(stageNames([created], opts.signal)), { remote: opts.include_remote_data });
         },
       };
     },
@@ -325,7 +339,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
         async execute() {
           const updated = await orNotFound('stage', id, client.write<PdStage>('PATCH', p, body, TOKEN_COST.v2Write, opts.signal));
           dir.stages.put(updated);
-          return toStage(updated, await stageNames([updated], opts.signal), { remote: opts.include_remote_data });
+          return toStage(updated, await namesAfterWrite(stageNames([updated], opts.signal)), { remote: opts.include_remote_data });
         },
       };
     },
@@ -351,6 +365,10 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
 
   async function readDeal(raw: PdDeal, opts: CallOptions): Promise<Deal> {
     return toDeal(raw, await dealNames([raw], opts.signal), { remote: opts.include_remote_data });
+  }
+
+  async function writtenDeal(raw: PdDeal, opts: CallOptions): Promise<Deal> {
+    return toDeal(raw, await namesAfterWrite(dealNames([raw], opts.signal)), { remote: opts.include_remote_data });
   }
 
   const deals: NonNullable<CrmProvider['deals']> = {
@@ -389,7 +407,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
         request: { method: 'POST', path: client.target(p), body },
         async execute() {
           const created = await client.write<PdDeal>('POST', p, body, TOKEN_COST.v2Write, opts.signal);
-          return readDeal(created, opts);
+          return writtenDeal(created, opts);
         },
       };
     },
@@ -406,7 +424,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
         request: { method: 'PATCH', path: client.target(p), body },
         async execute() {
           const updated = await orNotFound('deal', id, client.write<PdDeal>('PATCH', p, body, TOKEN_COST.v2Write, opts.signal));
-          return readDeal(updated, opts);
+          return writtenDeal(updated, opts);
         },
       };
     },
@@ -419,7 +437,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
     which: 'conversion' | 'movement',
     query: StatsQuery,
     opts: CallOptions,
-  ): Promise<{ data: T; pipeline: Ref; stageNames: Map<number, string> }> {
+  ): Promise<{ data: T; pipeline: Ref; user: Ref; stageNames: Map<number, string> }> {
     const pid = nativeId(query.pipeline_id, 'pipeline', 'list_pipelines');
     for (const key of ['start_date', 'end_date'] as const) {
       if (!DATE.test(query[key]) || Number.isNaN(Date.parse(`${query[key]}T00:00:00Z`))) {
@@ -434,7 +452,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
       which === 'conversion'
         ? path`/api/v1/pipelines/${pid}/conversion_statistics`
         : path`/api/v1/pipelines/${pid}/movement_statistics`;
-    const [env, pipelinesById, stagesById] = await Promise.all([
+    const [env, pipelinesById, stagesById, users] = await Promise.all([
       orNotFound(
         'pipeline',
         query.pipeline_id,
@@ -442,13 +460,22 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
       ),
       dir.pipelines.resolve([pid], opts.signal),
       dir.stages.all(opts.signal),
+      dir.users.all(opts.signal).catch(() => new Map<number, PdUser>()),
     ]);
+    // Pipedrive counts one user's deals: the given user_id, else the token's own user. Say whose.
+    const counted = uid !== undefined ? users.get(uid) : [...users.values()].find((u) => u.is_you === true);
+    const user: Ref = counted
+      ? { id: String(counted.id), name: counted.name }
+      : uid !== undefined
+        ? { id: String(uid) }
+        : { id: 'me', name: "the API token's user" };
     const stageIds = collectStageIds(env.data);
     const stagesResolved = stageIds.some((s) => !stagesById.has(s)) ? await dir.stages.resolve(stageIds, opts.signal) : stagesById;
     const name = pipelinesById.get(pid)?.name;
     return {
       data: env.data,
       pipeline: name === undefined ? { id: String(pid) } : { id: String(pid), name },
+      user,
       stageNames: names(stagesResolved),
     };
   }
@@ -461,7 +488,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
         period: { start_date: query.start_date, end_date: query.end_date },
         stages: r.stageNames,
       });
-      return opts.include_remote_data ? { ...out, remote_data: r.data as unknown as Record<string, unknown> } : out;
+      return { ...out, user: r.user, ...(opts.include_remote_data ? { remote_data: r.data as unknown as Record<string, unknown> } : {}) };
     },
     async movement(query, opts): Promise<MovementStats> {
       const r = await stats<PdMovementStats>('movement', query, opts);
@@ -470,7 +497,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
         period: { start_date: query.start_date, end_date: query.end_date },
         stages: r.stageNames,
       });
-      return opts.include_remote_data ? { ...out, remote_data: r.data as unknown as Record<string, unknown> } : out;
+      return { ...out, user: r.user, ...(opts.include_remote_data ? { remote_data: r.data as unknown as Record<string, unknown> } : {}) };
     },
   };
 

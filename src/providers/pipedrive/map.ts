@@ -72,6 +72,8 @@ export interface PdUser {
   name: string;
   email?: string;
   active_flag?: boolean;
+  /** True for the user the API token belongs to. */
+  is_you?: boolean;
   [key: string]: unknown;
 }
 

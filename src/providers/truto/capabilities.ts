@@ -163,7 +163,7 @@ export function trutoCapabilities(integration?: TrutoIntegration): Capabilities 
       // `name` is required by nearly every integration Truto lists for opportunity create.
       create: { supported: DEAL_FIELDS, required: ['name'], enums: { status: DEAL_STATUSES } },
       update: { supported: DEAL_FIELDS, enums: { status: DEAL_STATUSES } },
-      delete: true,
+      // No delete: the tool contract has no delete_deal, so none is advertised.
       filters: ['pipeline_id', 'stage_id', 'status', 'owner_id'],
     },
     projects: projectCapabilities(integration),

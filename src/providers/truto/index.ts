@@ -134,7 +134,18 @@ export function createTrutoProvider(options: TrutoProviderOptions): CrmProvider 
         );
       }
       if (rec && answeredId && !isPartialRecord(rec)) return spec.fromTruto({ ...rec, id: answeredId } as N, opts);
-      return get(recordId, { signal: opts.signal, include_remote_data: opts.include_remote_data });
+      try {
+        return await get(recordId, { signal: opts.signal, include_remote_data: opts.include_remote_data });
+      } catch (e) {
+        // The write happened: never let a failed read-back look like a failed write (and invite a repeat).
+        if (rec) return spec.fromTruto({ ...rec, id: recordId } as N, opts);
+        const why = isCrmError(e) ? ` (${e.message})` : '';
+        throw new CrmError(
+          'upstream',
+          `${label} saved the ${noun} (id ${recordId}) but reading it back failed${why}; it exists, so do not send it again — read it later with the get tool.`,
+          { provider: label },
+        );
+      }
     };
 
     return {
