@@ -28,6 +28,8 @@ export interface HttpClientOptions {
   limiter?: RateLimitRule;
   timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number }; // defaults 5s / 15s / 15s
   maxRetryWaitMs?: number; // bounded total backoff wait per call, default 8000 (below a client's tool timeout)
+  /** Wall time one call may take, attempts and waits together, default 25000: a tool answers before a client gives up. */
+  deadlineMs?: number;
   maxAttempts?: number; // default 4
   logger?: Logger;
   /** Pulls the provider's own human message out of an error body (e.g. Pipedrive {error, error_info}, Truto {message, truto_error_insight}). */
@@ -61,6 +63,9 @@ const DEFAULT_CONNECT_MS = 5_000;
 const DEFAULT_HEADERS_MS = 15_000;
 const DEFAULT_BODY_MS = 15_000;
 const DEFAULT_MAX_RETRY_WAIT_MS = 8_000;
+const DEFAULT_DEADLINE_MS = 25_000;
+/** No retry starts with less time than this left before the deadline. */
+const MIN_ATTEMPT_MS = 1_000;
 const DEFAULT_MAX_ATTEMPTS = 4;
 const DEFAULT_RETRY_BASE_MS = 300;
 const MAX_BACKOFF_MS = 4_000;
@@ -424,6 +429,7 @@ export class HttpClient {
   private readonly limiter?: TokenBucket;
   private readonly timeouts: { connectMs: number; headersMs: number; bodyMs: number };
   private readonly maxRetryWaitMs: number;
+  private readonly deadlineMs: number;
   private readonly maxAttempts: number;
   private readonly retryBaseMs: number;
   private readonly clock: Clock;
@@ -456,6 +462,7 @@ export class HttpClient {
       bodyMs: options.timeouts?.bodyMs ?? DEFAULT_BODY_MS,
     };
     this.maxRetryWaitMs = options.maxRetryWaitMs ?? DEFAULT_MAX_RETRY_WAIT_MS;
+    this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
     this.retryBaseMs = options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS;
     this.logger = options.logger;
@@ -499,10 +506,13 @@ export class HttpClient {
     if (req.idempotencyKey) headers['idempotency-key'] = req.idempotencyKey;
 
     let waited = 0;
+    const deadline = this.clock.now() + this.deadlineMs;
     for (let attempt = 1; ; attempt++) {
       await this.abortable(() => this.limiter?.take(req.cost ?? 1, req.signal), req, attempt);
       const started = performance.now();
-      const result = await this.once(req, target, headers, body);
+      // Each attempt gets at most the time left, so slow answers cannot stack past the deadline.
+      const left = Math.max(1, deadline - this.clock.now());
+      const result = await this.once(req, target, headers, body, left);
       const ms = Math.round(performance.now() - started);
       this.logger?.debug(
         {
@@ -525,7 +535,7 @@ export class HttpClient {
       const hint = result.kind === 'status' ? serverWaitMs(result.status, result.headers) : undefined;
       const backoff = Math.random() * Math.min(MAX_BACKOFF_MS, this.retryBaseMs * 2 ** (attempt - 1));
       const wait = Math.ceil(hint ?? backoff);
-      if (waited + wait > this.maxRetryWaitMs) {
+      if (waited + wait > this.maxRetryWaitMs || this.clock.now() + wait + MIN_ATTEMPT_MS > deadline) {
         // Waiting longer would outlive the caller's tool timeout: say when to come back instead.
         throw this.budgetError(result, req, wait, hint !== undefined);
       }
@@ -557,7 +567,13 @@ export class HttpClient {
     }
   }
 
-  private async once(req: HttpRequest, target: string, headers: Record<string, string>, body: string | undefined): Promise<Attempt> {
+  private async once(
+    req: HttpRequest,
+    target: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    leftMs: number,
+  ): Promise<Attempt> {
     const pool = poolFor(this.origin, this.timeouts.connectMs);
     let status: number;
     let resHeaders: Record<string, string>;
@@ -570,8 +586,8 @@ export class HttpClient {
         headers,
         body,
         signal: req.signal,
-        headersTimeout: this.timeouts.headersMs,
-        bodyTimeout: this.timeouts.bodyMs,
+        headersTimeout: Math.min(this.timeouts.headersMs, leftMs),
+        bodyTimeout: Math.min(this.timeouts.bodyMs, leftMs),
       });
       responded = true;
       status = res.statusCode;

@@ -168,6 +168,18 @@ describe('writes are never retried blindly', () => {
     expect(server.requests.map((r) => r.headers['idempotency-key'])).toEqual(['key-42', 'key-42']);
   });
 
+  it('keeps a hung upstream within the call deadline: attempts get only the time left', async () => {
+    server.inject({ kind: 'delay', ms: 5_000 }, { times: 30 });
+    const e = await failure(
+      client({ maxAttempts: 20, deadlineMs: 2_500, timeouts: { headersMs: 300 } }).request({ method: 'GET', path: '/api/v2/slow' }),
+    );
+    expect(e.kind).toBe('upstream');
+    // Without the deadline twenty 300 ms attempts would run (6 s); no retry starts with under 1 s
+    // left of the 2.5 s, so at most six fit.
+    expect(server.requests.length).toBeGreaterThanOrEqual(2);
+    expect(server.requests.length).toBeLessThanOrEqual(6);
+  });
+
   it('does not promise a safe retry with a key the caller never had', async () => {
     server.inject({ kind: 'status', status: 500 }, { times: 10 });
     const req = { method: 'POST' as const, path: '/api/v2/echo', body: {}, idempotencyKey: 'made-up-1' };
