@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DealInput } from '../../src/crm/provider.js';
 import type { Db } from '../../src/providers/local/client.js';
-import type { LocalProvider } from '../../src/providers/local/index.js';
+import { createLocalProvider, type LocalProvider } from '../../src/providers/local/index.js';
 import { cleanupTempDirs, emptyProvider, expectCrmError, insertPeople, steppingClock } from './local-helpers.js';
 
 let provider: LocalProvider;
@@ -240,8 +240,11 @@ describe('local deals: read', () => {
     db.prepare("UPDATE deals SET updated_at = '2026-05-01T00:00:00.000Z'").run();
     expect(await names({})).toEqual(['C', 'B', 'A']);
     const page = await deals().list!({ limit: 2 }, {});
-    expect(page.next_cursor).toBe('2');
-    expect((await deals().list!({ limit: 2, cursor: '2' }, {})).items.map((d) => d.id)).toEqual([a.id]);
+    expect(page.next_cursor).not.toBeNull();
+    const rest = await deals().list!({ limit: 2, cursor: page.next_cursor! }, {});
+    expect(rest.items.map((d) => d.id)).toEqual([a.id]);
+    expect(rest.next_cursor).toBeNull();
+    await expectCrmError(deals().list!({ limit: 2, cursor: '2' }, {}), 'validation', /cursor is not valid/);
     await expectCrmError(deals().list!({ limit: 5, owner_id: '9' }, {}), 'not_found', /Known users: Ann Lee \(1\), Bob Ray \(2\)/);
     await expectCrmError(deals().list!({ limit: 5, stage_id: '99' }, {}), 'not_found', /Call list_stages/);
   });
@@ -254,5 +257,23 @@ describe('local deals: read', () => {
     const raw = await deals().get!(d.id, { include_remote_data: true });
     expect(raw.remote_data).toMatchObject({ id: 1, name: 'Raw', stage_id: 1, amount: 10, currency: null, owner_id: null });
     expect(Object.keys(raw.remote_data!).some((k) => k.startsWith('j_'))).toBe(false);
+  });
+});
+
+describe('paging while changing what is paged', () => {
+  it('skips no deal when the deals of one page are updated before the next is read', async () => {
+    const provider = createLocalProvider({ path: ':memory:' });
+    try {
+      const deals = provider.deals!;
+      const all = await deals.list!({ limit: 1000, status: 'open' }, {});
+      const page = await deals.list!({ limit: 3, status: 'open' }, {});
+      expect(page.items.map((d) => d.id)).toEqual(all.items.slice(0, 3).map((d) => d.id));
+      // An agent working through open deals closes each one it has seen.
+      for (const d of page.items) await (await deals.update!(d.id, { status: 'won' }, {})).execute();
+      const next = await deals.list!({ limit: 3, status: 'open', cursor: page.next_cursor! }, {});
+      expect(next.items.map((d) => d.id)).toEqual(all.items.slice(3, 6).map((d) => d.id));
+    } finally {
+      await provider.close();
+    }
   });
 });

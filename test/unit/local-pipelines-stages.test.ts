@@ -63,11 +63,13 @@ describe('local pipelines', () => {
     await expectCrmError(pipelines().create!({}, {}), 'validation', /`name`/);
   });
 
-  it('lists by id with offset cursors', async () => {
-    for (const n of ['A', 'B', 'C']) await createPipeline(n);
+  it('lists by id with keyset cursors that survive a delete between pages', async () => {
+    const [a] = [await createPipeline('A'), await createPipeline('B'), await createPipeline('C')];
     const first = await pipelines().list!({ limit: 2 }, {});
     expect(first.items.map((p) => p.name)).toEqual(['A', 'B']);
-    expect(first.next_cursor).toBe('2');
+    expect(first.next_cursor).not.toBeNull();
+    // With an offset cursor, deleting A would shift C onto the first page and out of sight.
+    await (await pipelines().delete!(a.id, {})).execute();
     const second = await pipelines().list!({ limit: 2, cursor: first.next_cursor! }, {});
     expect(second.items.map((p) => p.name)).toEqual(['C']);
     expect(second.next_cursor).toBeNull();
@@ -284,8 +286,15 @@ describe('local stages', () => {
     expect(await names({ sort_by: 'name' })).toEqual(['Closing', 'Demo', 'Lead', 'Prospect', 'Qualified lead']);
     expect(await names({ sort_by: 'created_at', sort_direction: 'desc' })).toEqual(['Closing', 'Demo', 'Qualified lead', 'Lead', 'Prospect']);
     const paged = await stages().list!({ limit: 3, pipeline_id: pid }, {});
-    expect(paged.next_cursor).toBe('3');
-    expect((await stages().list!({ limit: 3, pipeline_id: pid, cursor: '3' }, {})).items.map((s) => s.name)).toEqual(['Demo']);
+    expect(paged.next_cursor).not.toBeNull();
+    expect((await stages().list!({ limit: 3, pipeline_id: pid, cursor: paged.next_cursor! }, {})).items.map((s) => s.name)).toEqual([
+      'Demo',
+    ]);
+    // Keyset paging follows every sort: by name, descending, the second page starts after 'Lead'.
+    const byName = await stages().list!({ limit: 3, sort_by: 'name', sort_direction: 'desc' }, {});
+    expect(byName.items.map((s) => s.name)).toEqual(['Qualified lead', 'Prospect', 'Lead']);
+    const next = await stages().list!({ limit: 3, sort_by: 'name', sort_direction: 'desc', cursor: byName.next_cursor! }, {});
+    expect(next.items.map((s) => s.name)).toEqual(['Demo', 'Closing']);
     await expectCrmError(stages().list!({ limit: 5, pipeline_id: '404' }, {}), 'not_found', /Call list_pipelines/);
   });
 

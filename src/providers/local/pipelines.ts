@@ -67,7 +67,7 @@ export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, Pipel
     async list(query, opts) {
       checkSignal(opts.signal);
       return run(() => {
-        return selectPage(db, { select: 'SELECT * FROM pipelines', order: 'id' }, query, (rows: PipelineRow[]) =>
+        return selectPage(db, { select: 'SELECT * FROM pipelines', order: [{ expr: 'id', field: 'id' }] }, query, (rows: PipelineRow[]) =>
           rows.map((r) => toPipeline(r, Boolean(opts.include_remote_data))),
         );
       });

@@ -188,7 +188,7 @@ export function projectOps(ctx: Ctx): CrudOperations<Project, ProjectQuery, Proj
           params.push(requireStage(db, query.stage_id).id);
         }
         // Links are loaded for the page's projects only.
-        return selectPage(db, { select: PROJECT_SELECT, where, params, order: 'pr.id' }, query, (rows: ProjectJoined[]) =>
+        return selectPage(db, { select: PROJECT_SELECT, where, params, order: [{ expr: 'pr.id', field: 'id' }] }, query, (rows: ProjectJoined[]) =>
           toProjects(db, rows, Boolean(opts.include_remote_data)),
         );
       });

@@ -25,6 +25,7 @@ import {
   run,
   selectPage,
   type Ctx,
+  type SortKey,
 } from './store.js';
 
 const FIELDS = ['pipeline_id', 'name', 'position', 'probability', 'color', 'status'] as const;
@@ -85,16 +86,14 @@ export function stageOps(ctx: Ctx): CrudOperations<Stage, StageQuery, StageInput
           params.push(checkEnum(query.status, 'status', STAGE_STATUSES));
         }
         const sortBy = query.sort_by === undefined ? 'position' : checkEnum(query.sort_by, 'sort_by', SORTS);
-        const dir =
-          query.sort_direction === undefined
-            ? 'ASC'
-            : checkEnum(query.sort_direction, 'sort_direction', ['asc', 'desc'] as const).toUpperCase();
-        const order =
+        const desc =
+          query.sort_direction !== undefined &&
+          checkEnum(query.sort_direction, 'sort_direction', ['asc', 'desc'] as const) === 'desc';
+        const byId: SortKey = { expr: 's.id', field: 'id', desc };
+        const order: SortKey[] =
           sortBy === 'position'
-            ? `s.pipeline_id ASC, s.position ${dir}, s.id ${dir}`
-            : sortBy === 'name'
-              ? `s.name COLLATE NOCASE ${dir}, s.id ${dir}`
-              : `s.${sortBy} ${dir}, s.id ${dir}`;
+            ? [{ expr: 's.pipeline_id', field: 'pipeline_id' }, { expr: 's.position', field: 'position', desc }, byId]
+            : [{ expr: `s.${sortBy}`, field: sortBy, desc, nocase: sortBy === 'name' }, byId];
         return selectPage(db, { select: STAGE_SELECT, where, params, order }, query, (rows: StageJoined[]) =>
           rows.map((r) => toStage(r, Boolean(opts.include_remote_data))),
         );

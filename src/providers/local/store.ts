@@ -410,39 +410,75 @@ export function prepareChange<R>(
 // ---------------------------------------------------------------------------------------------
 // Paging
 
-function parseOffset(cursor: string | undefined): number {
-  if (cursor === undefined) return 0;
-  if (!/^(0|[1-9][0-9]{0,8})$/.test(cursor)) {
-    throw invalid(
-      'That cursor is not valid: pass back the next_cursor of the previous answer unchanged, or omit cursor to start from the first page.',
-    );
+/** One column of a list's order; `field` is the row property holding its value. */
+export interface SortKey {
+  expr: string;
+  field: string;
+  desc?: boolean;
+  nocase?: boolean;
+}
+
+const invalidCursor = () =>
+  invalid(
+    'That cursor is not valid: pass back the next_cursor of the previous answer unchanged, or omit cursor to start from the first page.',
+  );
+
+function decodeKeyset(cursor: string, width: number): Array<string | number> {
+  let values: unknown;
+  try {
+    values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidCursor();
   }
-  return Number(cursor);
+  const ok =
+    Array.isArray(values) &&
+    values.length === width &&
+    values.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)));
+  if (!ok) throw invalidCursor();
+  return values as Array<string | number>;
 }
 
 const pageSize = (limit: number): number =>
   Number.isFinite(limit) && limit >= 1 ? Math.min(Math.floor(limit), 1000) : 50;
 
-/** Fetches limit + 1 rows to know whether another page exists. */
 /**
- * One page of `select` (filtered by `where`, in `order`) with an offset cursor. `map` gets the
- * page's rows together, so callers can load related rows for the page only.
+ * One page of `select` (filtered by `where`, in `order`). The cursor holds the sort values of the
+ * last row returned (keyset paging), not an offset: records updated, added or removed while an
+ * agent pages through a list never make it skip one it has not seen. `map` gets the page's rows
+ * together, so callers can load related rows for the page only.
  */
 export function selectPage<R, T>(
   db: Db,
-  sql: { select: string; where?: string[]; params?: unknown[]; order: string },
+  sql: { select: string; where?: string[]; params?: unknown[]; order: SortKey[] },
   query: { limit: number; cursor?: string },
   map: (rows: R[]) => T[],
 ): { items: T[]; next_cursor: string | null } {
   const limit = pageSize(query.limit);
-  const offset = parseOffset(query.cursor);
-  const where = sql.where?.length ? `WHERE ${sql.where.join(' AND ')}` : '';
+  const where = [...(sql.where ?? [])];
+  const params = [...(sql.params ?? [])];
+  const col = (k: SortKey) => (k.nocase ? `${k.expr} COLLATE NOCASE` : k.expr);
+  if (query.cursor !== undefined) {
+    const after = decodeKeyset(query.cursor, sql.order.length);
+    // (a, b, c) after (x, y, z) in this order: a beyond x, or a = x and b beyond y, or ...
+    const branches = sql.order.map((k, i) => {
+      const equal = sql.order.slice(0, i).map((e) => `${col(e)} = ?`);
+      params.push(...after.slice(0, i), after[i]);
+      return `(${[...equal, `${col(k)} ${k.desc ? '<' : '>'} ?`].join(' AND ')})`;
+    });
+    where.push(`(${branches.join(' OR ')})`);
+  }
+  const order = sql.order.map((k) => `${col(k)} ${k.desc ? 'DESC' : 'ASC'}`).join(', ');
   const rows = db
-    .prepare(`${sql.select} ${where} ORDER BY ${sql.order} LIMIT ? OFFSET ?`)
-    .all(...(sql.params ?? []), limit + 1, offset) as R[];
+    .prepare(`${sql.select} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`)
+    .all(...params, limit + 1) as R[];
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1] as Record<string, string | number> | undefined;
   return {
-    items: map(rows.slice(0, limit)),
-    next_cursor: rows.length > limit ? String(offset + limit) : null,
+    items: map(items),
+    next_cursor:
+      rows.length > limit && last
+        ? Buffer.from(JSON.stringify(sql.order.map((k) => last[k.field]))).toString('base64url')
+        : null,
   };
 }
 
