@@ -19,6 +19,8 @@ export interface CrmErrorOptions {
   status?: number;
   /** The provider that failed, for messages like "Pipedrive answered 503". */
   provider?: string;
+  /** Proven that no request reached the CRM (refused connection, cancelled before sending). */
+  nothingSent?: boolean;
   cause?: unknown;
 }
 
@@ -27,6 +29,7 @@ export class CrmError extends Error {
   readonly retryAfterSeconds?: number;
   readonly status?: number;
   readonly provider?: string;
+  readonly nothingSent?: boolean;
 
   constructor(kind: CrmErrorKind, message: string, options: CrmErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -35,6 +38,7 @@ export class CrmError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.status = options.status;
     this.provider = options.provider;
+    this.nothingSent = options.nothingSent;
   }
 }
 

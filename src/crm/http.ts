@@ -635,13 +635,17 @@ export class HttpClient {
     return m ? this.redact(m) : undefined;
   }
 
-  private err(kind: CrmErrorKind, message: string, opts: { status?: number; retryAfterSeconds?: number } = {}): CrmError {
+  private err(
+    kind: CrmErrorKind,
+    message: string,
+    opts: { status?: number; retryAfterSeconds?: number; nothingSent?: boolean } = {},
+  ): CrmError {
     return new CrmError(kind, this.redact(message), { ...opts, provider: this.provider });
   }
 
   private cancelled(req: HttpRequest, maybeSent: boolean): CrmError {
     const tail = req.method !== 'GET' && maybeSent ? ` ${WRITE_UNCERTAIN}` : '';
-    return this.err('cancelled', `The request to ${this.provider} was cancelled.${tail}`);
+    return this.err('cancelled', `The request to ${this.provider} was cancelled.${tail}`, { nothingSent: !maybeSent });
   }
 
   private budgetError(f: Failure, req: HttpRequest, waitMs: number, serverAsked: boolean): CrmError {
@@ -741,7 +745,7 @@ export class HttpClient {
       const what = describeConnectionFailure(f.codes, this.provider, this.timeouts);
       if (isWrite && !callerCanRepeat(req)) {
         const tail = f.sent ? WRITE_UNCERTAIN : 'Nothing was written; it is safe to retry.';
-        return this.err('upstream', `${what}. ${tail}`);
+        return this.err('upstream', `${what}. ${tail}`, { nothingSent: !f.sent });
       }
       return this.err('upstream', `${what}${after}. Try again shortly.`);
     }

@@ -13,7 +13,7 @@ import { CrmError, isCrmError } from './errors.js';
 
 type Row = { fingerprint: string; record_id: string | null; state: 'pending' | 'done' };
 
-/** Errors that prove the CRM refused the create, so nothing exists and the key can be reused. */
+/** Errors that prove the CRM refused the create, so nothing exists and the key can be reused (as does `nothingSent`). */
 const REFUSED = new Set(['validation', 'auth', 'not_found', 'unsupported', 'conflict', 'rate_limited']);
 
 export function fingerprint(input: unknown): string {
@@ -95,7 +95,7 @@ export class IdempotencyStore {
     try {
       record = await create();
     } catch (error) {
-      if (isCrmError(error) && REFUSED.has(error.kind)) {
+      if (isCrmError(error) && (REFUSED.has(error.kind) || error.nothingSent)) {
         db.prepare('DELETE FROM idempotency_keys WHERE scope = ? AND key = ?').run(scope, key);
       }
       throw error;

@@ -205,6 +205,7 @@ describe('writes are never retried blindly', () => {
     expect(e.kind).toBe('upstream');
     expect(e.message).toContain('connection refused');
     expect(e.message).toContain('Nothing was written');
+    expect(e.nothingSent).toBe(true);
   });
 });
 

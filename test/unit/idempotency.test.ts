@@ -42,6 +42,12 @@ describe('IdempotencyStore', () => {
     await expect(store.run('s', 'refused', {}, refuse, async (id) => ({ id }))).rejects.toThrow(/rejected/);
     expect(await store.run('s', 'refused', {}, async () => ({ id: '7' }), async (id) => ({ id }))).toEqual({ id: '7' });
 
+    const neverSent = async (): Promise<{ id: string }> => {
+      throw new CrmError('cancelled', 'The request to Pipedrive was cancelled.', { nothingSent: true });
+    };
+    await expect(store.run('s', 'cancelled', {}, neverSent, async (id) => ({ id }))).rejects.toThrow(/cancelled/);
+    expect(await store.run('s', 'cancelled', {}, async () => ({ id: '9' }), async (id) => ({ id }))).toEqual({ id: '9' });
+
     const unknown = async (): Promise<{ id: string }> => {
       throw new CrmError('upstream', 'Pipedrive answered 500. The write may or may not have happened.');
     };
