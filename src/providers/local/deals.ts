@@ -105,7 +105,11 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
           where.push('d.owner_id = ?');
           params.push(requireDirectory(db, 'users', query.owner_id).id);
         }
-        return selectPage(db, { select: DEAL_SELECT, where, params, order: [{ expr: 'd.updated_at', field: 'updated_at', desc: true }, { expr: 'd.id', field: 'id', desc: true }] }, query, (rows: DealJoined[]) =>
+        const order = [
+          { expr: 'd.updated_at', field: 'updated_at', desc: true },
+          { expr: 'd.id', field: 'id', desc: true },
+        ];
+        return selectPage(db, { select: DEAL_SELECT, where, params, order }, query, (rows: DealJoined[]) =>
           rows.map((r) => toDeal(r, Boolean(opts.include_remote_data))),
         );
       });
