@@ -159,8 +159,10 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
     readOnly: spec.kind === 'read',
     inputSchema,
     outputSchema,
-    listed: { input: precompute(inputSchema), output: precompute(outputSchema) },
-    listedWithRemoteQuery: spec.remoteQuery ? precompute(inputSchema.extend({ remote_query })) : undefined,
+    listed: { input: precompute(inputSchema, `${spec.name}:input`), output: precompute(outputSchema, `${spec.name}:output`) },
+    listedWithRemoteQuery: spec.remoteQuery
+      ? precompute(inputSchema.extend({ remote_query }), `${spec.name}:input+remote_query`)
+      : undefined,
     async invoke(rawArgs, signal, env) {
       const args = rawArgs as z.infer<z.ZodObject<S>> & CommonArgs;
       try {

@@ -88,11 +88,22 @@ export function compactJsonSchema(schema: z.ZodType, io: 'input' | 'output'): Js
   return dedupe(strip(z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }), io) as Json);
 }
 
-/** Converted on first use (the first tools/list), then reused by every server instance. */
-export function precompute<S extends z.ZodType>(schema: S): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
-  let input: Json | undefined;
-  let output: Json | undefined;
-  return {
+// The bundle carries every tool's JSON Schemas, computed by scripts/build.mjs from these very zod
+// schemas, so a start-up does no conversion; run from source (tests), they are converted on first use.
+declare const __CRM_MCP_SCHEMAS__: Record<string, { input: Json; output: Json }> | undefined;
+const BUILT = typeof __CRM_MCP_SCHEMAS__ === 'object' ? __CRM_MCP_SCHEMAS__ : undefined;
+
+/** Every precomputed schema by its key, for the build script. */
+export const PRECOMPUTED = new Map<string, StandardSchemaWithJSON>();
+
+/**
+ * `key` names the schema in the build-time table (e.g. "list_deals:input"). Converted on first use
+ * when not built in, then reused by every server instance.
+ */
+export function precompute<S extends z.ZodType>(schema: S, key: string): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
+  let input: Json | undefined = BUILT?.[key]?.input;
+  let output: Json | undefined = BUILT?.[key]?.output;
+  const standard = {
     '~standard': {
       version: 1,
       vendor: 'crm-mcp',
@@ -103,4 +114,6 @@ export function precompute<S extends z.ZodType>(schema: S): StandardSchemaWithJS
       },
     },
   } as StandardSchemaWithJSON<z.input<S>, z.output<S>>;
+  PRECOMPUTED.set(key, standard);
+  return standard;
 }

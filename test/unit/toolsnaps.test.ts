@@ -3,7 +3,9 @@
  * arguments, annotations or schemas shows up as a diff to review. Refresh deliberately with
  * `npx vitest run test/unit/toolsnaps.test.ts -u`.
  */
+import { readFileSync } from 'node:fs';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,6 +13,7 @@ import { ConnectionRegistry } from '../../src/connections.js';
 import { IdempotencyStore } from '../../src/crm/idempotency.js';
 import { createLocalProvider } from '../../src/providers/local/index.js';
 import { createServerFactory } from '../../src/server.js';
+import { CLI } from '../helpers/server.js';
 
 const provider = createLocalProvider({ path: ':memory:', seed: false });
 const handler = createMcpHandler(
@@ -39,5 +42,15 @@ describe('tools/list', () => {
     const { tools } = await client.listTools();
     await client.close();
     await expect(`${JSON.stringify(tools, null, 2)}\n`).toMatchFileSnapshot('./__snapshots__/tools-list.json');
+  });
+
+  it('is the same from the built binary, whose schemas were computed at build time', async () => {
+    const client = new Client({ name: 'toolsnaps', version: '1' });
+    await client.connect(
+      new StdioClientTransport({ command: process.execPath, args: [CLI, '--db', ':memory:', '--log-level', 'silent'] }),
+    );
+    const { tools } = await client.listTools();
+    await client.close();
+    expect(`${JSON.stringify(tools, null, 2)}\n`).toBe(readFileSync(new URL('./__snapshots__/tools-list.json', import.meta.url), 'utf8'));
   });
 });
