@@ -3,6 +3,7 @@
  * (WAL, busy timeout, every write in one immediate transaction).
  */
 import type { CrmProvider, StatsOperations } from '../../crm/provider.js';
+import type { SqliteDriverName } from '../../crm/sqlite.js';
 import { immediate, isMemoryPath, openDatabase } from './client.js';
 import { localCapabilities } from './capabilities.js';
 import { dealOps } from './deals.js';
@@ -25,6 +26,8 @@ export interface LocalProviderOptions {
 export type LocalProvider = CrmProvider & {
   /** The database file this provider serves. */
   readonly path: string;
+  /** The SQLite driver serving it: node:sqlite, or better-sqlite3 on a Node without it. */
+  readonly driver: SqliteDriverName;
   close(): Promise<void>;
 };
 
@@ -72,6 +75,7 @@ export function createLocalProvider(options: LocalProviderOptions): LocalProvide
     label: 'the local CRM',
     remote: false,
     path: isMemoryPath(options.path) ? ':memory:' : options.path,
+    driver: db.driver,
     capabilities: localCapabilities,
     pipelines: pipelineOps(ctx),
     stages: stageOps(ctx),
@@ -85,5 +89,5 @@ export function createLocalProvider(options: LocalProviderOptions): LocalProvide
 }
 
 export { localCapabilities } from './capabilities.js';
-export { openDatabase, migrate, MIGRATIONS, type Db } from './client.js';
+export { openDatabase, MIGRATIONS, LOCAL_SCHEMA, type Db } from './client.js';
 export { seedDemoData, type SeedSummary } from './seed.js';
