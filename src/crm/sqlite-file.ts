@@ -75,13 +75,13 @@ function refusal(path: string, schema: OwnedSchema, found: Found, state: State):
   }
   const tables = found.objects.filter((o) => o.type === 'table').map((o) => o.name);
   const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? ` and ${tables.length - 5} more` : '');
-  const what = tables.length
-    ? `its tables (${shown}) are not crm-mcp's`
-    : `it carries another program's marks (application_id ${found.applicationId}, user_version ${found.userVersion})`;
-  return new CrmError(
-    'validation',
-    `Refusing to use ${path} as ${schema.label}: it is another program's SQLite database (${what}), left unchanged; ${schema.remedy}.`,
-  );
+  const what =
+    found.applicationId !== 0
+      ? `a SQLite database marked for another use (application_id 0x${(found.applicationId >>> 0).toString(16)})`
+      : tables.length
+        ? `another program's SQLite database (its tables ${shown} are not crm-mcp's)`
+        : `another program's SQLite database (its user_version is ${found.userVersion})`;
+  return new CrmError('validation', `Refusing to use ${path} as ${schema.label}: it is ${what}, left unchanged; ${schema.remedy}.`);
 }
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
