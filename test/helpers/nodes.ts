@@ -87,3 +87,10 @@ export function otherDriverNode(current: NodeBinary['driver']): { node?: NodeBin
     reason: 'no Node that loads better-sqlite3 found (set CRM_MCP_TEST_NODE20); the Node 20 pass runs this check',
   };
 }
+
+/** Every other Node binary found here that has a usable SQLite driver, newest first. */
+export function otherNodes(): NodeBinary[] {
+  const named24 = named('CRM_MCP_TEST_NODE24');
+  const found = [...(named24 ? [named24] : []), ...others()].sort((a, b) => major(b) - major(a));
+  return found.filter((b, i) => found.findIndex((o) => o.version === b.version) === i);
+}
