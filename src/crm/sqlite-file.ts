@@ -43,6 +43,8 @@ interface Found {
 
 type State = 'new' | 'current' | 'outdated' | 'unmarked' | 'newer' | 'foreign';
 
+/** Reads the marks and the schema; call it inside a transaction, so all three come from one
+ * snapshot (another process may be initializing the file between two statements). */
 function inspect(db: SqlDatabase): Found {
   return {
     applicationId: Number(db.pragma('application_id')),
@@ -111,7 +113,13 @@ function prepareConnection(db: SqlDatabase, path: string, schema: OwnedSchema): 
   // First, so every later step waits for other processes rather than failing.
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   return retryBusy(() => {
-    const found = inspect(db);
+    db.exec('BEGIN');
+    let found: Found;
+    try {
+      found = inspect(db);
+    } finally {
+      db.exec('ROLLBACK'); // a read: nothing to keep
+    }
     const state = classify(found, schema);
     if (state === 'foreign' || state === 'newer') throw refusal(path, schema, found, state);
     db.pragma('journal_mode = WAL');
