@@ -112,15 +112,16 @@ async function race(nodes: string[], rounds: number): Promise<string[]> {
 
 // CRM_MCP_TEST_RACE_ROUNDS raises it for a soak run.
 const ROUNDS = Number(process.env.CRM_MCP_TEST_RACE_ROUNDS ?? 25);
+const RACE_TIMEOUT = 60_000 + ROUNDS * 3_000;
 
 describe('opening one brand-new file from four processes at the same instant', () => {
-  it(`succeeds every time and seeds once (${ROUNDS} rounds, ${here})`, { timeout: 180_000 }, async () => {
+  it(`succeeds every time and seeds once (${ROUNDS} rounds, ${here})`, { timeout: RACE_TIMEOUT }, async () => {
     expect(await race(Array(4).fill(process.execPath), ROUNDS)).toEqual([]);
   });
 
   it.skipIf(!otherNode)(
     withOther(`succeeds every time and seeds once (${ROUNDS} rounds, ${other.node?.driver ?? 'the other driver'})`),
-    { timeout: 180_000 },
+    { timeout: RACE_TIMEOUT },
     async () => {
       expect(await race(Array(4).fill(otherNode), ROUNDS)).toEqual([]);
     },
@@ -128,7 +129,7 @@ describe('opening one brand-new file from four processes at the same instant', (
 
   it.skipIf(!otherNode)(
     withOther('succeeds with both drivers racing on one file (10 rounds, two processes each)'),
-    { timeout: 180_000 },
+    { timeout: RACE_TIMEOUT },
     async () => {
       expect(await race([process.execPath, otherNode!, process.execPath, otherNode!], 10)).toEqual([]);
     },
