@@ -163,27 +163,9 @@ CREATE TABLE idempotency_keys (
 /** Ordered schema steps; step i brings user_version from i to i + 1. Append only, never edit. */
 export const MIGRATIONS: readonly string[] = [MIGRATION_1];
 
-/** Runs `fn` in a BEGIN IMMEDIATE transaction (see SqlDatabase.immediate). */
-export const immediate = <T>(db: Db, fn: () => T): T => db.immediate(fn);
-
 /** The tables of schema version 1: a file holding them all, unmarked, is a crm-mcp database from
  * before the application_id mark. */
-const VERSION_1_TABLES = [
-  'meta',
-  'users',
-  'accounts',
-  'contacts',
-  'tags',
-  'pipelines',
-  'stages',
-  'deals',
-  'deal_events',
-  'projects',
-  'project_contacts',
-  'project_deals',
-  'project_tags',
-  'idempotency_keys',
-];
+const VERSION_1_TABLES = [...MIGRATION_1.matchAll(/^CREATE TABLE (\w+)/gm)].map((m) => m[1]);
 
 export const LOCAL_SCHEMA: OwnedSchema = {
   label: 'the local CRM database',

@@ -4,7 +4,7 @@
  */
 import type { CrmProvider, StatsOperations } from '../../crm/provider.js';
 import type { SqliteDriverName } from '../../crm/sqlite.js';
-import { immediate, isMemoryPath, openDatabase } from './client.js';
+import { isMemoryPath, openDatabase } from './client.js';
 import { localCapabilities } from './capabilities.js';
 import { dealOps } from './deals.js';
 import { pipelineOps } from './pipelines.js';
@@ -38,7 +38,7 @@ export type LocalProvider = CrmProvider & {
  */
 function initialize(ctx: Ctx, seed: boolean): void {
   const { db } = ctx;
-  immediate(db, () => {
+  db.immediate(() => {
     if (db.prepare("SELECT 1 FROM meta WHERE key = 'initialized_at'").get()) return;
     const empty = !db.prepare('SELECT 1 FROM pipelines UNION ALL SELECT 1 FROM users LIMIT 1').get();
     if (seed && empty) {

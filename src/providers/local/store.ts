@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { CrmError, notFound } from '../../crm/errors.js';
 import type { PreparedWrite, Resource, WriteOptions } from '../../crm/provider.js';
 import { sqliteErrorCode } from '../../crm/sqlite.js';
-import { immediate, type Db } from './client.js';
+import type { Db } from './client.js';
 import { named, type DealRow, type PipelineRow, type ProjectRow, type StageRow } from './map.js';
 
 export interface Ctx {
@@ -358,7 +358,7 @@ export function prepareCreate<T>(ctx: Ctx, spec: CreateSpec<T>): PreparedWrite<T
     execute: async () => {
       checkSignal(spec.opts.signal);
       return run(() =>
-        immediate(db, () => {
+        db.immediate(() => {
           if (key !== undefined) {
             const seen = findKey(db, spec.scope, key);
             if (seen) return replay(seen);
@@ -398,7 +398,7 @@ export function prepareChange<R>(
     request,
     execute: async () => {
       checkSignal(opts.signal);
-      return run(() => immediate(ctx.db, () => plan().apply(stamp(ctx))));
+      return run(() => ctx.db.immediate(() => plan().apply(stamp(ctx))));
     },
   };
 }
