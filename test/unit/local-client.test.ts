@@ -121,6 +121,11 @@ describe('local SQLite error mapping', () => {
     const check = mapSqliteError(Object.assign(new Error('x'), { code: 'SQLITE_CONSTRAINT_CHECK' }));
     expect(check.kind).toBe('validation');
     expect(check.message).toBe('The local CRM rejected a value (check rule); check the fields and retry.');
+    // node:sqlite's errors carry SQLite's numeric result code instead: mapped the same way.
+    const nodeSqlite = (errcode: number) => Object.assign(new Error('x'), { code: 'ERR_SQLITE_ERROR', errcode });
+    expect(mapSqliteError(nodeSqlite(5)).retryAfterSeconds).toBe(2);
+    expect(mapSqliteError(nodeSqlite(787)).kind).toBe('conflict');
+    expect(mapSqliteError(nodeSqlite(275)).message).toBe(check.message);
     const passthrough = new CrmError('not_found', 'No deal.');
     expect(mapSqliteError(passthrough)).toBe(passthrough);
     expect(mapSqliteError(new Error('disk I/O error')).message).toBe('The local CRM database failed: disk I/O error.');
