@@ -3,12 +3,13 @@
  * here (node:sqlite on 22.13+/24, better-sqlite3 on 20), each start seeing the others' writes; the
  * driver named in the debug log; another program's file refused untouched.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { openSqlite, sqliteDriverName } from '../../src/crm/sqlite.js';
 import { ok } from '../helpers/mcp.js';
-import { otherNodes, type NodeBinary } from '../helpers/nodes.js';
-import { isolatedDbPath, logLines, runCli, startStdio, stopAll } from '../helpers/server.js';
+import { betterSqlite3Blocker, otherNodes, type NodeBinary } from '../helpers/nodes.js';
+import { isolatedDbPath, logLines, ROOT, runCli, startStdio, stopAll } from '../helpers/server.js';
 
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 60_000 });
 afterAll(stopAll);
@@ -42,6 +43,28 @@ describe(`the built server on one database file, ${STARTS} starts under each Nod
       expect({ code: run.code, signal: run.signal, stderr: run.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
     });
   }
+});
+
+describe('without better-sqlite3 (the optional dependency left out)', () => {
+  const withNodeSqlite = nodes.find((n) => n.driver === 'node:sqlite');
+
+  it('is never imported statically by the bundle', () => {
+    for (const file of readdirSync(join(ROOT, 'dist')).filter((f) => f.endsWith('.js'))) {
+      expect(readFileSync(join(ROOT, 'dist', file), 'utf8')).not.toMatch(/(from|import)\s*\(?\s*["']better-sqlite3["']/);
+    }
+  });
+
+  it.skipIf(!withNodeSqlite)(
+    `serves on node:sqlite${withNodeSqlite ? ` (Node ${withNodeSqlite.version})` : ' (skipped: no Node with node:sqlite here)'}`,
+    async () => {
+      const db = isolatedDbPath();
+      const blocker = betterSqlite3Blocker(dirname(db));
+      const srv = await startStdio({ db, node: withNodeSqlite!.path, env: { NODE_OPTIONS: `--require ${blocker}` } });
+      expect((await ok(srv.client, 'list_pipelines')).s.pipelines).toHaveLength(3);
+      await srv.close();
+      expect(srv.stderr()).toBe('');
+    },
+  );
 });
 
 describe("another program's SQLite file given as --db", () => {

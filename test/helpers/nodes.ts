@@ -5,7 +5,7 @@
  * `npx -y -p node@24` put one) and PATH are searched. CRM_MCP_TEST_NODE20 may name a Node 20.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,4 +93,23 @@ export function otherNodes(): NodeBinary[] {
   const named24 = named('CRM_MCP_TEST_NODE24');
   const found = [...(named24 ? [named24] : []), ...others()].sort((a, b) => major(b) - major(a));
   return found.filter((b, i) => found.findIndex((o) => o.version === b.version) === i);
+}
+
+/**
+ * A file for `node --require` that makes better-sqlite3 impossible to load, as where the optional
+ * dependency was not installed. Written once per process into `dir`.
+ */
+export function betterSqlite3Blocker(dir: string): string {
+  const path = join(dir, 'no-better-sqlite3.cjs');
+  writeFileSync(
+    path,
+    `const Module = require('node:module');
+const resolve = Module._resolveFilename;
+Module._resolveFilename = function (id, ...rest) {
+  if (id === 'better-sqlite3') throw Object.assign(new Error("Cannot find module 'better-sqlite3'"), { code: 'MODULE_NOT_FOUND' });
+  return resolve.call(this, id, ...rest);
+};
+`,
+  );
+  return path;
 }

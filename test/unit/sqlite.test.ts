@@ -3,12 +3,11 @@
  * better-sqlite3 on Node 20): these run on both in CI.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isBusy, NO_SQLITE_DRIVER, openSqlite, sqliteDriverName, sqliteErrorCode } from '../../src/crm/sqlite.js';
-import { otherDriverNode } from '../helpers/nodes.js';
+import { betterSqlite3Blocker, otherDriverNode } from '../helpers/nodes.js';
 import { cleanupTempDirs, tempDbPath, track } from './local-helpers.js';
 
 afterEach(cleanupTempDirs);
@@ -129,16 +128,7 @@ describe('a Node with neither driver', () => {
     `is told in one sentence what to do${node20 ? '' : ' (skipped: no Node without node:sqlite here)'}`,
     () => {
       const db = tempDbPath();
-      const blocker = join(dirname(db), 'no-better-sqlite3.cjs');
-      writeFileSync(
-        blocker,
-        `const Module = require('node:module');
-        const resolve = Module._resolveFilename;
-        Module._resolveFilename = function (id, ...rest) {
-          if (id === 'better-sqlite3') throw Object.assign(new Error("Cannot find module 'better-sqlite3'"), { code: 'MODULE_NOT_FOUND' });
-          return resolve.call(this, id, ...rest);
-        };`,
-      );
+      const blocker = betterSqlite3Blocker(dirname(db));
       const cli = spawnSync(node20!, ['--require', blocker, 'dist/cli.js', '--db', db], {
         cwd: ROOT,
         encoding: 'utf8',
