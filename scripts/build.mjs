@@ -1,5 +1,6 @@
 // Bundles the server: loading a few chunks instead of hundreds of modules roughly halves start-up,
-// and `npx crm-mcp` users pay that on every launch. better-sqlite3 stays external (native). The
+// and `npx crm-mcp` users pay that on every launch. better-sqlite3 stays external (native, optional:
+// required only on a Node without node:sqlite, by src/crm/sqlite.ts, never imported statically). The
 // tools' JSON Schemas are computed here, from the same zod schemas, and built in, so a start-up
 // converts nothing. Runs under tsx (npm run build) to import the TypeScript sources.
 import { chmodSync, readFileSync, rmSync } from 'node:fs';

@@ -9,6 +9,7 @@ import { ConnectionRegistry } from './connections.js';
 import { IdempotencyStore } from './crm/idempotency.js';
 import { createLogger, type Logger } from './log.js';
 import { createProvider } from './providers/index.js';
+import type { LocalProvider } from './providers/local/index.js';
 import { createServerFactory, selectTools } from './server.js';
 import { isLoopback } from './transports/loopback.js';
 import { startStdio } from './transports/stdio.js';
@@ -25,8 +26,17 @@ function describeConnections(config: Config): string {
     .join(', ');
 }
 
+/** "node:sqlite (Node 24.21.0)" when a local connection serves, for the banner and the logs. */
+function sqliteInUse(registry: ConnectionRegistry): string | undefined {
+  const local = registry
+    .providers()
+    .map(({ provider }) => provider)
+    .find((p): p is LocalProvider => p.kind === 'local');
+  return local && `${local.driver} (Node ${process.versions.node})`;
+}
+
 /** Started by hand in a terminal: say what this is and how to use it, instead of sitting silent. */
-function banner(config: Config, toolCount: number): string {
+function banner(config: Config, toolCount: number, sqlite: string | undefined): string {
   // Run through npx, the npx line is right; run from a clone, point the client at this very file.
   const entry = process.argv[1] ? resolve(process.argv[1]) : '';
   const viaNpx = entry.includes(`${sep}_npx${sep}`);
@@ -35,6 +45,7 @@ function banner(config: Config, toolCount: number): string {
   return [
     `crm-mcp ${VERSION}: an MCP server for CRM pipelines, stages, deals and projects.`,
     `Serving ${toolCount} tools over stdio; connections: ${describeConnections(config)}.`,
+    ...(sqlite ? [`SQLite: ${sqlite}.`] : []),
     'It speaks JSON-RPC on stdin/stdout and is meant to be started by an MCP client.',
     'Add it to Claude Desktop (claude_desktop_config.json) or another client with:',
     snippet,
@@ -100,6 +111,7 @@ async function main(): Promise<void> {
     idempotency.close();
   };
   const toolCount = selectTools(context).length;
+  const sqlite = sqliteInUse(registry);
 
   if (config.http) {
     // Loaded only for HTTP: express is a third of a stdio start-up otherwise.
@@ -112,7 +124,7 @@ async function main(): Promise<void> {
       logger,
     }).catch((e: Error) => fail(`cannot listen on ${config.host}:${config.port}: ${e.message}`));
     logger.info(
-      { url: server.url, connections: describeConnections(config), tools: toolCount, auth: Boolean(config.authToken) },
+      { url: server.url, connections: describeConnections(config), sqlite, tools: toolCount, auth: Boolean(config.authToken) },
       `crm-mcp ${VERSION} listening on ${server.url}`,
     );
     const shutdown = async () => {
@@ -126,8 +138,8 @@ async function main(): Promise<void> {
   }
 
   startStdio(factory, closeAll);
-  if (process.stdin.isTTY) process.stderr.write(banner(config, toolCount));
-  else logger.debug({ connections: describeConnections(config), tools: toolCount }, 'serving stdio');
+  if (process.stdin.isTTY) process.stderr.write(banner(config, toolCount, sqlite));
+  else logger.debug({ connections: describeConnections(config), sqlite, tools: toolCount }, 'serving stdio');
 }
 
 main().catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));

@@ -62,7 +62,8 @@ Serves stdio by default (for Claude Desktop, Claude Code and other MCP clients).
 configuration it serves an embedded SQLite CRM with demo data at ${DEFAULT_DB}.
 
 Options (env equivalent in brackets):
-  --db <path>          SQLite file of the local CRM; ":memory:" for a throwaway one [CRM_MCP_DB]
+  --db <path>          SQLite file of the local CRM, created if new (another program's SQLite
+                       file is refused unchanged); ":memory:" for a throwaway one [CRM_MCP_DB]
   --config <file>      JSON file of named connections (secrets by env var name) [CRM_MCP_CONFIG]
   --http               Serve Streamable HTTP at /mcp instead of stdio [CRM_MCP_HTTP=1]
   --port <n>           HTTP port, default 3333 [CRM_MCP_PORT]

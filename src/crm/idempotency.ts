@@ -6,10 +6,9 @@
  * the repeat then says so rather than risk a duplicate.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
 import { CrmError, isCrmError } from './errors.js';
+import { applicationIdOf, openOwnedDatabase, type OwnedSchema } from './sqlite-file.js';
+import type { SqlDatabase } from './sqlite.js';
 
 type Row = { fingerprint: string; record_id: string | null; state: 'pending' | 'done' };
 
@@ -31,24 +30,30 @@ export function fingerprint(input: unknown): string {
   return createHash('sha256').update(JSON.stringify(canonical(input))).digest('hex');
 }
 
+/** idempotency.db is marked with application_id 0x43524d69 ("CRMi"), apart from the local CRM's. */
+const IDEMPOTENCY_SCHEMA: OwnedSchema = {
+  label: 'the idempotency key store',
+  applicationId: applicationIdOf('CRMi'),
+  migrations: [
+    // IF NOT EXISTS: files from before the mark already have the table.
+    `CREATE TABLE IF NOT EXISTS idempotency_keys (
+      scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
+      record_id TEXT, state TEXT NOT NULL, created_at TEXT NOT NULL,
+      PRIMARY KEY (scope, key))`,
+  ],
+  isUnmarked: (tables, userVersion) => userVersion === 0 && tables.size === 1 && tables.has('idempotency_keys'),
+  remedy: 'move that file away, or keep the database (--db) in a folder of its own',
+};
+
 export class IdempotencyStore {
-  private db?: Database.Database;
+  private db?: SqlDatabase;
 
   /** `path` is opened on first use, so servers that never see a key never create the file. */
   constructor(private readonly path: string) {}
 
-  private open(): Database.Database {
-    if (this.db) return this.db;
-    if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
-    const db = new Database(this.path);
-    db.pragma('journal_mode = WAL');
-    db.pragma('busy_timeout = 5000');
-    db.exec(`CREATE TABLE IF NOT EXISTS idempotency_keys (
-      scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
-      record_id TEXT, state TEXT NOT NULL, created_at TEXT NOT NULL,
-      PRIMARY KEY (scope, key))`);
-    this.db = db;
-    return db;
+  private open(): SqlDatabase {
+    this.db ??= openOwnedDatabase(this.path, IDEMPOTENCY_SCHEMA);
+    return this.db;
   }
 
   /**
@@ -64,18 +69,16 @@ export class IdempotencyStore {
   ): Promise<T> {
     const db = this.open();
     const print = fingerprint(input);
-    const claimed = db
-      .transaction(() => {
-        const row = db
-          .prepare('SELECT fingerprint, record_id, state FROM idempotency_keys WHERE scope = ? AND key = ?')
-          .get(scope, key) as Row | undefined;
-        if (row) return row;
-        db.prepare(
-          "INSERT INTO idempotency_keys (scope, key, fingerprint, state, created_at) VALUES (?, ?, ?, 'pending', ?)",
-        ).run(scope, key, print, new Date().toISOString());
-        return undefined;
-      })
-      .immediate();
+    const claimed = db.immediate(() => {
+      const row = db
+        .prepare('SELECT fingerprint, record_id, state FROM idempotency_keys WHERE scope = ? AND key = ?')
+        .get(scope, key) as Row | undefined;
+      if (row) return row;
+      db.prepare(
+        "INSERT INTO idempotency_keys (scope, key, fingerprint, state, created_at) VALUES (?, ?, ?, 'pending', ?)",
+      ).run(scope, key, print, new Date().toISOString());
+      return undefined;
+    });
 
     if (claimed) {
       if (claimed.fingerprint !== print) {

@@ -153,6 +153,8 @@ export interface SpawnOptions {
   /** Extra environment variables (on top of cleanEnv). */
   env?: Record<string, string>;
   logLevel?: LogLevel;
+  /** The Node binary to run it with (default: the one running the tests). */
+  node?: string;
 }
 
 function dbArgs(opts: SpawnOptions): { db: string | undefined; args: string[] } {
@@ -185,7 +187,7 @@ export async function startStdio(opts: SpawnOptions = {}): Promise<StdioServer> 
   assertBuilt();
   const { db, args: dbFlag } = dbArgs(opts);
   const transport = new StdioClientTransport({
-    command: process.execPath,
+    command: opts.node ?? process.execPath,
     args: [CLI, ...dbFlag, ...(opts.args ?? [])],
     env: cleanEnv(opts.env, opts.logLevel ?? 'info'),
     stderr: 'pipe',
@@ -387,10 +389,10 @@ export interface RunResult {
  */
 export async function runCli(
   args: string[],
-  opts: { env?: Record<string, string>; logLevel?: LogLevel; timeoutMs?: number } = {},
+  opts: { env?: Record<string, string>; logLevel?: LogLevel; timeoutMs?: number; node?: string } = {},
 ): Promise<RunResult> {
   assertBuilt();
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(opts.node ?? process.execPath, [CLI, ...args], {
     env: cleanEnv(opts.env, opts.logLevel ?? 'info'),
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: scratchDir(),
@@ -431,7 +433,7 @@ export function spawnRawStdio(opts: SpawnOptions = {}): {
 } {
   assertBuilt();
   const { db, args: dbFlag } = dbArgs(opts);
-  const child = spawn(process.execPath, [CLI, ...dbFlag, ...(opts.args ?? [])], {
+  const child = spawn(opts.node ?? process.execPath, [CLI, ...dbFlag, ...(opts.args ?? [])], {
     env: cleanEnv(opts.env, opts.logLevel ?? 'info'),
     stdio: ['pipe', 'pipe', 'pipe'],
     cwd: scratchDir(),

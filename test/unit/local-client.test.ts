@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CrmError } from '../../src/crm/errors.js';
-import { MIGRATIONS, migrate, openDatabase } from '../../src/providers/local/client.js';
+import { LOCAL_SCHEMA, MIGRATIONS, openDatabase } from '../../src/providers/local/client.js';
+import { openSqlite } from '../../src/crm/sqlite.js';
 import { createLocalProvider } from '../../src/providers/local/index.js';
 import { localCapabilities } from '../../src/providers/local/capabilities.js';
 import { PROJECT_STATUSES } from '../../src/crm/model.js';
@@ -15,20 +15,19 @@ afterEach(cleanupTempDirs);
 describe('local client', () => {
   it('opens with WAL, foreign keys, a busy timeout and synchronous=NORMAL', () => {
     const db = track(openDatabase(tempDbPath()));
-    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
-    expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
-    expect(db.pragma('synchronous', { simple: true })).toBe(1);
+    expect(db.pragma('journal_mode')).toBe('wal');
+    expect(db.pragma('foreign_keys')).toBe(1);
+    expect(db.pragma('busy_timeout')).toBe(5000);
+    expect(db.pragma('synchronous')).toBe(1);
   });
 
   it('tracks migrations with user_version and applies each step once', () => {
     const path = tempDbPath();
     const db = track(openDatabase(path));
-    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
-    expect(migrate(db)).toBe(MIGRATIONS.length);
+    expect(db.pragma('user_version')).toBe(MIGRATIONS.length);
     // Reopening an up-to-date file is a no-op, not a "table already exists" failure.
     const again = track(openDatabase(path));
-    expect(again.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(again.pragma('user_version')).toBe(MIGRATIONS.length);
     const tables = (
       again.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]
     ).map((r) => r.name);
@@ -53,7 +52,8 @@ describe('local client', () => {
 
   it('refuses a database written by a newer schema', () => {
     const path = tempDbPath();
-    const raw = new Database(path);
+    const raw = openSqlite(path);
+    raw.pragma(`application_id = ${LOCAL_SCHEMA.applicationId}`);
     raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
     raw.close();
     expect(() => openDatabase(path)).toThrowError(CrmError);
@@ -121,6 +121,11 @@ describe('local SQLite error mapping', () => {
     const check = mapSqliteError(Object.assign(new Error('x'), { code: 'SQLITE_CONSTRAINT_CHECK' }));
     expect(check.kind).toBe('validation');
     expect(check.message).toBe('The local CRM rejected a value (check rule); check the fields and retry.');
+    // node:sqlite's errors carry SQLite's numeric result code instead: mapped the same way.
+    const nodeSqlite = (errcode: number) => Object.assign(new Error('x'), { code: 'ERR_SQLITE_ERROR', errcode });
+    expect(mapSqliteError(nodeSqlite(5)).retryAfterSeconds).toBe(2);
+    expect(mapSqliteError(nodeSqlite(787)).kind).toBe('conflict');
+    expect(mapSqliteError(nodeSqlite(275)).message).toBe(check.message);
     const passthrough = new CrmError('not_found', 'No deal.');
     expect(mapSqliteError(passthrough)).toBe(passthrough);
     expect(mapSqliteError(new Error('disk I/O error')).message).toBe('The local CRM database failed: disk I/O error.');

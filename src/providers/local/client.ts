@@ -1,14 +1,14 @@
 /**
- * Opens the local CRM's SQLite file and keeps its schema current. Migrations are an ordered list
- * of SQL steps tracked by `PRAGMA user_version`; each runs in its own immediate transaction, so two
- * processes opening the same file at once apply each step exactly once.
+ * The local CRM's SQLite file: its schema, and how it is opened. Migrations are an ordered list of
+ * SQL steps tracked by `PRAGMA user_version`; the file is marked as crm-mcp's with
+ * `PRAGMA application_id` 0x43524d6d ("CRMm" in ASCII), and a file that is neither new nor marked
+ * (nor a crm-mcp database from before the mark) is refused unchanged. Which SQLite driver runs is
+ * the seam's business (src/crm/sqlite.ts).
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
-import { CrmError } from '../../crm/errors.js';
+import { applicationIdOf, openOwnedDatabase, type OwnedSchema } from '../../crm/sqlite-file.js';
+import type { SqlDatabase } from '../../crm/sqlite.js';
 
-export type Db = Database.Database;
+export type Db = SqlDatabase;
 
 const MIGRATION_1 = `
 CREATE TABLE meta (
@@ -163,84 +163,19 @@ CREATE TABLE idempotency_keys (
 /** Ordered schema steps; step i brings user_version from i to i + 1. Append only, never edit. */
 export const MIGRATIONS: readonly string[] = [MIGRATION_1];
 
-/** Runs `fn` in a BEGIN IMMEDIATE transaction: the write lock is taken up front (waiting up to
- * busy_timeout), so a read-then-write can never fail half way with SQLITE_BUSY. */
-export function immediate<T>(db: Db, fn: () => T): T {
-  return db.transaction(fn).immediate();
-}
+/** The tables of schema version 1: a file holding them all, unmarked, is a crm-mcp database from
+ * before the application_id mark. */
+const VERSION_1_TABLES = [...MIGRATION_1.matchAll(/^CREATE TABLE (\w+)/gm)].map((m) => m[1]);
 
-/** Brings the schema to the latest version; returns the version. */
-export function migrate(db: Db): number {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
-    throw new CrmError(
-      'validation',
-      `The local CRM database has schema version ${current}, newer than this crm-mcp understands (${MIGRATIONS.length}); upgrade crm-mcp or point --db at another file.`,
-    );
-  }
-  MIGRATIONS.forEach((sql, i) => {
-    immediate(db, () => {
-      // Re-read inside the lock: another process may have applied this step meanwhile.
-      const version = db.pragma('user_version', { simple: true }) as number;
-      if (version > i) return;
-      db.exec(sql);
-      db.pragma(`user_version = ${i + 1}`);
-    });
-  });
-  return db.pragma('user_version', { simple: true }) as number;
-}
+export const LOCAL_SCHEMA: OwnedSchema = {
+  label: 'the local CRM database',
+  applicationId: applicationIdOf('CRMm'),
+  migrations: MIGRATIONS,
+  isUnmarked: (tables, userVersion) => userVersion >= 1 && VERSION_1_TABLES.every((t) => tables.has(t)),
+  remedy: 'point --db at a new file or at an existing crm-mcp database',
+};
 
-export const isMemoryPath = (path: string): boolean => path === ':memory:' || path === '';
+export { isMemoryPath } from '../../crm/sqlite-file.js';
 
-const MAX_CACHED_STATEMENTS = 500;
-
-/**
- * Compiles each SQL text once: preparing a statement costs several times running a small query,
- * and every tool call would otherwise prepare its queries again. PRAGMA statements are left out
- * because `db.pragma` switches its statements to pluck mode.
- */
-function cacheStatements(db: Db): void {
-  const prepare = db.prepare.bind(db);
-  const cache = new Map<string, Database.Statement>();
-  db.prepare = ((sql: string) => {
-    if (/^\s*PRAGMA/i.test(sql)) return prepare(sql);
-    let statement = cache.get(sql);
-    if (!statement) {
-      if (cache.size >= MAX_CACHED_STATEMENTS) cache.clear();
-      statement = prepare(sql);
-      cache.set(sql, statement);
-    }
-    return statement;
-  }) as Db['prepare'];
-}
-
-/** Opens (creating if needed) the database file, sets the connection pragmas and migrates. */
-export function openDatabase(path: string): Db {
-  let db: Db;
-  try {
-    if (!isMemoryPath(path)) mkdirSync(dirname(resolve(path)), { recursive: true });
-    db = new Database(path);
-  } catch (e) {
-    throw new CrmError('validation', `Cannot open the local CRM database at ${path}: ${(e as Error).message}.`, {
-      cause: e,
-    });
-  }
-  try {
-    // busy_timeout first, so even switching to WAL waits for another process instead of failing.
-    db.pragma('busy_timeout = 5000');
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
-    migrate(db);
-    cacheStatements(db);
-  } catch (e) {
-    db.close();
-    if (e instanceof CrmError) throw e;
-    throw new CrmError(
-      'validation',
-      `Cannot use ${path} as the local CRM database: ${(e as Error).message}.`,
-      { cause: e },
-    );
-  }
-  return db;
-}
+/** Opens (creating if needed) the database file: checks it is ours, WAL, pragmas, migrations. */
+export const openDatabase = (path: string): Db => openOwnedDatabase(path, LOCAL_SCHEMA);

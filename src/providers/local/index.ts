@@ -3,7 +3,8 @@
  * (WAL, busy timeout, every write in one immediate transaction).
  */
 import type { CrmProvider, StatsOperations } from '../../crm/provider.js';
-import { immediate, isMemoryPath, openDatabase } from './client.js';
+import type { SqliteDriverName } from '../../crm/sqlite.js';
+import { isMemoryPath, openDatabase } from './client.js';
 import { localCapabilities } from './capabilities.js';
 import { dealOps } from './deals.js';
 import { pipelineOps } from './pipelines.js';
@@ -25,6 +26,8 @@ export interface LocalProviderOptions {
 export type LocalProvider = CrmProvider & {
   /** The database file this provider serves. */
   readonly path: string;
+  /** The SQLite driver serving it: node:sqlite, or better-sqlite3 on a Node without it. */
+  readonly driver: SqliteDriverName;
   close(): Promise<void>;
 };
 
@@ -35,7 +38,7 @@ export type LocalProvider = CrmProvider & {
  */
 function initialize(ctx: Ctx, seed: boolean): void {
   const { db } = ctx;
-  immediate(db, () => {
+  db.immediate(() => {
     if (db.prepare("SELECT 1 FROM meta WHERE key = 'initialized_at'").get()) return;
     const empty = !db.prepare('SELECT 1 FROM pipelines UNION ALL SELECT 1 FROM users LIMIT 1').get();
     if (seed && empty) {
@@ -72,6 +75,7 @@ export function createLocalProvider(options: LocalProviderOptions): LocalProvide
     label: 'the local CRM',
     remote: false,
     path: isMemoryPath(options.path) ? ':memory:' : options.path,
+    driver: db.driver,
     capabilities: localCapabilities,
     pipelines: pipelineOps(ctx),
     stages: stageOps(ctx),
@@ -85,5 +89,5 @@ export function createLocalProvider(options: LocalProviderOptions): LocalProvide
 }
 
 export { localCapabilities } from './capabilities.js';
-export { openDatabase, migrate, MIGRATIONS, type Db } from './client.js';
+export { openDatabase, MIGRATIONS, LOCAL_SCHEMA, type Db } from './client.js';
 export { seedDemoData, type SeedSummary } from './seed.js';

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { CrmError, notFound } from '../../crm/errors.js';
 import type { PreparedWrite, Resource, WriteOptions } from '../../crm/provider.js';
-import { immediate, type Db } from './client.js';
+import { sqliteErrorCode } from '../../crm/sqlite.js';
+import type { Db } from './client.js';
 import { named, type DealRow, type PipelineRow, type ProjectRow, type StageRow } from './map.js';
 
 export interface Ctx {
@@ -22,15 +23,10 @@ export function checkSignal(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CrmError('cancelled', 'The request was cancelled before the local CRM ran it.');
 }
 
-interface SqliteLikeError {
-  code?: unknown;
-  message?: unknown;
-}
-
-/** Turns SQLite failures into CrmErrors; CrmErrors pass through untouched. */
+/** Turns SQLite failures (of either driver) into CrmErrors; CrmErrors pass through untouched. */
 export function mapSqliteError(e: unknown): CrmError {
   if (e instanceof CrmError) return e;
-  const code = typeof (e as SqliteLikeError)?.code === 'string' ? ((e as SqliteLikeError).code as string) : '';
+  const code = sqliteErrorCode(e) ?? '';
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new CrmError(
       'upstream',
@@ -362,7 +358,7 @@ export function prepareCreate<T>(ctx: Ctx, spec: CreateSpec<T>): PreparedWrite<T
     execute: async () => {
       checkSignal(spec.opts.signal);
       return run(() =>
-        immediate(db, () => {
+        db.immediate(() => {
           if (key !== undefined) {
             const seen = findKey(db, spec.scope, key);
             if (seen) return replay(seen);
@@ -402,7 +398,7 @@ export function prepareChange<R>(
     request,
     execute: async () => {
       checkSignal(opts.signal);
-      return run(() => immediate(ctx.db, () => plan().apply(stamp(ctx))));
+      return run(() => ctx.db.immediate(() => plan().apply(stamp(ctx))));
     },
   };
 }
