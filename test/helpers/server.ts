@@ -153,6 +153,11 @@ export interface SpawnOptions {
   /** Extra environment variables (on top of cleanEnv). */
   env?: Record<string, string>;
   logLevel?: LogLevel;
+  /**
+   * Run this instead of `node dist/cli.js` (stdio only): e.g. an installed bin or an unpacked
+   * extension under another Node. The --db flag and `args` still follow.
+   */
+  launch?: { command: string; args?: string[] };
 }
 
 function dbArgs(opts: SpawnOptions): { db: string | undefined; args: string[] } {
@@ -182,11 +187,11 @@ export interface StdioServer {
 
 /** Spawns `node dist/cli.js --db <temp> ...` over stdio and connects a client to it. */
 export async function startStdio(opts: SpawnOptions = {}): Promise<StdioServer> {
-  assertBuilt();
+  if (!opts.launch) assertBuilt();
   const { db, args: dbFlag } = dbArgs(opts);
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [CLI, ...dbFlag, ...(opts.args ?? [])],
+    command: opts.launch?.command ?? process.execPath,
+    args: [...(opts.launch ? (opts.launch.args ?? []) : [CLI]), ...dbFlag, ...(opts.args ?? [])],
     env: cleanEnv(opts.env, opts.logLevel ?? 'info'),
     stderr: 'pipe',
     cwd: opts.cwd ?? scratchDir(),
