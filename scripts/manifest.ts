@@ -6,6 +6,7 @@
  * The settings a user can give live once, in SETTINGS below, for both files.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PROVIDERS, TRUTO_INTEGRATIONS } from '../src/config.js';
@@ -23,6 +24,9 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   bugs: { url: string };
   engines: { node: string };
 };
+
+/** The official MCPB CLI (the package's bin), to run with `node`. */
+export const MCPB_CLI = join(dirname(createRequire(import.meta.url).resolve('@anthropic-ai/mcpb')), 'cli', 'cli.js');
 
 export const PROJECT_URL = 'https://github.com/crm-mcp/crm-mcp';
 /** Where a release's bundle is published; server.json points there with the bundle's SHA-256. */

@@ -8,10 +8,10 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { getMcpConfigForManifest } from '@anthropic-ai/mcpb/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MCPB_CLI as mcpbCli } from '../../scripts/manifest.js';
 import { ok } from '../helpers/mcp.js';
 import { findNode24 } from '../helpers/node24.js';
 import { assertBuilt, ROOT, scratchDir, scratchHome, startStdio, stopAll, tempDbPath, tempDir } from '../helpers/server.js';
@@ -19,7 +19,6 @@ import { assertBuilt, ROOT, scratchDir, scratchHome, startStdio, stopAll, tempDb
 afterAll(stopAll);
 
 const NODE24 = findNode24();
-const mcpbCli = join(dirname(createRequire(import.meta.url).resolve('@anthropic-ai/mcpb')), 'cli', 'cli.js');
 const committedManifest = JSON.parse(readFileSync(join(ROOT, 'manifest.json'), 'utf8'));
 
 function run(command: string, args: string[]): string {
