@@ -32,6 +32,8 @@ export function findNode24(): Node24 {
   if (Number(process.versions.node.split('.')[0]) === 24) return { path: process.execPath, note: '' };
   const why = 'CRM_MCP_TEST_NODE24 is not set (.ci/run sets it to the node@24 package; npx -y -p node@24 node -p process.execPath prints one)';
   if (process.env.CI) throw new Error(`This suite needs Node 24 and CI is set: ${why}.`);
+  // The reporter lists skipped tests only in verbose mode: say it where it is always seen.
+  console.warn(`Skipping the Node 24 tests of this file: ${why}.`);
   return { path: undefined, note: ` [skipped: ${why}]` };
 }
 
