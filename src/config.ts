@@ -95,6 +95,15 @@ Examples:
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * A setting left empty in a Claude Desktop extension reaches us as '' or as its unreplaced template
+ * (`${user_config.database}`, what MCPB's reference resolver leaves for an optional setting with no
+ * value): both mean unset, never a value.
+ */
+const UNSET_TEMPLATE = /^\$\{user_config\.[^}]*\}$/;
+const withoutUnset = (env: Env): Env =>
+  Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '' && !UNSET_TEMPLATE.test(v)));
+
 const truthy = (name: string, v: string | undefined): boolean | undefined => {
   if (v === undefined || v === '') return undefined;
   if (['1', 'true', 'yes', 'on'].includes(v.toLowerCase())) return true;
@@ -270,7 +279,8 @@ function fileConnections(path: string, env: Env, baseDir: string): { list: Conne
   return { list, def: parsed.data.default };
 }
 
-export function loadConfig(argv: string[], env: Env, cwd = process.cwd()): Config {
+export function loadConfig(argv: string[], rawEnv: Env, cwd = process.cwd()): Config {
+  const env = withoutUnset(rawEnv);
   let flags;
   try {
     flags = parseArgs({

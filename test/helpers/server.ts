@@ -155,6 +155,11 @@ export interface SpawnOptions {
   logLevel?: LogLevel;
   /** The Node binary to run it with (default: the one running the tests). */
   node?: string;
+  /**
+   * Run this instead of `node dist/cli.js` (stdio only): e.g. an installed bin or an unpacked
+   * extension under another Node. The --db flag and `args` still follow.
+   */
+  launch?: { command: string; args?: string[] };
 }
 
 function dbArgs(opts: SpawnOptions): { db: string | undefined; args: string[] } {
@@ -184,11 +189,11 @@ export interface StdioServer {
 
 /** Spawns `node dist/cli.js --db <temp> ...` over stdio and connects a client to it. */
 export async function startStdio(opts: SpawnOptions = {}): Promise<StdioServer> {
-  assertBuilt();
+  if (!opts.launch) assertBuilt();
   const { db, args: dbFlag } = dbArgs(opts);
   const transport = new StdioClientTransport({
-    command: opts.node ?? process.execPath,
-    args: [CLI, ...dbFlag, ...(opts.args ?? [])],
+    command: opts.launch?.command ?? opts.node ?? process.execPath,
+    args: [...(opts.launch ? (opts.launch.args ?? []) : [CLI]), ...dbFlag, ...(opts.args ?? [])],
     env: cleanEnv(opts.env, opts.logLevel ?? 'info'),
     stderr: 'pipe',
     cwd: opts.cwd ?? scratchDir(),

@@ -1,0 +1,67 @@
+/**
+ * What the README promises a new user, held true: the two fresh-clone commands (and that CI runs
+ * exactly its test command), the Node versions CI tests, and the demo CRM's figures, compared with
+ * what the built server serves from a freshly seeded database.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { listAll, type S } from '../helpers/mcp.js';
+import { ROOT, startStdio, stopAll } from '../helpers/server.js';
+
+afterAll(stopAll);
+
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const ci = readFileSync(join(ROOT, '.ci/run'), 'utf8');
+const DAY = 86_400_000;
+
+describe('README', () => {
+  it('opens with the two fresh-clone commands: run the demo server, run the tests', () => {
+    const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const commands = firstBlock.split('\n').filter(Boolean).map((l) => l.replace(/\s+#.*$/, '').trim());
+    expect(commands).toEqual(['npm ci && npm start', 'npm test']);
+    expect(readme.indexOf(firstBlock)).toBeLessThan(200);
+  });
+
+  it('its test command is exactly what .ci/run runs, on the Node versions the README names', () => {
+    const runs = ci.split('\n').filter((l) => l.trim() === 'npm test');
+    expect(runs).toHaveLength(2);
+    expect(ci).toContain('node@24');
+    const tested = /CI runs `npm test` on (.+)\./.exec(readme)?.[1];
+    expect(tested).toMatch(/Node 20/);
+    expect(tested).toMatch(/Node 24/);
+  });
+
+  it("states the demo CRM's true figures", async () => {
+    const m =
+      /demo CRM: (\d+) pipelines with (\d+) stages, (\d+) deals with (\d+) days of stage history, (\d+) projects, (\d+) accounts and (\d+) owners/.exec(
+        readme,
+      );
+    expect(m, 'the README demo figures sentence is missing or reworded').not.toBeNull();
+    const [pipelines, stages, deals, days, projects, accounts, owners] = m!.slice(1).map(Number);
+
+    const server = await startStdio({ db: ':memory:' });
+    try {
+      const served = {
+        pipelines: (await listAll(server.client, 'list_pipelines', 'pipelines')).items,
+        stages: (await listAll(server.client, 'list_stages', 'stages')).items,
+        deals: (await listAll(server.client, 'list_deals', 'deals', { response_format: 'detailed' })).items,
+        projects: (await listAll(server.client, 'list_projects', 'projects', { response_format: 'detailed' })).items,
+      };
+      const distinct = (records: S[], key: string) => new Set(records.map((r) => r[key]?.id).filter(Boolean));
+      const all = [...served.deals, ...served.projects];
+      const oldest = Math.min(...served.deals.map((d) => Date.parse(d.created_at)));
+      expect({
+        pipelines: served.pipelines.length,
+        stages: served.stages.length,
+        deals: served.deals.length,
+        days: Math.round((Date.now() - oldest) / DAY),
+        projects: served.projects.length,
+        accounts: distinct(all, 'account').size,
+        owners: distinct(all, 'owner').size,
+      }).toEqual({ pipelines, stages, deals, days, projects, accounts, owners });
+    } finally {
+      await server.close();
+    }
+  });
+});
