@@ -5,6 +5,7 @@
  * silently paging through a different result set.
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical.js';
 import { CrmError } from './errors.js';
 
 interface CursorState {
@@ -21,8 +22,12 @@ export interface DecodedCursor {
   skip: number;
 }
 
+/**
+ * Filters as [[name, value], ...] sorted by name, each value canonical at every depth, so nested
+ * `remote_query` key order never changes a cursor; flat filters give the same string as before.
+ */
 export function filterFingerprint(scope: string, filters: Record<string, unknown>): string {
-  const canonical = JSON.stringify(
+  const canonical = canonicalJson(
     Object.keys(filters)
       .filter((k) => filters[k] !== undefined)
       .sort()
