@@ -94,7 +94,7 @@ describe('provider identity', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('reads: exact requests and mapping', () => {
-  it('lists stages with filters as Truto query options', async () => {
+  it('lists stages with filters as Truto query options, and sorts them itself (no sort_by upstream)', async () => {
     const p = truto();
     const page = await p.stages!.list!(
       { pipeline_id: '1', status: 'active', name: 'Proposal', sort_by: 'position', limit: 50 },
@@ -103,13 +103,13 @@ describe('reads: exact requests and mapping', () => {
     const r = only(fake.server.requests);
     expect(r.method).toBe('GET');
     expect(r.path).toBe('/unified/crm/stages');
+    // Seed 000 documents sort_by for four unnamed integrations only: it is never sent.
     expect(r.query).toEqual({
       integrated_account_id: FAKE_TRUTO_ACCOUNT,
       pipeline: { id: '1' },
       name: 'Proposal',
       status: 'active',
-      sort_by: 'position',
-      limit: '50',
+      limit: '100',
       truto_ignore_remote_data: 'true',
     });
     expect(r.rawUrl).toContain('pipeline%5Bid%5D=1');
@@ -446,7 +446,8 @@ describe('writes: prepared request equals what is sent', () => {
       `DELETE /unified/crm/projects/pr-003?${LEAN}`,
     ]);
     expect(fake.requestsFor('DELETE')[0].body).toBeUndefined();
-    expect(fake.requestsFor('DELETE')[0].headers['idempotency-key']).toMatch(UUID);
+    // Truto documents Idempotency-Key for POST and PATCH only.
+    expect(fake.requestsFor('DELETE')[0].headers['idempotency-key']).toBeUndefined();
     expect(fake.state.records.projects.has('pr-003')).toBe(false);
 
     const e = await failure(async () => (await p.projects!.delete!('pr-003', {})).execute());
@@ -745,10 +746,35 @@ describe('failures, retries and idempotency', () => {
     expect(e.message).toContain('[REDACTED]');
   });
 
-  it('refuses a descending stage sort, which Truto cannot express', async () => {
-    const e = await failure(truto().stages!.list!({ limit: 5, sort_by: 'name', sort_direction: 'desc' }, {}));
-    expect(e.kind).toBe('unsupported');
-    expect(fake.server.requests).toHaveLength(0);
+  it('a DELETE carries no Idempotency-Key and is not resent after a 5xx', async () => {
+    fake.server.inject({ kind: 'status', status: 502, body: { statusCode: 502, error: 'Bad Gateway', message: 'hiccup' } }, {
+      times: 5,
+      match: (r) => r.method === 'DELETE',
+    });
+    const w = await truto().stages!.delete!('12', { idempotency_key: 'caller-key' });
+    expect(w.request.headers).toBeUndefined();
+    const e = await failure(() => w.execute());
+    expect(e.kind).toBe('upstream');
+    expect(e.message).toContain('may or may not have happened');
+    expect(e.message).not.toContain('idempotency key is safe');
+    const deletes = fake.requestsFor('DELETE');
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0].headers['idempotency-key']).toBeUndefined();
+  });
+
+  it('sorts stages locally in either direction, whatever order Truto answers in', async () => {
+    // Truto (and most CRMs behind it) answer in their own order: reverse the fake's.
+    fake.state.records.stages = new Map([...fake.state.records.stages].reverse());
+    const p = truto();
+    const byPosition = await p.stages!.list!({ pipeline_id: '1', sort_by: 'position', limit: 10 }, {});
+    expect(byPosition.items.map((s) => s.position)).toEqual([1, 2, 3, 4, 5]);
+    const byNameDesc = await p.stages!.list!({ limit: 4, sort_by: 'name', sort_direction: 'desc' }, {});
+    const allNames = [...fake.state.records.stages.values()].map((s) => String(s.name).toLowerCase()).sort().reverse();
+    expect(byNameDesc.items.map((s) => s.name.toLowerCase())).toEqual(allNames.slice(0, 4));
+    expect(byNameDesc.next_cursor).toBe('offset:4');
+    const next = await p.stages!.list!({ limit: 4, sort_by: 'name', sort_direction: 'desc', cursor: byNameDesc.next_cursor! }, {});
+    expect(next.items.map((s) => s.name.toLowerCase())).toEqual(allNames.slice(4, 8));
+    for (const r of fake.server.requests) expect(r.query.sort_by).toBeUndefined();
   });
 });
 

@@ -210,11 +210,28 @@ describe('writes are never retried blindly', () => {
 });
 
 describe('error mapping', () => {
-  it('maps malformed JSON to upstream', async () => {
+  it('retries a read answered with malformed JSON, like a 502, and says so when it persists', async () => {
     server.inject({ kind: 'malformed' });
-    const e = await failure(client().request({ method: 'GET', path: '/api/v2/stages' }));
+    const res = await client().request<{ data: { path: string } }>({ method: 'GET', path: '/api/v2/stages' });
+    expect(res.body.data.path).toBe('/api/v2/stages');
+    expect(server.requests).toHaveLength(2);
+
+    server.reset();
+    server.inject({ kind: 'malformed' }, { times: 10 });
+    const e = await failure(client({ maxAttempts: 3 }).request({ method: 'GET', path: '/api/v2/stages' }));
     expect(e.kind).toBe('upstream');
-    expect(e.message).toContain('not valid JSON');
+    expect(e.message).toContain('not valid JSON (after 3 attempts)');
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it('never resends a write answered with malformed JSON, keyed or not, and says how to check', async () => {
+    server.inject({ kind: 'malformed' }, { times: 4 });
+    const plain = await failure(client().request({ method: 'POST', path: '/api/v2/echo', body: { name: 'x' } }));
+    expect(plain.message).toContain('not valid JSON');
+    expect(plain.message).toContain('may or may not have happened; check with a read');
+    const withKey = await failure(client().request({ method: 'POST', path: '/api/v2/echo', body: { name: 'x' }, idempotencyKey: 'k-1' }));
+    expect(withKey.message).toContain('repeating it with the same idempotency_key is safe');
+    expect(server.requests).toHaveLength(2);
   });
 
   it('maps statuses to kinds and keeps the provider message', async () => {
