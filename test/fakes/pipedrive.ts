@@ -884,6 +884,8 @@ export interface FakePipedriveOptions {
   burstLimit?: number;
   /** Answer 429 once the burst is exhausted (off by default so unrelated tests never race it). */
   enforceBurst?: boolean;
+  /** Serve under this path too (a proxy base URL such as /t/<token>); `url` then includes it. */
+  basePath?: string;
 }
 
 export interface FakePipedrive {
@@ -959,7 +961,8 @@ export async function startFakePipedrive(opts: FakePipedriveOptions = {}): Promi
     }
   });
   server.latencyMs = opts.latencyMs ?? 0;
-  const url = await server.start();
+  server.basePath = opts.basePath ?? '';
+  const url = `${await server.start()}${server.basePath}`;
 
   return {
     url,
