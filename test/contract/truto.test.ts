@@ -842,3 +842,58 @@ describe('the fake speaks Truto', () => {
     expect([...fake.state.records.pipelines.values()].filter((p) => p.name === 'Replay me')).toHaveLength(1);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Defects found by a hostile run (issue 7)
+
+/** Adds `n` copies of record `modelId` (ids x0, x1, ...) so listings span several pages. */
+function addRecords(resource: 'stages' | 'opportunities', modelId: string, n: number, over: (i: number) => Record<string, unknown>): void {
+  const model = fake.state.records[resource].get(modelId)!;
+  for (let i = 0; i < n; i++) {
+    const id = `x${i}`;
+    fake.state.records[resource].set(id, { ...structuredClone(model), id, ...over(i) });
+  }
+}
+
+describe('a repeated cursor stops the page walk', () => {
+  it('list_stages over a looping listing says it is incomplete, after two pages', async () => {
+    addRecords('stages', '11', 250, (i) => ({ name: `Extra ${i}`, position: 10 + i }));
+    fake.state.loopCursor.add('stages');
+    const page = await truto().stages!.list!({ pipeline_id: '1', limit: 5 }, {});
+    expect(page.items.map((s) => s.position)).toEqual([1, 2, 3, 4, 5]);
+    expect(page.incomplete).toMatch(/^Truto gave the same page cursor twice while listing stages, so only its first 2 pages \(200 records\) were read/);
+    expect(fake.requestsFor('GET', 'stages')).toHaveLength(2);
+  });
+
+  it('get_pipeline refuses open-deal sums over a looping listing', async () => {
+    addRecords('opportunities', '100', 250, () => ({ status: 'open' }));
+    fake.state.loopCursor.add('opportunities');
+    const e = await failure(truto().pipelines!.get!('1', {}));
+    expect(e.kind).toBe('upstream');
+    expect(e.message).toMatch(/^Truto gave the same page cursor twice while listing the open deals of pipeline 1.*counts and values would be wrong/);
+    expect(fake.requestsFor('GET', 'opportunities')).toHaveLength(2);
+  });
+
+  it('get_pipeline refuses a partial stage list of a pipeline that does not embed its stages', async () => {
+    delete fake.state.records.pipelines.get('1')!.stages;
+    addRecords('stages', '11', 250, (i) => ({ name: `Extra ${i}`, position: 10 + i }));
+    fake.state.loopCursor.add('stages');
+    const e = await failure(truto().pipelines!.get!('1', {}));
+    expect(e.message).toMatch(/^Truto gave the same page cursor twice while listing the stages of pipeline 1/);
+  });
+});
+
+describe('a token inside the configured base URL', () => {
+  it('dry runs show only the path under the base', async () => {
+    const token = 'trPROXY-1a2b3c4d5e6f7a8b';
+    const p = createTrutoProvider({
+      apiToken: FAKE_TRUTO_TOKEN,
+      integratedAccountId: FAKE_TRUTO_ACCOUNT,
+      baseUrl: `${fake.url}/t/${token}`,
+      integration: 'insightly',
+    });
+    const w = await p.projects!.create!({ name: 'Via proxy', status: 'in progress' }, {});
+    expect(w.request.path).toBe(`/unified/crm/projects?${LEAN}`);
+    expect(JSON.stringify(w.request)).not.toContain(token.slice(0, 8));
+  });
+});
