@@ -31,16 +31,22 @@ export interface FakeResponse {
   body?: unknown;
 }
 
-export type Fault =
-  /** Answer this instead; with afterHandler the handler ran first (a write was applied, its answer lost). */
-  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: unknown; afterHandler?: boolean }
+export type Fault = (
+  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: unknown }
   | { kind: 'delay'; ms: number } // delay before the headers, then answer normally
-  | { kind: 'reset'; afterHandler?: boolean } // destroy the socket without answering
+  | { kind: 'reset' } // destroy the socket without answering
   | { kind: 'resetMidBody' } // the handler's answer: headers and half the body, then the socket is destroyed
   | { kind: 'stallBody'; ms: number } // the handler's answer: headers and half the body, a stall, then the rest
   | { kind: 'malformed' } // 200 with a body that is not JSON
   | { kind: 'html'; status: number } // a proxy's HTML error page
-  | { kind: 'oversize'; bytes: number; declareLength?: boolean }; // 200 JSON of `bytes` bytes, streamed
+  | { kind: 'oversize'; bytes: number; declareLength?: boolean } // 200 JSON of `bytes` bytes, streamed
+) & {
+  /**
+   * Run the handler first (a write is applied), then serve the fault instead of its answer: "the
+   * write happened but the answer was lost". resetMidBody and stallBody always run it.
+   */
+  afterHandler?: boolean;
+};
 
 const HTML_PAGE = (status: number) =>
   `<!DOCTYPE html>\n<html><head><title>${status} Bad Gateway</title></head>\n<body><h1>${status}</h1><p>The upstream server is temporarily unavailable.</p>\n<hr><address>nginx</address></body></html>\n`;
@@ -58,6 +64,8 @@ export class FakeServer {
   faultsServed = 0;
   /** Path prefix stripped before the handler sees a request (a base URL with a path, e.g. a proxy's). */
   basePath = '';
+  /** Requests being served right now. */
+  private inFlight = 0;
 
   private readonly handler: (req: RecordedRequest) => FakeResponse | Promise<FakeResponse>;
   private faults: PendingFault[] = [];
@@ -76,6 +84,8 @@ export class FakeServer {
   start(): Promise<string> {
     if (this.server) return Promise.resolve(this.baseUrl());
     const server = createServer((req, res) => {
+      this.inFlight += 1;
+      res.once('close', () => (this.inFlight -= 1));
       this.serve(req, res).catch(() => {
         // Last resort: never let a bug in the fake crash the test process.
         if (!res.headersSent && !res.destroyed) {
@@ -119,6 +129,14 @@ export class FakeServer {
     this.faults = [];
   }
 
+  /** Resolves once no request has been in flight for a few polls: stray requests of a finished call have landed. */
+  async settled(quietMs = 15): Promise<void> {
+    for (let quiet = 0; quiet < 3; ) {
+      await new Promise((r) => setTimeout(r, quietMs / 3));
+      quiet = this.inFlight === 0 ? quiet + 1 : 0;
+    }
+  }
+
   private baseUrl(): string {
     const addr = this.server?.address() as AddressInfo | null;
     if (!addr) throw new Error('FakeServer is not started');
@@ -155,24 +173,20 @@ export class FakeServer {
     }
 
     if (this.latencyMs > 0) await sleepUnlessClosed(this.latencyMs, res);
+    const runHandler = async (): Promise<FakeResponse> => {
+      try {
+        return await this.handler(recorded);
+      } catch (e) {
+        return { status: 500, body: { error: 'fake handler threw', message: e instanceof Error ? e.message : String(e) } };
+      }
+    };
+    // The handler runs first when the fault comes after it; a client gone by then changes nothing.
+    const early = fault?.afterHandler === true || fault?.kind === 'resetMidBody' || fault?.kind === 'stallBody';
+    let answer: FakeResponse | undefined = early ? await runHandler() : undefined;
     if (fault?.kind === 'delay') await sleepUnlessClosed(fault.ms, res);
     if (res.destroyed) return;
-
-    const runsHandler =
-      !fault ||
-      fault.kind === 'delay' ||
-      fault.kind === 'resetMidBody' ||
-      fault.kind === 'stallBody' ||
-      ((fault.kind === 'status' || fault.kind === 'reset') && fault.afterHandler === true);
-    let answer: FakeResponse | undefined;
-    if (runsHandler) {
-      try {
-        answer = await this.handler(recorded);
-      } catch (e) {
-        answer = { status: 500, body: { error: 'fake handler threw', message: e instanceof Error ? e.message : String(e) } };
-      }
-      if (res.destroyed) return;
-    }
+    if (!fault || (fault.kind === 'delay' && !early)) answer = await runHandler();
+    if (res.destroyed) return;
 
     switch (fault?.kind) {
       case 'reset':

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { CrmError, isCrmError, notFound } from '../../crm/errors.js';
 import { path } from '../../crm/http.js';
 import { completeItems, incompleteListing, localPage, sortLocally } from '../../crm/paginate.js';
+import { together } from '../../crm/parallel.js';
 import type {
   ConversionStats,
   Deal,
@@ -165,16 +166,12 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
       // Pipeline, its stages and its open deals in one round trip of wall time. API v2 has no
       // per-stage deal summary (v1 /pipelines/{id}/deals?get_summary is out of support and
       // /v1/deals/summary has no per-stage split), so open deals are summed from /api/v2/deals.
-      const [pipeline, stageWalk, dealWalk] = await Promise.all([
-        orNotFound('pipeline', id, client.read<PdPipeline>(path`/api/v2/pipelines/${pid}`, undefined, TOKEN_COST.v2Get, opts.signal)),
-        client.walk<PdStage>(
-          path`/api/v2/stages`,
-          { pipeline_id: pid, sort_by: 'order_nr', sort_direction: 'asc' },
-          TOKEN_COST.v2List,
-          opts.signal,
-        ),
-        client.walk<PdDeal>(path`/api/v2/deals`, { pipeline_id: pid, status: 'open' }, TOKEN_COST.v2DealsList, opts.signal),
-      ]);
+      const [pipeline, stageWalk, dealWalk] = await together(opts.signal, [
+        (signal) => orNotFound('pipeline', id, client.read<PdPipeline>(path`/api/v2/pipelines/${pid}`, undefined, TOKEN_COST.v2Get, signal)),
+        (signal) =>
+          client.walk<PdStage>(path`/api/v2/stages`, { pipeline_id: pid, sort_by: 'order_nr', sort_direction: 'asc' }, TOKEN_COST.v2List, signal),
+        (signal) => client.walk<PdDeal>(path`/api/v2/deals`, { pipeline_id: pid, status: 'open' }, TOKEN_COST.v2DealsList, signal),
+      ] as const);
       const p = pipeline.data;
       if (p.is_deleted) throw deletedError('pipeline', id);
       // Partial stages or sums would read as the truth: refuse them instead.
@@ -451,16 +448,17 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
       which === 'conversion'
         ? path`/api/v1/pipelines/${pid}/conversion_statistics`
         : path`/api/v1/pipelines/${pid}/movement_statistics`;
-    const [env, pipelinesById, stagesById, users] = await Promise.all([
-      orNotFound(
-        'pipeline',
-        query.pipeline_id,
-        client.read<T>(p, { start_date: query.start_date, end_date: query.end_date, user_id: uid }, TOKEN_COST.v1Stats, opts.signal),
-      ),
-      dir.pipelines.resolve([pid], opts.signal),
-      dir.stages.all(opts.signal),
-      dir.users.all(opts.signal).catch(() => new Map<number, PdUser>()),
-    ]);
+    const [env, pipelinesById, stagesById, users] = await together(opts.signal, [
+      (signal) =>
+        orNotFound(
+          'pipeline',
+          query.pipeline_id,
+          client.read<T>(p, { start_date: query.start_date, end_date: query.end_date, user_id: uid }, TOKEN_COST.v1Stats, signal),
+        ),
+      (signal) => dir.pipelines.resolve([pid], signal),
+      (signal) => dir.stages.all(signal),
+      (signal) => dir.users.all(signal).catch(() => new Map<number, PdUser>()),
+    ] as const);
     // Pipedrive counts one user's deals: the given user_id, else the token's own user. Say whose.
     const counted = uid !== undefined ? users.get(uid) : [...users.values()].find((u) => u.is_you === true);
     const user: Ref = counted

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { CrmError, isCrmError } from '../../crm/errors.js';
 import { completeItems, incompleteListing, localPage, sortLocally, walkPages } from '../../crm/paginate.js';
+import { together } from '../../crm/parallel.js';
 import type { Deal, Pipeline, Project, Ref, Stage, StageWithDeals } from '../../crm/model.js';
 import type {
   CallOptions,
@@ -338,7 +339,10 @@ export function createTrutoProvider(options: TrutoProviderOptions): CrmProvider 
     ...pipelineCrud,
     /** The pipeline, its ordered stages, and count/value of open deals per stage (DESIGN §5). */
     async get(id: string, opts: CallOptions): Promise<Pipeline> {
-      const [pipeline, open] = await Promise.all([pipelineCrud.get(id, opts), openDeals(id, opts)]);
+      const [pipeline, open] = await together(opts.signal, [
+        (signal) => pipelineCrud.get(id, { ...opts, signal }),
+        (signal) => openDeals(id, { ...opts, signal }),
+      ] as const);
       const self: Ref = pipeline.name ? { id: pipeline.id, name: pipeline.name } : { id: pipeline.id };
       const stageList = pipeline.stages ?? (await allStages(id, self, opts));
       const ordered = [...stageList].sort((a, b) => a.position - b.position);
