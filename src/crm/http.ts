@@ -83,7 +83,7 @@ const MESSAGE_EXCERPT_CHARS = 300;
 const REDACTION_WINDOW_CHARS = 4 * MESSAGE_EXCERPT_CHARS;
 const REDACTED = '[REDACTED]';
 /** Any run of this many characters of a secret counts as the secret (a cut token, a half-echo). */
-export const MIN_SECRET_FRAGMENT = 8;
+const MIN_SECRET_FRAGMENT = 8;
 
 // ---------------------------------------------------------------------------------------------
 // Paths
@@ -322,7 +322,7 @@ const tokenLike = (s: string): boolean => s.length >= 16 || (s.length >= MIN_SEC
  * What a configured base URL may carry that must never be shown: user and password, query values,
  * and path segments that look like tokens (some proxies take the token in the path).
  */
-export function baseUrlSecrets(baseUrl: string): string[] {
+function baseUrlSecrets(baseUrl: string): string[] {
   let u: URL;
   try {
     u = new URL(baseUrl);
@@ -343,7 +343,7 @@ export function baseUrlSecrets(baseUrl: string): string[] {
  * Removes secrets from text: every whole occurrence, and every run of MIN_SECRET_FRAGMENT or more
  * characters of one (a token cut by an excerpt, or echoed half by the upstream), wherever it stands.
  */
-export function makeRedactor(headerValues: string[], others: string[] = []): (s: string) => string {
+function makeRedactor(headerValues: string[], others: string[] = []): (s: string) => string {
   const { whole, material } = secretStrings(headerValues, others);
   const grams = new Set<string>();
   for (const m of material) {
