@@ -736,8 +736,11 @@ export class HttpClient {
       status = res.statusCode;
       resHeaders = flattenHeaders(res.headers);
       const ok = status >= 200 && status < 300;
-      // An error answer is read only as far as its message needs; a success up to the client's bound.
-      read = await readBounded(res.body, resHeaders, ok ? this.maxResponseBytes : MAX_ERROR_BODY_BYTES);
+      // A success is read up to the client's bound (not at all when it says it is larger); an error
+      // answer only as far as its message needs.
+      read = ok
+        ? await readBounded(res.body, this.maxResponseBytes, Number(resHeaders['content-length']))
+        : await readBounded(res.body, MAX_ERROR_BODY_BYTES);
     } catch (err) {
       if (req.signal?.aborted) return { ok: false, kind: 'aborted' };
       const codes = errorCodes(err);
@@ -941,15 +944,15 @@ export class HttpClient {
 }
 
 /**
- * Reads a response body as text, at most `limit` bytes: a larger answer (by its content-length or
- * as it streams) is cut there and the rest is never read, so one huge record cannot balloon memory.
+ * Reads a response body as text, at most `limit` bytes: a larger answer is cut there and the rest
+ * is never read, so one huge record cannot balloon memory. One whose declared length is already
+ * larger is not read at all.
  */
 async function readBounded(
   body: AsyncIterable<Uint8Array> & { destroy(err?: Error): unknown },
-  headers: Record<string, string>,
   limit: number,
+  declared = Number.NaN,
 ): Promise<{ text: string; cut: boolean }> {
-  const declared = Number(headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     body.destroy();
     return { text: '', cut: true };

@@ -514,6 +514,14 @@ describe('answers are read up to a bound', () => {
     expect(res.body.data.name).toHaveLength(200 * 1024 - '{"success":true,"data":{"id":1,"name":""}}'.length);
   });
 
+  it('reads only the start of a huge error answer, and quotes a short excerpt of it', async () => {
+    server.inject({ kind: 'status', status: 400, body: { success: false, error: `Field title is too long: ${'T'.repeat(2_000_000)}` } });
+    const e = await failure(client().request({ method: 'GET', path: '/api/v2/deals/1' }));
+    expect(e.kind).toBe('validation');
+    expect(e.message).toMatch(/^Pipedrive rejected the request \(400\): \{"success":false,"error":"Field title is too long: T+…\.$/);
+    expect(e.message.length).toBeLessThan(400);
+  });
+
   it('a write whose success answer is too large says it may have happened', async () => {
     server.inject({ kind: 'oversize', bytes: 128 * 1024 });
     const e = await failure(client({ maxResponseBytes: 64 * 1024 }).request({ method: 'POST', path: '/api/v2/deals', body: { title: 'x' } }));
