@@ -317,9 +317,9 @@ const safeDecode = (s: string): string => {
 
 /**
  * A path segment long and mixed enough to be a token (`/t/pdTOK3N-9f8e7d6c`), not a word like
- * `api`, `v2` or `pipedrive-eu-1` whose fragments would shred ordinary messages.
+ * `api`, `v2` or `pipedrive-eu-west-1` whose fragments would shred ordinary messages.
  */
-const tokenLike = (s: string): boolean => s.length >= 24 || (s.length >= 12 && /\d/.test(s) && /[a-z]/i.test(s));
+const tokenLike = (s: string): boolean => s.length >= 32 || (s.length >= 16 && (s.match(/\d/g)?.length ?? 0) >= 3 && /[a-z]/i.test(s));
 
 /**
  * What a configured base URL may carry that must never be shown: user and password, query values,

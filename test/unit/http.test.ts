@@ -491,6 +491,13 @@ describe('a token inside the configured base URL', () => {
     }
     expect(e.message).toContain('No route');
   });
+
+  it('leaves ordinary path words of a base URL alone', async () => {
+    server.inject({ kind: 'status', status: 400, body: { success: false, error: 'Region pipedrive-eu-west-1 rejects api v2 filters' } });
+    const c = client({ baseUrl: `${base}/proxy/pipedrive-eu-west-1/api` });
+    const e = await failure(c.request({ method: 'GET', path: '/v2/deals' }));
+    expect(e.message).toContain('Region pipedrive-eu-west-1 rejects api v2 filters');
+  });
 });
 
 describe('answers are read up to a bound', () => {
