@@ -136,15 +136,32 @@ function required(env: Env, name: string, why: string): string {
   return v;
 }
 
-function url(name: string, v: string | undefined): string | undefined {
+/**
+ * A base URL setting. Errors show at most scheme://host[:port] of it: its path, query or user part
+ * may hold a token. Credentials and a query are refused rather than silently dropped: crm-mcp sends
+ * neither (the token goes in the header of the provider's own env var).
+ */
+function url(name: string, v: string | undefined, tokenSetting: string): string | undefined {
   if (v === undefined || v === '') return undefined;
+  let u: URL;
   try {
-    const u = new URL(v);
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error();
-    return v.replace(/\/+$/, '');
+    u = new URL(v);
   } catch {
-    throw new ConfigError(`${name} must be an http(s) URL (got '${v}').`);
+    throw new ConfigError(`${name} must be an http(s) URL such as https://acme.example.com (the value is not shown: it may hold a token).`);
   }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') {
+    throw new ConfigError(`${name} must start with http:// or https:// (the value is not shown: it may hold a token).`);
+  }
+  const shown = `${u.protocol}//${u.host}`;
+  if (u.username || u.password) {
+    throw new ConfigError(`${name} (${shown}/…) must not contain a user name or password; put the credential in ${tokenSetting}.`);
+  }
+  if (u.search || u.hash) {
+    throw new ConfigError(
+      `${name} (${shown}/…) must not have a query string or fragment: crm-mcp would not send it; put a token in ${tokenSetting}.`,
+    );
+  }
+  return v.replace(/\/+$/, '');
 }
 
 /** Pipedrive's requests per 2 s for the plan: Lite 20 (default), Growth 40, Premium 100, Ultimate 120. */
@@ -186,7 +203,7 @@ function envConnection(env: Env, db: string): ConnectionConfig {
         name: 'pipedrive',
         provider: 'pipedrive',
         apiToken: required(env, 'PIPEDRIVE_API_TOKEN', 'for CRM_PROVIDER=pipedrive'),
-        baseUrl: url('PIPEDRIVE_BASE_URL', env.PIPEDRIVE_BASE_URL),
+        baseUrl: url('PIPEDRIVE_BASE_URL', env.PIPEDRIVE_BASE_URL, 'PIPEDRIVE_API_TOKEN'),
         burstLimit: burstLimit('PIPEDRIVE_BURST_LIMIT', env.PIPEDRIVE_BURST_LIMIT),
       };
     case 'truto':
@@ -195,7 +212,7 @@ function envConnection(env: Env, db: string): ConnectionConfig {
         provider: 'truto',
         apiToken: required(env, 'TRUTO_API_TOKEN', 'for CRM_PROVIDER=truto'),
         integratedAccountId: required(env, 'TRUTO_INTEGRATED_ACCOUNT_ID', 'for CRM_PROVIDER=truto'),
-        baseUrl: url('TRUTO_BASE_URL', env.TRUTO_BASE_URL),
+        baseUrl: url('TRUTO_BASE_URL', env.TRUTO_BASE_URL, 'TRUTO_API_TOKEN'),
         integration: integration('TRUTO_INTEGRATION', env.TRUTO_INTEGRATION),
       };
   }
@@ -257,7 +274,7 @@ function fileConnections(path: string, env: Env, baseDir: string): { list: Conne
           name,
           provider: 'pipedrive',
           apiToken: secret(),
-          baseUrl: url(`${where} base_url`, c.base_url),
+          baseUrl: url(`${where} base_url`, c.base_url, 'the env var named by api_token_env'),
           burstLimit: burstLimit(`${where} burst_limit`, c.burst_limit),
         };
       case 'truto':
@@ -267,7 +284,7 @@ function fileConnections(path: string, env: Env, baseDir: string): { list: Conne
           provider: 'truto',
           apiToken: secret(),
           integratedAccountId: c.integrated_account_id,
-          baseUrl: url(`${where} base_url`, c.base_url),
+          baseUrl: url(`${where} base_url`, c.base_url, 'the env var named by api_token_env'),
           integration: integration(`${where} integration`, c.integration),
         };
     }

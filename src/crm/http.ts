@@ -27,6 +27,8 @@ export interface HttpClientOptions {
   secrets?: string[]; // more strings to redact
   limiter?: RateLimitRule;
   timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number }; // defaults 5s / 15s / 15s
+  /** Most bytes read from one answer, default 8 MB: a CRM record of any size cannot balloon memory or an answer. */
+  maxResponseBytes?: number;
   maxRetryWaitMs?: number; // bounded total backoff wait per call, default 8000 (below a client's tool timeout)
   /** Wall time one call may take, attempts and waits together, default 25000: a tool answers before a client gives up. */
   deadlineMs?: number;
@@ -48,7 +50,11 @@ export interface HttpRequest {
   headers?: Record<string, string>; // e.g. content-type override (application/vnd.api+json)
   signal?: AbortSignal; // MCP request's abort signal: aborts the upstream request and any wait
   cost?: number; // limiter tokens, default 1
-  idempotencyKey?: string; // sent as Idempotency-Key; makes a write safe to retry
+  /**
+   * Sent as Idempotency-Key on POST and PATCH, and makes them safe to retry. Other methods ignore
+   * it: the key's semantics (Truto, the IETF draft) are defined for POST and PATCH only.
+   */
+  idempotencyKey?: string;
   /** The key was made up for this one call, so the caller cannot repeat it: advice must not say it can. */
   idempotencyKeyGenerated?: boolean;
 }
@@ -69,9 +75,15 @@ const MIN_ATTEMPT_MS = 1_000;
 const DEFAULT_MAX_ATTEMPTS = 4;
 const DEFAULT_RETRY_BASE_MS = 300;
 const MAX_BACKOFF_MS = 4_000;
-const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+/** An error answer is read only this far: its message is all that is used. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const MESSAGE_EXCERPT_CHARS = 300;
+/** What of a provider's text is redacted before the excerpt is cut from it (a bound on the work). */
+const REDACTION_WINDOW_CHARS = 4 * MESSAGE_EXCERPT_CHARS;
 const REDACTED = '[REDACTED]';
+/** Any run of this many characters of a secret counts as the secret (a cut token, a half-echo). */
+const MIN_SECRET_FRAGMENT = 8;
 
 // ---------------------------------------------------------------------------------------------
 // Paths
@@ -102,11 +114,11 @@ function poolFor(origin: string, connectMs: number): Pool {
   const key = `${origin}|${connectMs}`;
   let pool = pools.get(key);
   if (!pool) {
+    // Answer size is bounded per client while reading (maxResponseBytes), not per pool.
     pool = new Pool(origin, {
       connectTimeout: connectMs,
       keepAliveTimeout: 4_000,
       keepAliveMaxTimeout: 60_000,
-      maxResponseSize: MAX_RESPONSE_BYTES,
     });
     pools.set(key, pool);
   }
@@ -170,9 +182,29 @@ class TokenBucket {
     this.ratePerMs = rule.capacity / rule.windowMs;
   }
 
-  take(cost: number, signal?: AbortSignal): Promise<void> {
+  private clamp(cost: number): number {
     // A cost above capacity could never be served; treat it as "the whole bucket".
-    const c = Math.min(Math.max(cost, 0), this.rule.capacity);
+    return Math.min(Math.max(cost, 0), this.rule.capacity);
+  }
+
+  /**
+   * How long a request of `cost` asked for now would wait: waiters are served in order, so it is
+   * served once the tokens of everyone queued before it and its own have refilled.
+   */
+  waitMs(cost: number): number {
+    this.refill();
+    const queued = this.queue.reduce((sum, w) => sum + w.cost, 0);
+    const deficit = queued + this.clamp(cost) - this.tokens;
+    return deficit <= 0 ? 0 : Math.ceil(deficit / this.ratePerMs);
+  }
+
+  /** "20 requests per 2 s": the rule in words, for messages. */
+  describe(): string {
+    return `${this.rule.capacity} requests per ${seconds(this.rule.windowMs)}`;
+  }
+
+  take(cost: number, signal?: AbortSignal): Promise<void> {
+    const c = this.clamp(cost);
     if (signal?.aborted) return Promise.reject(signal.reason);
     this.refill();
     if (this.queue.length === 0 && this.tokens >= c) {
@@ -231,47 +263,126 @@ class TokenBucket {
 // ---------------------------------------------------------------------------------------------
 // Redaction
 
-function secretVariants(values: string[]): string[] {
-  const out = new Set<string>();
-  const add = (s: string) => {
+/** The spellings in which an upstream may echo a secret: as is, URL-encoded, JSON-escaped. */
+function spellings(s: string): string[] {
+  const enc = encodeURIComponent(s);
+  return [s, enc, enc.replace(/%20/g, '+'), JSON.stringify(s).slice(1, -1), s.replace(/\//g, '\\/')];
+}
+
+/**
+ * Secret strings to redact. `whole` are removed wherever they occur; `material` (the credentials
+ * themselves, not their "Bearer " prefix, which ordinary text may contain) is also removed in
+ * fragments of MIN_SECRET_FRAGMENT characters or more.
+ */
+function secretStrings(headerValues: string[], others: string[]): { whole: string[]; material: string[] } {
+  const whole = new Set<string>();
+  const material = new Set<string>();
+  const add = (s: string, asMaterial = true) => {
     // Very short strings would shred ordinary text; auth material is never that short.
     if (s.length < 4) return;
-    out.add(s);
-    const enc = encodeURIComponent(s);
-    out.add(enc);
-    out.add(enc.replace(/%20/g, '+'));
-    out.add(JSON.stringify(s).slice(1, -1));
-    out.add(s.replace(/\//g, '\\/'));
+    for (const v of spellings(s)) {
+      whole.add(v);
+      if (asMaterial) material.add(v);
+    }
   };
-  for (const v of values) {
+  for (const v of others) if (v) add(v);
+  for (const v of headerValues) {
     if (!v) continue;
-    add(v);
     // "Bearer abc" / "Basic xyz": the credential alone is what an upstream would echo back.
     const m = /^(\S+)\s+(.+)$/.exec(v.trim());
-    if (m) {
-      add(m[2]);
-      if (m[1].toLowerCase() === 'basic') {
-        const decoded = Buffer.from(m[2], 'base64').toString('utf8');
-        add(decoded);
-        const colon = decoded.indexOf(':');
-        if (colon >= 0) {
-          add(decoded.slice(0, colon));
-          add(decoded.slice(colon + 1));
-        }
+    add(v, !m);
+    if (!m) continue;
+    add(m[2]);
+    if (m[1].toLowerCase() === 'basic') {
+      const decoded = Buffer.from(m[2], 'base64').toString('utf8');
+      add(decoded);
+      const colon = decoded.indexOf(':');
+      if (colon >= 0) {
+        add(decoded.slice(0, colon));
+        add(decoded.slice(colon + 1));
       }
     }
   }
   // Longest first so a secret that contains another is removed whole.
-  return [...out].sort((a, b) => b.length - a.length);
+  return { whole: [...whole].sort((a, b) => b.length - a.length), material: [...material] };
 }
 
-function makeRedactor(secrets: string[]): (s: string) => string {
-  if (secrets.length === 0) return (s) => s;
+const safeDecode = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
+/**
+ * A path segment long and mixed enough to be a token (`/t/pdTOK3N-9f8e7d6c`), not a word like
+ * `api`, `v2` or `pipedrive-eu-west-1` whose fragments would shred ordinary messages.
+ */
+const tokenLike = (s: string): boolean => s.length >= 32 || (s.length >= 16 && (s.match(/\d/g)?.length ?? 0) >= 3 && /[a-z]/i.test(s));
+
+/**
+ * What a configured base URL may carry that must never be shown: user and password, query values,
+ * and path segments that look like tokens (some proxies take the token in the path).
+ */
+function baseUrlSecrets(baseUrl: string): string[] {
+  let u: URL;
+  try {
+    u = new URL(baseUrl);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const part of [u.username, u.password]) if (part) out.push(part, safeDecode(part));
+  for (const pair of u.search.slice(1).split('&')) {
+    const value = pair.slice(pair.indexOf('=') + 1);
+    if (pair.includes('=') && value) out.push(value, safeDecode(value.replace(/\+/g, ' ')));
+  }
+  for (const seg of u.pathname.split('/')) if (tokenLike(safeDecode(seg))) out.push(seg, safeDecode(seg));
+  return out;
+}
+
+/**
+ * Removes secrets from text: every whole occurrence, and every run of MIN_SECRET_FRAGMENT or more
+ * characters of one (a token cut by an excerpt, or echoed half by the upstream), wherever it stands.
+ */
+function makeRedactor(headerValues: string[], others: string[] = []): (s: string) => string {
+  const { whole, material } = secretStrings(headerValues, others);
+  const grams = new Set<string>();
+  for (const m of material) {
+    for (let i = 0; i + MIN_SECRET_FRAGMENT <= m.length; i++) grams.add(m.slice(i, i + MIN_SECRET_FRAGMENT));
+  }
+  if (whole.length === 0) return (s) => s;
   return (s) => {
     let r = s;
-    for (const secret of secrets) if (r.includes(secret)) r = r.split(secret).join(REDACTED);
-    return r;
+    for (const secret of whole) if (r.includes(secret)) r = r.split(secret).join(REDACTED);
+    if (grams.size === 0 || r.length < MIN_SECRET_FRAGMENT) return r;
+    let marks: Uint8Array | undefined;
+    for (let i = 0; i + MIN_SECRET_FRAGMENT <= r.length; i++) {
+      if (grams.has(r.slice(i, i + MIN_SECRET_FRAGMENT))) (marks ??= new Uint8Array(r.length)).fill(1, i, i + MIN_SECRET_FRAGMENT);
+    }
+    if (!marks) return r;
+    let out = '';
+    for (let i = 0; i < r.length; ) {
+      let j = i;
+      while (j < r.length && marks[j] === marks[i]) j++;
+      out += marks[i] ? REDACTED : r.slice(i, j);
+      i = j;
+    }
+    return out;
   };
+}
+
+/**
+ * An excerpt of at most `max` characters of already redacted text. The cut never splits a
+ * [REDACTED] marker; it ends with "…" when something was left out.
+ */
+function excerpt(redacted: string, max = MESSAGE_EXCERPT_CHARS): string {
+  if (redacted.length <= max) return redacted;
+  let cut = max - 1;
+  const marker = redacted.lastIndexOf(REDACTED, cut);
+  if (marker >= 0 && marker < cut && marker + REDACTED.length > cut) cut = marker;
+  return `${redacted.slice(0, cut).trimEnd()}…`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,7 +429,6 @@ function describeConnectionFailure(codes: string[], provider: string, timeouts: 
   if (has('EAI_AGAIN')) return `Could not resolve ${provider}'s host name (DNS lookup failed)`;
   if (has('UND_ERR_HEADERS_TIMEOUT')) return `${provider} did not answer within ${seconds(timeouts.headersMs)}`;
   if (has('UND_ERR_BODY_TIMEOUT')) return `${provider} stopped sending its answer for ${seconds(timeouts.bodyMs)}`;
-  if (has('UND_ERR_RES_EXCEEDED_MAX_SIZE')) return `${provider}'s answer was larger than ${MAX_RESPONSE_BYTES / 1024 / 1024} MB`;
   if (has('ECONNRESET') || has('UND_ERR_SOCKET') || has('EPIPE')) return `The connection to ${provider} was closed before it answered`;
   return `The request to ${provider} failed on the network`;
 }
@@ -335,20 +445,20 @@ function humanDelay(sec: number): string {
 }
 
 /** Server-requested wait in ms from Retry-After (seconds or HTTP-date), or x-ratelimit-reset on 429. */
-function serverWaitMs(status: number, headers: Record<string, string>): number | undefined {
+function serverWaitMs(status: number, headers: Record<string, string>, now: number): number | undefined {
   const ra = headers['retry-after']?.trim();
   if (ra) {
     if (/^\d+(\.\d+)?$/.test(ra)) return Number(ra) * 1000;
     const at = Date.parse(ra);
-    if (!Number.isNaN(at)) return Math.max(0, at - Date.now());
+    if (!Number.isNaN(at)) return Math.max(0, at - now);
   }
   // Rate-limit windows are sent on every answer (Outreach), so only a 429 means "wait for it".
   const reset = headers['x-ratelimit-reset']?.trim();
   if (status === 429 && reset && /^\d+(\.\d+)?$/.test(reset)) {
     const n = Number(reset);
     // Pipedrive sends seconds left in the window; others send an epoch time (seconds or ms).
-    if (n >= 1e12) return Math.max(0, n - Date.now());
-    if (n >= 1e9) return Math.max(0, n * 1000 - Date.now());
+    if (n >= 1e12) return Math.max(0, n - now);
+    if (n >= 1e9) return Math.max(0, n * 1000 - now);
     return n * 1000;
   }
   return undefined;
@@ -372,25 +482,22 @@ function sentence(s: string): string {
   return /[.!?]$/.test(t) ? t : `${t}.`;
 }
 
-/** A short, human excerpt of an error body when the provider's describeError has nothing. */
-function bodyExcerpt(body: unknown): string | undefined {
+/** The text of an error body a message may quote, when the provider's describeError has nothing. */
+function bodyText(body: unknown): string | undefined {
   if (body === undefined || body === null || body === '') return undefined;
-  if (typeof body === 'string') {
-    if (/^\s*</.test(body)) return 'an HTML error page';
-    return oneLine(body).slice(0, MESSAGE_EXCERPT_CHARS);
-  }
+  if (typeof body === 'string') return body;
   if (typeof body === 'object') {
     const o = body as Record<string, unknown>;
     for (const k of ['message', 'error_description', 'error', 'detail', 'title']) {
-      if (typeof o[k] === 'string' && o[k]) return oneLine(o[k] as string).slice(0, MESSAGE_EXCERPT_CHARS);
+      if (typeof o[k] === 'string' && o[k]) return o[k] as string;
     }
     try {
-      return oneLine(JSON.stringify(body)).slice(0, MESSAGE_EXCERPT_CHARS);
+      return JSON.stringify(body);
     } catch {
       return undefined;
     }
   }
-  return String(body).slice(0, MESSAGE_EXCERPT_CHARS);
+  return String(body);
 }
 
 function parseMaybeJson(text: string): unknown {
@@ -402,6 +509,13 @@ function parseMaybeJson(text: string): unknown {
   }
 }
 
+/** "8 MB", "64 KB": a byte limit as people read it. */
+function sizeText(bytes: number): string {
+  const mb = bytes / (1024 * 1024);
+  if (mb >= 1) return `${Math.round(mb * 10) / 10} MB`;
+  return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The client
 
@@ -409,13 +523,17 @@ type Attempt =
   | { ok: true; response: HttpResponse<unknown> }
   | { ok: false; kind: 'status'; status: number; headers: Record<string, string>; body: unknown }
   | { ok: false; kind: 'malformed'; status: number }
+  | { ok: false; kind: 'oversize'; status: number }
   | { ok: false; kind: 'network'; codes: string[]; sent: boolean }
   | { ok: false; kind: 'aborted' };
 
 type Failure = Exclude<Attempt, { ok: true }>;
 
+/** POST and PATCH with a key are idempotent upstream; a key means nothing to other methods. */
+const keyed = (req: HttpRequest) => !!req.idempotencyKey && (req.method === 'POST' || req.method === 'PATCH');
+
 /** Whether the caller holds the idempotency key and so may safely repeat the write itself. */
-const callerCanRepeat = (req: HttpRequest) => !!req.idempotencyKey && !req.idempotencyKeyGenerated;
+const callerCanRepeat = (req: HttpRequest) => keyed(req) && !req.idempotencyKeyGenerated;
 
 const WRITE_UNCERTAIN =
   'The write may or may not have happened; check with a read (get or list) before retrying.';
@@ -428,6 +546,7 @@ export class HttpClient {
   private readonly redact: (s: string) => string;
   private readonly limiter?: TokenBucket;
   private readonly timeouts: { connectMs: number; headersMs: number; bodyMs: number };
+  private readonly maxResponseBytes: number;
   private readonly maxRetryWaitMs: number;
   private readonly deadlineMs: number;
   private readonly maxAttempts: number;
@@ -453,7 +572,10 @@ export class HttpClient {
     this.basePath = base.pathname.replace(/\/+$/, '');
     this.headers = {};
     for (const [k, v] of Object.entries(options.headers ?? {})) this.headers[k.toLowerCase()] = v;
-    this.redact = makeRedactor(secretVariants([...Object.values(options.headers ?? {}), ...(options.secrets ?? [])]));
+    this.redact = makeRedactor(Object.values(options.headers ?? {}), [
+      ...(options.secrets ?? []),
+      ...baseUrlSecrets(options.baseUrl),
+    ]);
     this.clock = options.clock ?? realClock;
     this.limiter = options.limiter ? new TokenBucket(options.limiter, this.clock) : undefined;
     this.timeouts = {
@@ -461,6 +583,7 @@ export class HttpClient {
       headersMs: options.timeouts?.headersMs ?? DEFAULT_HEADERS_MS,
       bodyMs: options.timeouts?.bodyMs ?? DEFAULT_BODY_MS,
     };
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.maxRetryWaitMs = options.maxRetryWaitMs ?? DEFAULT_MAX_RETRY_WAIT_MS;
     this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
@@ -469,8 +592,20 @@ export class HttpClient {
     this.describeError = options.describeError;
   }
 
-  /** The path+query string exactly as `request` would send it (used for truthful dry runs). */
+  /** The path+query string exactly as `request` sends it, base path included. */
   target(req: Pick<HttpRequest, 'path' | 'query'>): string {
+    return `${this.basePath}${this.relative(req)}`;
+  }
+
+  /**
+   * The path+query under the configured base, as a dry run shows it: exactly what `request` sends
+   * after the base, never the base's own path (a proxy's path may carry a token).
+   */
+  shownPath(req: Pick<HttpRequest, 'path' | 'query'>): string {
+    return this.redact(this.relative(req));
+  }
+
+  private relative(req: Pick<HttpRequest, 'path' | 'query'>): string {
     if (typeof req.path !== 'string' || !req.path.startsWith('/')) {
       throw new CrmError('validation', `Internal error: ${this.provider} request path must start with '/'.`);
     }
@@ -484,7 +619,7 @@ export class HttpClient {
       }
     }
     const q = req.query ? qs.stringify(req.query, { arrayFormat: 'brackets' }) : '';
-    return `${this.basePath}${req.path}${q ? `?${q}` : ''}`;
+    return `${req.path}${q ? `?${q}` : ''}`;
   }
 
   async request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
@@ -495,7 +630,7 @@ export class HttpClient {
         provider: this.provider,
       });
     }
-    const logPath = this.redact(target);
+    const logPath = this.shownPath(req);
     const headers: Record<string, string> = { accept: 'application/json', ...this.headers };
     let body: string | undefined;
     if (req.body !== undefined) {
@@ -503,15 +638,25 @@ export class HttpClient {
       headers['content-type'] = 'application/json';
     }
     for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
-    if (req.idempotencyKey) headers['idempotency-key'] = req.idempotencyKey;
+    if (keyed(req)) headers['idempotency-key'] = req.idempotencyKey!;
 
     let waited = 0;
+    let last: Failure | undefined;
     const deadline = this.clock.now() + this.deadlineMs;
     for (let attempt = 1; ; attempt++) {
+      // The deadline covers the limiter's queue too: a wait that would outlive it fails now, unsent.
+      const queueMs = this.limiter?.waitMs(req.cost ?? 1) ?? 0;
+      if (queueMs > 0 && this.clock.now() + queueMs + MIN_ATTEMPT_MS > deadline) {
+        throw last ? this.budgetError(last, req, queueMs, false) : this.limiterError(queueMs);
+      }
       await this.abortable(() => this.limiter?.take(req.cost ?? 1, req.signal), req, attempt);
+      const left = deadline - this.clock.now();
+      if (left <= 0) {
+        // Never send after the deadline (a clock jump or a slow queue): say when to come back.
+        throw last ? this.budgetError(last, req, MIN_ATTEMPT_MS, false) : this.limiterError(MIN_ATTEMPT_MS);
+      }
       const started = performance.now();
       // Each attempt gets at most the time left, so slow answers cannot stack past the deadline.
-      const left = Math.max(1, deadline - this.clock.now());
       const result = await this.once(req, target, headers, body, left);
       const ms = Math.round(performance.now() - started);
       this.logger?.debug(
@@ -528,11 +673,12 @@ export class HttpClient {
       );
       if (result.ok) return result.response as HttpResponse<T>;
       if (result.kind === 'aborted') throw this.cancelled(req, true);
+      last = result;
 
       const retryable = this.isRetryable(result, req);
       if (!retryable || attempt >= this.maxAttempts) throw this.finalError(result, req, attempt, retryable);
 
-      const hint = result.kind === 'status' ? serverWaitMs(result.status, result.headers) : undefined;
+      const hint = result.kind === 'status' ? serverWaitMs(result.status, result.headers, this.clock.now()) : undefined;
       const backoff = Math.random() * Math.min(MAX_BACKOFF_MS, this.retryBaseMs * 2 ** (attempt - 1));
       const wait = Math.ceil(hint ?? backoff);
       if (waited + wait > this.maxRetryWaitMs || this.clock.now() + wait + MIN_ATTEMPT_MS > deadline) {
@@ -544,8 +690,8 @@ export class HttpClient {
           provider: this.provider,
           method: req.method,
           path: logPath,
-          status: result.kind === 'status' ? result.status : undefined,
-          error: result.kind === 'network' ? result.codes[0] : undefined,
+          status: result.kind === 'status' || result.kind === 'malformed' ? result.status : undefined,
+          error: result.kind === 'network' ? result.codes[0] : result.kind === 'malformed' ? 'malformed' : undefined,
           attempt,
           waitMs: wait,
         },
@@ -577,7 +723,7 @@ export class HttpClient {
     const pool = poolFor(this.origin, this.timeouts.connectMs);
     let status: number;
     let resHeaders: Record<string, string>;
-    let text: string;
+    let read: { text: string; cut: boolean };
     let responded = false;
     try {
       const res = await pool.request({
@@ -592,7 +738,12 @@ export class HttpClient {
       responded = true;
       status = res.statusCode;
       resHeaders = flattenHeaders(res.headers);
-      text = await res.body.text();
+      const ok = status >= 200 && status < 300;
+      // A success is read up to the client's bound (not at all when it says it is larger); an error
+      // answer only as far as its message needs.
+      read = ok
+        ? await readBounded(res.body, this.maxResponseBytes, Number(resHeaders['content-length']))
+        : await readBounded(res.body, MAX_ERROR_BODY_BYTES);
     } catch (err) {
       if (req.signal?.aborted) return { ok: false, kind: 'aborted' };
       const codes = errorCodes(err);
@@ -600,6 +751,8 @@ export class HttpClient {
       return { ok: false, kind: 'network', codes, sent };
     }
     if (status >= 200 && status < 300) {
+      if (read.cut) return { ok: false, kind: 'oversize', status };
+      const text = read.text;
       if (text.trim() === '') return { ok: true, response: { status, headers: resHeaders, body: undefined } };
       try {
         return { ok: true, response: { status, headers: resHeaders, body: JSON.parse(text) as unknown } };
@@ -607,12 +760,13 @@ export class HttpClient {
         return { ok: false, kind: 'malformed', status };
       }
     }
-    return { ok: false, kind: 'status', status, headers: resHeaders, body: parseMaybeJson(text) };
+    return { ok: false, kind: 'status', status, headers: resHeaders, body: read.cut ? read.text : parseMaybeJson(read.text) };
   }
 
   private isRetryable(f: Failure, req: HttpRequest): boolean {
+    const isRead = req.method === 'GET';
     // A write may be repeated only when the key makes it idempotent or the failure proves nothing was written.
-    const safeToRepeat = req.method === 'GET' || !!req.idempotencyKey;
+    const safeToRepeat = isRead || keyed(req);
     if (f.kind === 'status') {
       if (f.status === 429) return true;
       return safeToRepeat && (f.status === 408 || f.status >= 500);
@@ -621,9 +775,12 @@ export class HttpClient {
       if (!f.codes.some((c) => RETRYABLE_CODES.has(c))) return false;
       return safeToRepeat || !f.sent;
     }
+    // A garbled answer is transient like a 502; a write's garbled answer hides whether it happened.
+    if (f.kind === 'malformed') return isRead;
     return false;
   }
 
+  /** The provider's own words about a failure: redacted first, then cut to a short excerpt. */
   private providerMessage(status: number, body: unknown): string | undefined {
     let m: string | undefined;
     try {
@@ -631,8 +788,11 @@ export class HttpClient {
     } catch {
       m = undefined;
     }
-    m = m ? oneLine(m).slice(0, MESSAGE_EXCERPT_CHARS) : bodyExcerpt(body);
-    return m ? this.redact(m) : undefined;
+    const raw = m?.trim() ? m : bodyText(body);
+    if (!raw) return undefined;
+    const text = oneLine(raw);
+    if (text.startsWith('<')) return 'an HTML error page';
+    return excerpt(this.redact(text.slice(0, REDACTION_WINDOW_CHARS)));
   }
 
   private err(
@@ -646,6 +806,17 @@ export class HttpClient {
   private cancelled(req: HttpRequest, maybeSent: boolean): CrmError {
     const tail = req.method !== 'GET' && maybeSent ? ` ${WRITE_UNCERTAIN}` : '';
     return this.err('cancelled', `The request to ${this.provider} was cancelled.${tail}`, { nothingSent: !maybeSent });
+  }
+
+  /** The client-side limiter would hold the first attempt past the deadline: nothing was sent. */
+  private limiterError(waitMs: number): CrmError {
+    const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
+    const rule = this.limiter ? ` (${this.limiter.describe()})` : '';
+    return this.err(
+      'rate_limited',
+      `crm-mcp is pacing requests to ${this.provider} to stay within its rate limit${rule}, and this call would wait longer than a tool call may take; nothing was sent. Retry in about ${humanDelay(retryAfterSeconds)}.`,
+      { retryAfterSeconds, nothingSent: true },
+    );
   }
 
   private budgetError(f: Failure, req: HttpRequest, waitMs: number, serverAsked: boolean): CrmError {
@@ -662,8 +833,9 @@ export class HttpClient {
     const tail = req.method !== 'GET' && !callerCanRepeat(req) && this.maybeWritten(f) ? ` ${WRITE_UNCERTAIN}` : '';
     const advice = serverAsked ? `${this.provider} asks to ${when}` : `Please ${when}`;
     return this.err('upstream', `${base} ${advice}${tail}`, {
-      status: f.kind === 'status' ? f.status : undefined,
+      status: f.kind === 'status' || f.kind === 'malformed' ? f.status : undefined,
       retryAfterSeconds,
+      nothingSent: f.kind === 'network' && !f.sent ? true : undefined,
     });
   }
 
@@ -671,13 +843,18 @@ export class HttpClient {
   private maybeWritten(f: Failure): boolean {
     if (f.kind === 'status') return f.status >= 500 || f.status === 408;
     if (f.kind === 'network') return f.sent;
-    return f.kind === 'malformed';
+    return f.kind === 'malformed' || f.kind === 'oversize';
+  }
+
+  private tooLarge(): string {
+    return `${this.provider} answered with more than ${sizeText(this.maxResponseBytes)}`;
   }
 
   /** One sentence describing a failure without advice. */
   private failureSentence(f: Failure): string {
     if (f.kind === 'network') return `${describeConnectionFailure(f.codes, this.provider, this.timeouts)}.`;
     if (f.kind === 'malformed') return `${this.provider} answered ${f.status} with a body that is not valid JSON.`;
+    if (f.kind === 'oversize') return `${this.tooLarge()}.`;
     if (f.kind === 'status') {
       const pm = this.providerMessage(f.status, f.body);
       return `${this.provider} answered ${f.status}${pm ? `: ${sentence(pm)}` : '.'}`;
@@ -713,7 +890,7 @@ export class HttpClient {
       if (s === 405) return this.err('unsupported', `${this.provider} does not allow this operation here (405)${said}`, opts);
       if (s === 409) return this.err('conflict', `${this.provider} reported a conflict (409)${said}`, opts);
       if (s === 429) {
-        const hint = serverWaitMs(s, f.headers);
+        const hint = serverWaitMs(s, f.headers, this.clock.now());
         const retryAfterSeconds = Math.max(1, Math.ceil((hint ?? this.retryBaseMs * 2 ** attempts) / 1000));
         return this.err(
           'rate_limited',
@@ -722,7 +899,7 @@ export class HttpClient {
         );
       }
       if (s >= 500) {
-        if (isWrite && !req.idempotencyKey) {
+        if (isWrite && !keyed(req)) {
           return this.err('upstream', `${this.provider} answered ${s}${said} ${WRITE_UNCERTAIN}`, opts);
         }
         const keyNote = !isWrite
@@ -738,8 +915,24 @@ export class HttpClient {
       return this.err('validation', `${this.provider} rejected the request (${s})${said}`, opts);
     }
     if (f.kind === 'malformed') {
-      const tail = isWrite && !callerCanRepeat(req) ? ` ${WRITE_UNCERTAIN}` : ' Try again shortly.';
-      return this.err('upstream', `${this.provider} answered ${f.status} with a body that is not valid JSON.${tail}`, { status: f.status });
+      const opts = { status: f.status };
+      if (!isWrite) {
+        return this.err('upstream', `${this.provider} answered ${f.status} with a body that is not valid JSON${after}. Try again shortly.`, opts);
+      }
+      // Not retried: the write may have been applied, and only the answer is garbled.
+      const check = callerCanRepeat(req)
+        ? 'The write may or may not have happened; repeating it with the same idempotency_key is safe, or check with a read (get or list).'
+        : WRITE_UNCERTAIN;
+      return this.err('upstream', `${this.provider} answered ${f.status} with a body that is not valid JSON. ${check}`, opts);
+    }
+    if (f.kind === 'oversize') {
+      const opts = { status: f.status };
+      if (!isWrite) return this.err('upstream', `${this.tooLarge()}; narrow the request (limit, filters).`, opts);
+      return this.err(
+        'upstream',
+        `${this.provider} accepted the request (${f.status}) but its answer was larger than ${sizeText(this.maxResponseBytes)}, so crm-mcp did not read it. ${WRITE_UNCERTAIN}`,
+        opts,
+      );
     }
     if (f.kind === 'network') {
       const what = describeConnectionFailure(f.codes, this.provider, this.timeouts);
@@ -751,4 +944,33 @@ export class HttpClient {
     }
     return this.cancelled(req, true);
   }
+}
+
+/**
+ * Reads a response body as text, at most `limit` bytes: a larger answer is cut there and the rest
+ * is never read, so one huge record cannot balloon memory. One whose declared length is already
+ * larger is not read at all.
+ */
+async function readBounded(
+  body: AsyncIterable<Uint8Array> & { destroy(err?: Error): unknown },
+  limit: number,
+  declared = Number.NaN,
+): Promise<{ text: string; cut: boolean }> {
+  if (Number.isFinite(declared) && declared > limit) {
+    body.destroy();
+    return { text: '', cut: true };
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const b = Buffer.from(chunk);
+    if (size + b.length > limit) {
+      chunks.push(b.subarray(0, limit - size));
+      // Leaving the loop destroys the stream: the rest of the answer is never read.
+      return { text: Buffer.concat(chunks).toString('utf8'), cut: true };
+    }
+    chunks.push(b);
+    size += b.length;
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), cut: false };
 }

@@ -5,7 +5,7 @@
  * creating another. A create whose outcome is unknown (a 5xx, a timeout) keeps its reservation:
  * the repeat then says so rather than risk a duplicate.
  */
-import { createHash } from 'node:crypto';
+import { canonicalHash } from './canonical.js';
 import { CrmError, isCrmError } from './errors.js';
 import { applicationIdOf, openOwnedDatabase, type OwnedSchema } from './sqlite-file.js';
 import type { SqlDatabase } from './sqlite.js';
@@ -15,20 +15,12 @@ type Row = { fingerprint: string; record_id: string | null; state: 'pending' | '
 /** Errors that prove the CRM refused the create, so nothing exists and the key can be reused (as does `nothingSent`). */
 const REFUSED = new Set(['validation', 'auth', 'not_found', 'unsupported', 'conflict', 'rate_limited']);
 
-export function fingerprint(input: unknown): string {
-  const canonical = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(canonical)
-      : v && typeof v === 'object'
-        ? Object.fromEntries(
-            Object.entries(v as Record<string, unknown>)
-              .filter(([, x]) => x !== undefined)
-              .sort(([a], [b]) => a.localeCompare(b))
-              .map(([k, x]) => [k, canonical(x)]),
-          )
-        : v;
-  return createHash('sha256').update(JSON.stringify(canonical(input))).digest('hex');
-}
+/**
+ * The input's fingerprint as stored beside a key. Keys stored before the shared canonical JSON
+ * (sorted with localeCompare) still match: creates here carry flat write fields whose names sort
+ * the same either way (test/unit/canonical.test.ts holds stored values).
+ */
+export const fingerprint = (input: unknown): string => canonicalHash(input);
 
 /** idempotency.db is marked with application_id 0x43524d69 ("CRMi"), apart from the local CRM's. */
 const IDEMPOTENCY_SCHEMA: OwnedSchema = {

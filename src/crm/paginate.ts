@@ -5,6 +5,7 @@
  * silently paging through a different result set.
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical.js';
 import { CrmError } from './errors.js';
 
 interface CursorState {
@@ -21,8 +22,12 @@ export interface DecodedCursor {
   skip: number;
 }
 
+/**
+ * Filters as [[name, value], ...] sorted by name, each value canonical at every depth, so nested
+ * `remote_query` key order never changes a cursor; flat filters give the same string as before.
+ */
 export function filterFingerprint(scope: string, filters: Record<string, unknown>): string {
-  const canonical = JSON.stringify(
+  const canonical = canonicalJson(
     Object.keys(filters)
       .filter((k) => filters[k] !== undefined)
       .sort()
@@ -56,4 +61,104 @@ export function decodeCursor(cursor: string, fingerprint: string): DecodedCursor
     );
   }
   return { native: state.n, skip: Math.max(0, Number(state.s ?? 0) | 0) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Walking every page of an upstream listing
+
+export interface PageOf<T> {
+  items: T[];
+  next_cursor: string | null | undefined;
+}
+
+export interface Walk<T> {
+  items: T[];
+  pages: number;
+  /** Why the walk stopped before the end, if it did: the listing is then incomplete. */
+  stopped?: 'repeated_cursor' | 'page_cap';
+}
+
+/**
+ * Follows next_cursor from the first page to the last, at most `maxPages` pages. A cursor the
+ * upstream already gave once would loop (the same pages again), so the walk stops there, as at the
+ * cap, and says so in `stopped`: each caller decides whether a partial listing may be shown.
+ */
+export async function walkPages<T>(
+  fetchPage: (cursor: string | undefined) => Promise<PageOf<T>>,
+  maxPages: number,
+): Promise<Walk<T>> {
+  const items: T[] = [];
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  for (let pages = 1; ; pages++) {
+    const page = await fetchPage(cursor);
+    items.push(...page.items);
+    const next = page.next_cursor || undefined;
+    if (next === undefined) return { items, pages };
+    if (seen.has(next)) return { items, pages, stopped: 'repeated_cursor' };
+    if (pages >= maxPages) return { items, pages, stopped: 'page_cap' };
+    seen.add(next);
+    cursor = next;
+  }
+}
+
+/**
+ * One sentence saying a listing is incomplete and why, e.g. "Pipedrive gave the same page cursor
+ * twice while listing stages, so only its first 3 pages (1,500 records) were read."
+ */
+export function incompleteListing(walk: Walk<unknown>, source: string, what: string): string {
+  const read = `${walk.pages} page${walk.pages === 1 ? '' : 's'} (${walk.items.length.toLocaleString('en-US')} records)`;
+  return walk.stopped === 'repeated_cursor'
+    ? `${source} gave the same page cursor twice while listing ${what}, so only its first ${read} were read: the listing is incomplete.`
+    : `Listing ${what} stopped at crm-mcp's cap of ${read}: the listing is incomplete.`;
+}
+
+/** The items of a walk that must be complete (sums, validations); an incomplete one is an error. */
+export function completeItems<T>(walk: Walk<T>, source: string, what: string, advice: string): T[] {
+  if (!walk.stopped) return walk.items;
+  throw new CrmError('upstream', `${incompleteListing(walk, source, what)} ${advice}`, { provider: source });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages cut locally (lists sorted or filtered by crm-mcp over a full scan)
+
+const OFFSET_PREFIX = 'offset:';
+
+/** One page of a list crm-mcp sorted or filtered itself; its cursor is the offset of the next page. */
+export function localPage<T>(all: readonly T[], cursor: string | undefined, limit: number): { items: T[]; next_cursor: string | null } {
+  const offset = parseOffset(cursor);
+  const items = all.slice(offset, offset + limit);
+  return { items, next_cursor: offset + limit < all.length ? `${OFFSET_PREFIX}${offset + limit}` : null };
+}
+
+function parseOffset(cursor: string | undefined): number {
+  if (cursor === undefined) return 0;
+  const m = cursor.startsWith(OFFSET_PREFIX) ? /^\d+$/.exec(cursor.slice(OFFSET_PREFIX.length)) : null;
+  if (!m) {
+    throw new CrmError('validation', 'That cursor is not valid for this list: repeat the same filters, or omit cursor to start again.');
+  }
+  return Number(m[0]);
+}
+
+/**
+ * Sorts a copy by `key` (missing values last), then by `tie`, in `direction`: how crm-mcp orders
+ * a list the CRM cannot sort itself.
+ */
+export function sortLocally<T>(
+  items: readonly T[],
+  key: (item: T) => string | number | undefined,
+  direction: 'asc' | 'desc' | undefined,
+  tie: (a: T, b: T) => number,
+): T[] {
+  const sign = direction === 'desc' ? -1 : 1;
+  return [...items].sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    if (ka === undefined || kb === undefined) {
+      if (ka !== kb) return ka === undefined ? 1 : -1;
+      return tie(a, b) * sign;
+    }
+    const c = ka < kb ? -1 : ka > kb ? 1 : tie(a, b);
+    return c * sign;
+  });
 }

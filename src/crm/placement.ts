@@ -5,30 +5,35 @@
  */
 import { CrmError } from './errors.js';
 import type { Deal, Stage } from './model.js';
+import { incompleteListing, walkPages } from './paginate.js';
 import type { CallOptions, CrmProvider } from './provider.js';
 
 const MAX_STAGE_PAGES = 20;
 
-export async function pipelineStages(
-  provider: CrmProvider,
-  pipelineId: string,
-  opts: CallOptions,
-): Promise<Stage[]> {
+interface PipelineStages {
+  stages: Stage[];
+  /** Set when the provider could not list them all: a stage missing from `stages` may still exist. */
+  incomplete?: string;
+}
+
+export async function pipelineStages(provider: CrmProvider, pipelineId: string, opts: CallOptions): Promise<PipelineStages> {
   const list = provider.stages?.list;
-  if (!list) return [];
-  const stages: Stage[] = [];
-  let cursor: string | undefined;
-  for (let i = 0; i < MAX_STAGE_PAGES; i++) {
+  if (!list) return { stages: [] };
+  let providerNote: string | undefined;
+  const walk = await walkPages(async (cursor) => {
     const page = await list.call(
       provider.stages,
       { pipeline_id: pipelineId, limit: 500, cursor, sort_by: 'position', sort_direction: 'asc' },
       { signal: opts.signal },
     );
-    stages.push(...page.items);
-    if (!page.next_cursor) break;
-    cursor = page.next_cursor;
-  }
-  return stages.filter((s) => !s.pipeline || s.pipeline.id === pipelineId).sort((a, b) => a.position - b.position);
+    // A provider that sorts locally may itself have read only part of the listing.
+    providerNote ??= page.incomplete;
+    return page;
+  }, MAX_STAGE_PAGES);
+  const stages = walk.items.filter((s) => !s.pipeline || s.pipeline.id === pipelineId).sort((a, b) => a.position - b.position);
+  const incomplete =
+    providerNote ?? (walk.stopped ? incompleteListing(walk, provider.label, `the stages of pipeline ${pipelineId}`) : undefined);
+  return incomplete ? { stages, incomplete } : { stages };
 }
 
 const stageList = (stages: Stage[]) =>
@@ -63,7 +68,7 @@ export async function resolvePlacement(
 
   if (stage_id === undefined) {
     // A pipeline without a stage would leave the CRM to pick one: refuse instead of guessing.
-    const stages = await knownStages(provider, pipeline_id!, opts);
+    const { stages } = await knownStages(provider, pipeline_id!, opts);
     throw new CrmError(
       'validation',
       `To put ${deal} in pipeline ${pipeline_id}, also pass stage_id, one of its stages: ${stageList(stages)}.`,
@@ -73,12 +78,16 @@ export async function resolvePlacement(
   // Without a way to list stages nothing can be checked; every provider here has one.
   if (!provider.stages?.list) return pipeline_id === undefined ? undefined : { pipeline_id, stage_id };
   const targetPipeline = pipeline_id ?? (await stagePipeline(provider, stage_id, current, opts));
-  const stages = await knownStages(provider, targetPipeline, opts);
+  const { stages, incomplete } = await knownStages(provider, targetPipeline, opts);
   if (!stages.some((s) => s.id === stage_id)) {
     const where =
       current && pipeline_id === undefined
         ? `${current.pipeline.name ?? 'pipeline'} (${targetPipeline}), the pipeline of ${deal}`
         : `pipeline ${targetPipeline}`;
+    if (incomplete) {
+      // The stage may be on a page that could not be read: neither accept nor refuse it.
+      throw new CrmError('upstream', `${incomplete} So crm-mcp cannot check that stage '${stage_id}' is in ${where}; nothing was changed. Try again later.`);
+    }
     throw new CrmError(
       'validation',
       `Stage '${stage_id}' is not a stage of ${where}. Its stages: ${stageList(stages)}. ` +
@@ -92,9 +101,10 @@ export async function resolvePlacement(
  * The stages of a pipeline that must exist. An empty list is never taken as "anything goes": it
  * means an unknown pipeline or one without stages, and both are errors.
  */
-async function knownStages(provider: CrmProvider, pipelineId: string, opts: CallOptions): Promise<Stage[]> {
-  const stages = await pipelineStages(provider, pipelineId, opts);
-  if (stages.length) return stages;
+async function knownStages(provider: CrmProvider, pipelineId: string, opts: CallOptions): Promise<PipelineStages> {
+  const known = await pipelineStages(provider, pipelineId, opts);
+  if (known.stages.length) return known;
+  if (known.incomplete) throw new CrmError('upstream', `${known.incomplete} Try again later.`);
   const get = provider.pipelines?.get;
   if (get) await get.call(provider.pipelines, pipelineId, { signal: opts.signal }); // not_found for an unknown id
   throw new CrmError(

@@ -110,6 +110,8 @@ export interface Page<T> {
   items: T[];
   /** The provider's own cursor for the next page, or null at the end. */
   next_cursor: string | null;
+  /** Set when the provider could not read the whole listing it sorted or filtered: says so in a sentence. */
+  incomplete?: string;
 }
 
 export interface PageQuery {

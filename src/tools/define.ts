@@ -289,7 +289,8 @@ export async function listFlow<T>(
   const tail = next ? [`More: call ${call.name} again with the same filters and cursor "${next}".`] : [];
   return {
     structured: { [flow.key]: shaped, next_cursor: next },
-    text: [head, ...lines, ...tail].join('\n'),
+    // A provider that could read only part of a listing says so: the agent must not take it as whole.
+    text: [head, ...lines, ...(page.incomplete ? [page.incomplete] : []), ...tail].join('\n'),
   };
 }
 

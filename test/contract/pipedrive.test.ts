@@ -576,3 +576,113 @@ describe('upstream failures', () => {
     expect(await denied.json()).toMatchObject({ success: false, error: 'unauthorized access', error_info: expect.any(String) });
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Defects found by a hostile run (issue 7)
+
+/** Adds `n` open deals to pipeline 1, stage 1 (copies of deal 1), so listings span several pages. */
+function addOpenDeals(n: number): void {
+  const model = fake.state.deals.get(1)!;
+  for (let i = 0; i < n; i++) {
+    const id = 10_000 + i;
+    fake.state.deals.set(id, { ...model, id, title: `Bulk ${i}`, status: 'open', pipeline_id: 1, stage_id: 1, is_deleted: false, history: [] });
+  }
+}
+
+describe('a repeated cursor stops the page walk', () => {
+  it('get_pipeline refuses sums over a listing that repeats its cursor, after two pages instead of 200', async () => {
+    addOpenDeals(1200);
+    fake.state.loopCursor.add('/api/v2/deals');
+    const e = await failure(pd.pipelines.get('1', opts));
+    expect(e.kind).toBe('upstream');
+    expect(e.message).toMatch(/^Pipedrive gave the same page cursor twice while listing the open deals of pipeline 1, so only its first 2 pages \(1,000 records\) were read: the listing is incomplete\. Their counts and values would be wrong/);
+    expect(sent('GET', '/api/v2/deals')).toHaveLength(2);
+  });
+
+  it('list_stages sorted by name over a looping listing says it is incomplete', async () => {
+    for (let i = 0; i < 1100; i++) {
+      const id = 1000 + i;
+      fake.state.stages.set(id, { ...fake.state.stages.get(1)!, id, name: `Extra ${i}`, order_nr: 10 + i });
+    }
+    fake.state.loopCursor.add('/api/v2/stages');
+    const page = await pd.stages.list({ limit: 5, sort_by: 'name' }, opts);
+    expect(page.items).toHaveLength(5);
+    expect(page.incomplete).toMatch(/^Pipedrive gave the same page cursor twice while listing stages/);
+    expect(sent('GET', '/api/v2/stages').filter((r) => r.query.limit === '500')).toHaveLength(2);
+  });
+});
+
+describe('names that cannot be read degrade to ids', () => {
+  it('a 403 from /organizations (token without contacts:read) leaves deals readable, accounts as ids', async () => {
+    fake.server.inject(
+      { kind: 'status', status: 403, body: { success: false, error: 'You do not have permissions to view organizations', error_info: 'x' } },
+      { times: 100, match: (r) => r.path === '/api/v2/organizations' },
+    );
+    const page = await pd.deals.list({ limit: 20 }, opts);
+    const withOrg = page.items.filter((d) => d.account);
+    expect(withOrg.length).toBeGreaterThan(0);
+    for (const d of withOrg) expect(d.account!.name).toBeUndefined();
+    expect(page.items[0].stage.name).toBeDefined(); // other names still resolve
+    const one = await pd.deals.get(String(liveDeals((d) => d.org_id !== null)[0].id), opts);
+    expect(one.account).toEqual({ id: expect.any(String) });
+    // The refusal is remembered for the cache's lifetime: asked once, not on every call.
+    expect(sent('GET', '/api/v2/organizations')).toHaveLength(1);
+  });
+});
+
+describe('answers and base URLs', () => {
+  it('a deal with a 20 MB title is refused with a sentence, not read whole', async () => {
+    fake.state.deals.get(3)!.title = 't'.repeat(20 * 1024 * 1024);
+    const e = await failure(pd.deals.get('3', opts));
+    expect(e.kind).toBe('upstream');
+    expect(e.message).toBe('Pipedrive answered with more than 8 MB; narrow the request (limit, filters).');
+    expect(sent('GET', '/api/v2/deals/3')).toHaveLength(1);
+  });
+
+  it('a token in the base URL path never reaches a dry run or an error', async () => {
+    const pathToken = 'pdPROXY-8c7b6a5d4e3f2a1b';
+    const proxied = await startFakePipedrive({ basePath: `/t/${pathToken}` });
+    try {
+      const p = make({ baseUrl: proxied.url }) as Pd;
+      const w = await p.deals.create!({ name: 'Via proxy', stage_id: '1' }, opts);
+      expect(w.request).toEqual({ method: 'POST', path: '/api/v2/deals', body: expect.objectContaining({ title: 'Via proxy' }) });
+      expect((await p.pipelines.list({ limit: 5 }, opts)).items).toHaveLength(2);
+      expect(proxied.server.requests[0].rawUrl.startsWith(`/t/${pathToken}/api/v2/`)).toBe(true);
+      proxied.server.inject({ kind: 'status', status: 404, body: { success: false, error: `Route /t/${pathToken}/api/v2/x not found` } });
+      const e = await failure(p.pipelines.list({ limit: 5 }, opts));
+      for (let i = 0; i + 8 <= pathToken.length; i++) expect(e.message).not.toContain(pathToken.slice(i, i + 8));
+    } finally {
+      await proxied.stop();
+    }
+  });
+});
+
+describe('keyed creates (idempotency.db) and rate limits', () => {
+  it('a keyed create that met a 429 frees its key: the repeat creates the deal once', async () => {
+    const { IdempotencyStore } = await import('../../src/crm/idempotency.js');
+    const store = new IdempotencyStore(':memory:');
+    const before = liveDeals().length;
+    const create = async () =>
+      store.run(
+        'pipedrive:deals',
+        'k-429',
+        { name: 'Rate limited once', stage_id: '1' },
+        async () => (await pd.deals.create!({ name: 'Rate limited once', stage_id: '1' }, opts)).execute(),
+        (id) => pd.deals.get(id, opts),
+      );
+    fake.server.inject(
+      { kind: 'status', status: 429, headers: { 'Retry-After': '30' }, body: { success: false, error: 'Request over limit' } },
+      { match: (r) => r.method === 'POST' },
+    );
+    const e = await failure(create());
+    expect(e.kind).toBe('rate_limited');
+    expect(liveDeals().length).toBe(before);
+    const deal = await create();
+    expect(deal.name).toBe('Rate limited once');
+    const again = await create();
+    expect(again.id).toBe(deal.id);
+    expect(liveDeals().length).toBe(before + 1);
+    expect(sent('POST', '/api/v2/deals')).toHaveLength(2); // the refused one and the one that created
+    store.close();
+  });
+});

@@ -94,7 +94,7 @@ describe('provider identity', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('reads: exact requests and mapping', () => {
-  it('lists stages with filters as Truto query options', async () => {
+  it('lists stages with filters as Truto query options, and sorts them itself (no sort_by upstream)', async () => {
     const p = truto();
     const page = await p.stages!.list!(
       { pipeline_id: '1', status: 'active', name: 'Proposal', sort_by: 'position', limit: 50 },
@@ -103,13 +103,13 @@ describe('reads: exact requests and mapping', () => {
     const r = only(fake.server.requests);
     expect(r.method).toBe('GET');
     expect(r.path).toBe('/unified/crm/stages');
+    // Seed 000 documents sort_by for four unnamed integrations only: it is never sent.
     expect(r.query).toEqual({
       integrated_account_id: FAKE_TRUTO_ACCOUNT,
       pipeline: { id: '1' },
       name: 'Proposal',
       status: 'active',
-      sort_by: 'position',
-      limit: '50',
+      limit: '100',
       truto_ignore_remote_data: 'true',
     });
     expect(r.rawUrl).toContain('pipeline%5Bid%5D=1');
@@ -446,7 +446,8 @@ describe('writes: prepared request equals what is sent', () => {
       `DELETE /unified/crm/projects/pr-003?${LEAN}`,
     ]);
     expect(fake.requestsFor('DELETE')[0].body).toBeUndefined();
-    expect(fake.requestsFor('DELETE')[0].headers['idempotency-key']).toMatch(UUID);
+    // Truto documents Idempotency-Key for POST and PATCH only.
+    expect(fake.requestsFor('DELETE')[0].headers['idempotency-key']).toBeUndefined();
     expect(fake.state.records.projects.has('pr-003')).toBe(false);
 
     const e = await failure(async () => (await p.projects!.delete!('pr-003', {})).execute());
@@ -745,10 +746,35 @@ describe('failures, retries and idempotency', () => {
     expect(e.message).toContain('[REDACTED]');
   });
 
-  it('refuses a descending stage sort, which Truto cannot express', async () => {
-    const e = await failure(truto().stages!.list!({ limit: 5, sort_by: 'name', sort_direction: 'desc' }, {}));
-    expect(e.kind).toBe('unsupported');
-    expect(fake.server.requests).toHaveLength(0);
+  it('a DELETE carries no Idempotency-Key and is not resent after a 5xx', async () => {
+    fake.server.inject({ kind: 'status', status: 502, body: { statusCode: 502, error: 'Bad Gateway', message: 'hiccup' } }, {
+      times: 5,
+      match: (r) => r.method === 'DELETE',
+    });
+    const w = await truto().stages!.delete!('12', { idempotency_key: 'caller-key' });
+    expect(w.request.headers).toBeUndefined();
+    const e = await failure(() => w.execute());
+    expect(e.kind).toBe('upstream');
+    expect(e.message).toContain('may or may not have happened');
+    expect(e.message).not.toContain('idempotency key is safe');
+    const deletes = fake.requestsFor('DELETE');
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0].headers['idempotency-key']).toBeUndefined();
+  });
+
+  it('sorts stages locally in either direction, whatever order Truto answers in', async () => {
+    // Truto (and most CRMs behind it) answer in their own order: reverse the fake's.
+    fake.state.records.stages = new Map([...fake.state.records.stages].reverse());
+    const p = truto();
+    const byPosition = await p.stages!.list!({ pipeline_id: '1', sort_by: 'position', limit: 10 }, {});
+    expect(byPosition.items.map((s) => s.position)).toEqual([1, 2, 3, 4, 5]);
+    const byNameDesc = await p.stages!.list!({ limit: 4, sort_by: 'name', sort_direction: 'desc' }, {});
+    const allNames = [...fake.state.records.stages.values()].map((s) => String(s.name).toLowerCase()).sort().reverse();
+    expect(byNameDesc.items.map((s) => s.name.toLowerCase())).toEqual(allNames.slice(0, 4));
+    expect(byNameDesc.next_cursor).toBe('offset:4');
+    const next = await p.stages!.list!({ limit: 4, sort_by: 'name', sort_direction: 'desc', cursor: byNameDesc.next_cursor! }, {});
+    expect(next.items.map((s) => s.name.toLowerCase())).toEqual(allNames.slice(4, 8));
+    for (const r of fake.server.requests) expect(r.query.sort_by).toBeUndefined();
   });
 });
 
@@ -814,5 +840,60 @@ describe('the fake speaks Truto', () => {
     expect(b.body).toEqual(a.body);
     expect(b.headers.get('idempotent-replayed')).toBe('true');
     expect([...fake.state.records.pipelines.values()].filter((p) => p.name === 'Replay me')).toHaveLength(1);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Defects found by a hostile run (issue 7)
+
+/** Adds `n` copies of record `modelId` (ids x0, x1, ...) so listings span several pages. */
+function addRecords(resource: 'stages' | 'opportunities', modelId: string, n: number, over: (i: number) => Record<string, unknown>): void {
+  const model = fake.state.records[resource].get(modelId)!;
+  for (let i = 0; i < n; i++) {
+    const id = `x${i}`;
+    fake.state.records[resource].set(id, { ...structuredClone(model), id, ...over(i) });
+  }
+}
+
+describe('a repeated cursor stops the page walk', () => {
+  it('list_stages over a looping listing says it is incomplete, after two pages', async () => {
+    addRecords('stages', '11', 250, (i) => ({ name: `Extra ${i}`, position: 10 + i }));
+    fake.state.loopCursor.add('stages');
+    const page = await truto().stages!.list!({ pipeline_id: '1', limit: 5 }, {});
+    expect(page.items.map((s) => s.position)).toEqual([1, 2, 3, 4, 5]);
+    expect(page.incomplete).toMatch(/^Truto gave the same page cursor twice while listing stages, so only its first 2 pages \(200 records\) were read/);
+    expect(fake.requestsFor('GET', 'stages')).toHaveLength(2);
+  });
+
+  it('get_pipeline refuses open-deal sums over a looping listing', async () => {
+    addRecords('opportunities', '100', 250, () => ({ status: 'open' }));
+    fake.state.loopCursor.add('opportunities');
+    const e = await failure(truto().pipelines!.get!('1', {}));
+    expect(e.kind).toBe('upstream');
+    expect(e.message).toMatch(/^Truto gave the same page cursor twice while listing the open deals of pipeline 1.*counts and values would be wrong/);
+    expect(fake.requestsFor('GET', 'opportunities')).toHaveLength(2);
+  });
+
+  it('get_pipeline refuses a partial stage list of a pipeline that does not embed its stages', async () => {
+    delete fake.state.records.pipelines.get('1')!.stages;
+    addRecords('stages', '11', 250, (i) => ({ name: `Extra ${i}`, position: 10 + i }));
+    fake.state.loopCursor.add('stages');
+    const e = await failure(truto().pipelines!.get!('1', {}));
+    expect(e.message).toMatch(/^Truto gave the same page cursor twice while listing the stages of pipeline 1/);
+  });
+});
+
+describe('a token inside the configured base URL', () => {
+  it('dry runs show only the path under the base', async () => {
+    const token = 'trPROXY-1a2b3c4d5e6f7a8b';
+    const p = createTrutoProvider({
+      apiToken: FAKE_TRUTO_TOKEN,
+      integratedAccountId: FAKE_TRUTO_ACCOUNT,
+      baseUrl: `${fake.url}/t/${token}`,
+      integration: 'insightly',
+    });
+    const w = await p.projects!.create!({ name: 'Via proxy', status: 'in progress' }, {});
+    expect(w.request.path).toBe(`/unified/crm/projects?${LEAN}`);
+    expect(JSON.stringify(w.request)).not.toContain(token.slice(0, 8));
   });
 });

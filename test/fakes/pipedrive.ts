@@ -86,6 +86,11 @@ export interface FakePipedriveState {
   nextId: { pipeline: number; stage: number; deal: number };
   /** Deterministic clock: every write advances it by one second. */
   now: Date;
+  /**
+   * List paths (e.g. /api/v2/deals) whose pages after the first answer the cursor they were asked
+   * with as next_cursor again: a misbehaving upstream that would make a naive page walker loop.
+   */
+  loopCursor: Set<string>;
 }
 
 /** Seed sizes, exported so tests can assert counts without hard-coding them twice. */
@@ -127,6 +132,7 @@ export function seedState(token: string): FakePipedriveState {
     deals: new Map(),
     nextId: { pipeline: 3, stage: 11, deal: SEED.deals + 1 },
     now: new Date('2026-11-20T12:00:00Z'),
+    loopCursor: new Set(),
   };
   const pipelines: Array<[string, boolean]> = [
     ['Sales', true],
@@ -884,6 +890,8 @@ export interface FakePipedriveOptions {
   burstLimit?: number;
   /** Answer 429 once the burst is exhausted (off by default so unrelated tests never race it). */
   enforceBurst?: boolean;
+  /** Serve under this path too (a proxy base URL such as /t/<token>); `url` then includes it. */
+  basePath?: string;
 }
 
 export interface FakePipedrive {
@@ -952,6 +960,10 @@ export async function startFakePipedrive(opts: FakePipedriveOptions = {}): Promi
     }
     try {
       const answer = route(req);
+      const env = answer.body as { additional_data?: { next_cursor?: string | null } } | undefined;
+      if (state.loopCursor.has(req.path) && typeof req.query.cursor === 'string' && env?.additional_data?.next_cursor) {
+        env.additional_data.next_cursor = req.query.cursor;
+      }
       return { ...answer, headers: { ...headers, ...answer.headers } };
     } catch (e) {
       if (e instanceof PdError) return { status: e.status, headers, body: errorBody(e.status, e.error, e.extra) };
@@ -959,7 +971,8 @@ export async function startFakePipedrive(opts: FakePipedriveOptions = {}): Promi
     }
   });
   server.latencyMs = opts.latencyMs ?? 0;
-  const url = await server.start();
+  server.basePath = opts.basePath ?? '';
+  const url = `${await server.start()}${server.basePath}`;
 
   return {
     url,

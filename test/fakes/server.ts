@@ -1,7 +1,10 @@
 /**
  * Generic fake upstream for provider and client tests: a real node:http server on 127.0.0.1 that
- * records every request, answers through a handler, and can inject faults (status, delay, socket
- * reset, malformed JSON). Offline and deterministic: nothing here talks to the internet.
+ * records every request, answers through a handler, and can inject faults: statuses (with rate-limit
+ * headers), HTML error pages, delays before the headers, resets before the answer or mid-body, a
+ * body that stalls, malformed JSON, an oversize body, and "the write happened but the answer was
+ * lost" (a fault served after the handler ran). Offline and deterministic: nothing here talks to
+ * the internet.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -17,6 +20,8 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   /** parsed JSON, or raw string if not JSON, undefined if empty */
   body: unknown;
+  /** The fault this request met, if any. */
+  fault?: Fault;
 }
 
 export interface FakeResponse {
@@ -26,11 +31,25 @@ export interface FakeResponse {
   body?: unknown;
 }
 
-export type Fault =
+export type Fault = (
   | { kind: 'status'; status: number; headers?: Record<string, string>; body?: unknown }
-  | { kind: 'delay'; ms: number } // delay, then answer normally
+  | { kind: 'delay'; ms: number } // delay before the headers, then answer normally
   | { kind: 'reset' } // destroy the socket without answering
-  | { kind: 'malformed' }; // 200 with a body that is not JSON
+  | { kind: 'resetMidBody' } // the handler's answer: headers and half the body, then the socket is destroyed
+  | { kind: 'stallBody'; ms: number } // the handler's answer: headers and half the body, a stall, then the rest
+  | { kind: 'malformed' } // 200 with a body that is not JSON
+  | { kind: 'html'; status: number } // a proxy's HTML error page
+  | { kind: 'oversize'; bytes: number; declareLength?: boolean } // 200 JSON of `bytes` bytes, streamed
+) & {
+  /**
+   * Run the handler first (a write is applied), then serve the fault instead of its answer: "the
+   * write happened but the answer was lost". resetMidBody and stallBody always run it.
+   */
+  afterHandler?: boolean;
+};
+
+const HTML_PAGE = (status: number) =>
+  `<!DOCTYPE html>\n<html><head><title>${status} Bad Gateway</title></head>\n<body><h1>${status}</h1><p>The upstream server is temporarily unavailable.</p>\n<hr><address>nginx</address></body></html>\n`;
 
 interface PendingFault {
   fault: Fault;
@@ -41,6 +60,12 @@ interface PendingFault {
 export class FakeServer {
   readonly requests: RecordedRequest[] = [];
   latencyMs = 0;
+  /** Faults served since start (reset() does not clear it): for suites that report their figures. */
+  faultsServed = 0;
+  /** Path prefix stripped before the handler sees a request (a base URL with a path, e.g. a proxy's). */
+  basePath = '';
+  /** Requests being served right now. */
+  private inFlight = 0;
 
   private readonly handler: (req: RecordedRequest) => FakeResponse | Promise<FakeResponse>;
   private faults: PendingFault[] = [];
@@ -59,6 +84,8 @@ export class FakeServer {
   start(): Promise<string> {
     if (this.server) return Promise.resolve(this.baseUrl());
     const server = createServer((req, res) => {
+      this.inFlight += 1;
+      res.once('close', () => (this.inFlight -= 1));
       this.serve(req, res).catch(() => {
         // Last resort: never let a bug in the fake crash the test process.
         if (!res.headersSent && !res.destroyed) {
@@ -102,6 +129,14 @@ export class FakeServer {
     this.faults = [];
   }
 
+  /** Resolves once no request has been in flight for a few polls: stray requests of a finished call have landed. */
+  async settled(quietMs = 15): Promise<void> {
+    for (let quiet = 0; quiet < 3; ) {
+      await new Promise((r) => setTimeout(r, quietMs / 3));
+      quiet = this.inFlight === 0 ? quiet + 1 : 0;
+    }
+  }
+
   private baseUrl(): string {
     const addr = this.server?.address() as AddressInfo | null;
     if (!addr) throw new Error('FakeServer is not started');
@@ -121,9 +156,10 @@ export class FakeServer {
     const raw = await readBody(req);
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
+    const fullPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
     const recorded: RecordedRequest = {
       method: req.method ?? 'GET',
-      path: q < 0 ? rawUrl : rawUrl.slice(0, q),
+      path: this.basePath && fullPath.startsWith(`${this.basePath}/`) ? fullPath.slice(this.basePath.length) : fullPath,
       rawUrl,
       query: q < 0 ? {} : (qs.parse(rawUrl.slice(q + 1), { depth: 10, arrayLimit: 1000 }) as Record<string, unknown>),
       headers: { ...req.headers },
@@ -131,33 +167,89 @@ export class FakeServer {
     };
     this.requests.push(recorded);
     const fault = this.takeFault(recorded);
+    if (fault) {
+      recorded.fault = fault;
+      this.faultsServed += 1;
+    }
 
     if (this.latencyMs > 0) await sleepUnlessClosed(this.latencyMs, res);
+    const runHandler = async (): Promise<FakeResponse> => {
+      try {
+        return await this.handler(recorded);
+      } catch (e) {
+        return { status: 500, body: { error: 'fake handler threw', message: e instanceof Error ? e.message : String(e) } };
+      }
+    };
+    // The handler runs first when the fault comes after it; a client gone by then changes nothing.
+    const early = fault?.afterHandler === true || fault?.kind === 'resetMidBody' || fault?.kind === 'stallBody';
+    let answer: FakeResponse | undefined = early ? await runHandler() : undefined;
     if (fault?.kind === 'delay') await sleepUnlessClosed(fault.ms, res);
     if (res.destroyed) return;
-
-    if (fault?.kind === 'reset') {
-      req.socket.destroy();
-      return;
-    }
-    if (fault?.kind === 'malformed') {
-      send(res, { status: 200, headers: { 'content-type': 'application/json' }, body: '{"data": [ this is not json' });
-      return;
-    }
-    if (fault?.kind === 'status') {
-      send(res, { status: fault.status, headers: fault.headers, body: fault.body });
-      return;
-    }
-
-    let answer: FakeResponse;
-    try {
-      answer = await this.handler(recorded);
-    } catch (e) {
-      answer = { status: 500, body: { error: 'fake handler threw', message: e instanceof Error ? e.message : String(e) } };
-    }
+    if (!fault || (fault.kind === 'delay' && !early)) answer = await runHandler();
     if (res.destroyed) return;
-    send(res, answer);
+
+    switch (fault?.kind) {
+      case 'reset':
+        req.socket.destroy();
+        return;
+      case 'malformed':
+        send(res, { status: 200, headers: { 'content-type': 'application/json' }, body: '{"success":true,"data":[{"id":1,,' });
+        return;
+      case 'status':
+        send(res, { status: fault.status, headers: fault.headers, body: fault.body });
+        return;
+      case 'html':
+        send(res, { status: fault.status, headers: { 'content-type': 'text/html; charset=utf-8' }, body: HTML_PAGE(fault.status) });
+        return;
+      case 'oversize':
+        await sendOversize(res, fault.bytes, fault.declareLength ?? true);
+        return;
+      case 'resetMidBody':
+      case 'stallBody': {
+        const { status, headers, payload } = serialize(answer!);
+        const half = Math.max(1, Math.floor(Buffer.byteLength(payload ?? '') / 2));
+        const bytes = Buffer.from(payload ?? ' ');
+        res.writeHead(status, { ...headers, 'content-length': String(bytes.length) });
+        res.write(bytes.subarray(0, half));
+        if (fault.kind === 'resetMidBody') {
+          // Let the first half leave before the socket goes.
+          setTimeout(() => req.socket.destroy(), 5);
+          return;
+        }
+        await sleepUnlessClosed(fault.ms, res);
+        if (!res.destroyed) res.end(bytes.subarray(half));
+        return;
+      }
+      default:
+        send(res, answer!);
+    }
   }
+}
+
+/** A valid JSON body of `bytes` bytes, written in chunks with backpressure; stops when the client goes. */
+async function sendOversize(res: ServerResponse, bytes: number, declareLength: boolean): Promise<void> {
+  const head = '{"success":true,"data":{"id":1,"name":"';
+  const tail = '"}}';
+  const filler = Math.max(0, bytes - head.length - tail.length);
+  res.writeHead(200, { 'content-type': 'application/json', ...(declareLength ? { 'content-length': String(head.length + filler + tail.length) } : {}) });
+  const chunk = 'x'.repeat(64 * 1024);
+  const write = (s: string) =>
+    new Promise<boolean>((resolve) => {
+      if (res.destroyed) return resolve(false);
+      if (res.write(s)) return resolve(true);
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve(!res.destroyed);
+      };
+      res.once('drain', done);
+      res.once('close', done);
+    });
+  if (!(await write(head))) return;
+  for (let left = filler; left > 0; left -= chunk.length) {
+    if (!(await write(left >= chunk.length ? chunk : chunk.slice(0, left)))) return;
+  }
+  if (!res.destroyed) res.end(tail);
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -180,8 +272,7 @@ function parseBody(raw: string): unknown {
   }
 }
 
-function send(res: ServerResponse, answer: FakeResponse): void {
-  if (res.destroyed || res.headersSent) return;
+function serialize(answer: FakeResponse): { status: number; headers: Record<string, string>; payload: string | undefined } {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(answer.headers ?? {})) headers[k.toLowerCase()] = v;
   let payload: string | undefined;
@@ -196,8 +287,14 @@ function send(res: ServerResponse, answer: FakeResponse): void {
     }
     headers['content-length'] = String(Buffer.byteLength(payload));
   }
+  return { status: answer.status, headers, payload };
+}
+
+function send(res: ServerResponse, answer: FakeResponse): void {
+  if (res.destroyed || res.headersSent) return;
+  const { status, headers, payload } = serialize(answer);
   try {
-    res.writeHead(answer.status, headers);
+    res.writeHead(status, headers);
     res.end(payload);
   } catch {
     res.destroy();

@@ -32,6 +32,8 @@ export interface FakeTrutoState {
   failAfterCommit: Array<{ status: number; resource?: FakeTrutoResource }>;
   /** Largest page Truto serves. */
   maxLimit: number;
+  /** Resources whose pages after the first answer the cursor they were asked with again (a looping upstream). */
+  loopCursor: Set<FakeTrutoResource>;
   defaultLimit: number;
   /** Deterministic clock tick for created_at/updated_at. */
   tick: number;
@@ -123,6 +125,7 @@ function createState(token: string, integratedAccountId: string): FakeTrutoState
     idempotency: new Map(),
     failAfterCommit: [],
     maxLimit: 100,
+    loopCursor: new Set(),
     defaultLimit: 20,
     tick: 1000,
     nextId: 5000,
@@ -434,7 +437,8 @@ function list(state: FakeTrutoState, resource: FakeTrutoResource, req: RecordedR
   const ignoreLimit = truthy(q.truto_ignore_limit);
   const slice = ignoreLimit ? all.slice(offset) : all.slice(offset, offset + limit);
   const nextOffset = offset + slice.length;
-  const next_cursor = !ignoreLimit && nextOffset < all.length ? encodeCursor(nextOffset) : null;
+  let next_cursor = !ignoreLimit && nextOffset < all.length ? encodeCursor(nextOffset) : null;
+  if (next_cursor && offset > 0 && state.loopCursor.has(resource)) next_cursor = q.next_cursor as string;
   const prev_cursor = offset > 0 ? encodeCursor(Math.max(0, offset - limit)) : null;
   const items = slice.map((r) => present(state, r, req));
   const keyBy = typeof q.truto_key_by === 'string' ? q.truto_key_by : undefined;

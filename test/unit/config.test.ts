@@ -39,6 +39,34 @@ describe('config', () => {
     ]);
   });
 
+  it('never echoes a base URL past scheme://host:port, names the setting, and refuses credentials and queries', () => {
+    const secret = 'pdTOK3N-9f8e7d6c5b4a3921-SECRET-a1';
+    const env = (baseUrl: string) => ({ CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: 'tok-123', PIPEDRIVE_BASE_URL: baseUrl });
+    const cases: Array<[string, RegExp]> = [
+      [`http://127.0.0.1:9/?api_token=${secret}`, /^PIPEDRIVE_BASE_URL \(http:\/\/127\.0\.0\.1:9\/…\) must not have a query string.*PIPEDRIVE_API_TOKEN/],
+      [`https://proxy.example/x#${secret}`, /^PIPEDRIVE_BASE_URL \(https:\/\/proxy\.example\/…\) must not have a query string or fragment/],
+      [`http://crm-user:${secret}@proxy.example:8443/t`, /^PIPEDRIVE_BASE_URL \(http:\/\/proxy\.example:8443\/…\) must not contain a user name or password/],
+      [`ftp://proxy.example/${secret}`, /^PIPEDRIVE_BASE_URL must start with http:\/\/ or https:\/\//],
+      [`not a url ${secret}`, /^PIPEDRIVE_BASE_URL must be an http\(s\) URL/],
+    ];
+    for (const [baseUrl, message] of cases) {
+      let text = '';
+      try {
+        load([], env(baseUrl));
+      } catch (e) {
+        text = (e as Error).message;
+      }
+      expect(text, baseUrl).toMatch(message);
+      for (let i = 0; i + 8 <= secret.length; i++) expect(text).not.toContain(secret.slice(i, i + 8));
+      expect(text).not.toContain('crm-user');
+    }
+    // A token in the path is allowed (some proxies want it) and kept as given.
+    expect(load([], env(`https://proxy.example/t/${secret}/`)).connections[0]).toMatchObject({ baseUrl: `https://proxy.example/t/${secret}` });
+    expect(() => load([], { CRM_PROVIDER: 'truto', TRUTO_API_TOKEN: 't', TRUTO_INTEGRATED_ACCOUNT_ID: 'a', TRUTO_BASE_URL: `http://h/?k=${secret}` })).toThrow(
+      /^TRUTO_BASE_URL \(http:\/\/h\/…\).*TRUTO_API_TOKEN/,
+    );
+  });
+
   it('needs the provider credentials and never echoes them', () => {
     expect(() => load([], { CRM_PROVIDER: 'pipedrive' })).toThrow('PIPEDRIVE_API_TOKEN is not set; it is needed for CRM_PROVIDER=pipedrive.');
     const c = load([], { CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: 'tok-123', PIPEDRIVE_BASE_URL: 'https://acme.pipedrive.com/' });

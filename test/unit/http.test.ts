@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { FakeServer, type RecordedRequest } from '../fakes/server.js';
 import { HttpClient, closeAllPools, path, type Clock, type HttpClientOptions } from '../../src/crm/http.js';
 import { CrmError } from '../../src/crm/errors.js';
+import { expectNoFragment } from '../helpers/secrets.js';
 
 const TOKEN = 'tok-SECRET-123/abc';
 
@@ -210,11 +211,28 @@ describe('writes are never retried blindly', () => {
 });
 
 describe('error mapping', () => {
-  it('maps malformed JSON to upstream', async () => {
+  it('retries a read answered with malformed JSON, like a 502, and says so when it persists', async () => {
     server.inject({ kind: 'malformed' });
-    const e = await failure(client().request({ method: 'GET', path: '/api/v2/stages' }));
+    const res = await client().request<{ data: { path: string } }>({ method: 'GET', path: '/api/v2/stages' });
+    expect(res.body.data.path).toBe('/api/v2/stages');
+    expect(server.requests).toHaveLength(2);
+
+    server.reset();
+    server.inject({ kind: 'malformed' }, { times: 10 });
+    const e = await failure(client({ maxAttempts: 3 }).request({ method: 'GET', path: '/api/v2/stages' }));
     expect(e.kind).toBe('upstream');
-    expect(e.message).toContain('not valid JSON');
+    expect(e.message).toContain('not valid JSON (after 3 attempts)');
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it('never resends a write answered with malformed JSON, keyed or not, and says how to check', async () => {
+    server.inject({ kind: 'malformed' }, { times: 4 });
+    const plain = await failure(client().request({ method: 'POST', path: '/api/v2/echo', body: { name: 'x' } }));
+    expect(plain.message).toContain('not valid JSON');
+    expect(plain.message).toContain('may or may not have happened; check with a read');
+    const withKey = await failure(client().request({ method: 'POST', path: '/api/v2/echo', body: { name: 'x' }, idempotencyKey: 'k-1' }));
+    expect(withKey.message).toContain('repeating it with the same idempotency_key is safe');
+    expect(server.requests).toHaveLength(2);
   });
 
   it('maps statuses to kinds and keeps the provider message', async () => {
@@ -400,5 +418,181 @@ describe('redaction', () => {
     expect(e.message).not.toContain('abcd-efgh-ijkl');
     expect(e.message).not.toContain('hunter2-pass');
     expect(e.message).toContain('not allowed');
+  });
+});
+
+describe('secret fragments never survive an excerpt', () => {
+  const SECRET = 'pdTOK3N-9f8e7d6c5b4a3921-SECRET-a1b2c3d4e5';
+  const pad = (n: number) => 'x'.repeat(Math.max(0, n - 7)) + ' token ';
+
+  it('redacts before cutting, at every offset around the cut, on every error path', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
+    const c = client({ headers: { 'x-api-token': SECRET }, logger, maxAttempts: 2, maxRetryWaitMs: 1000 });
+    let checked = 0;
+    for (let offset = 250; offset <= 350; offset++) {
+      const body = { success: false, error: `${pad(offset)}${SECRET} was refused; see the docs.` };
+      const paths: Array<[string, () => void]> = [
+        ['400', () => server.inject({ kind: 'status', status: 400, body })],
+        ['503 exhausted', () => server.inject({ kind: 'status', status: 503, body }, { times: 2 })],
+        ['429 exhausted', () => server.inject({ kind: 'status', status: 429, headers: { 'Retry-After': '60' }, body })],
+      ];
+      for (const [what, inject] of paths) {
+        server.reset();
+        inject();
+        const e = await failure(c.request({ method: 'GET', path: '/api/v2/deals' }));
+        expectNoFragment(e.message, SECRET, `${what} at offset ${offset}`);
+        expect(e.message.length).toBeLessThan(600);
+        checked++;
+      }
+    }
+    expect(checked).toBe(303);
+    for (const l of lines) expectNoFragment(l, SECRET, 'log');
+  });
+
+  it('removes a token the upstream itself echoed only in part, wherever it stands', async () => {
+    for (const part of [SECRET.slice(0, 12), SECRET.slice(9, 30), SECRET.slice(-8)]) {
+      server.reset();
+      server.inject({ kind: 'status', status: 401, body: { success: false, error: `Invalid token '${part}…' for company acme` } });
+      const e = await failure(client({ headers: { 'x-api-token': SECRET } }).request({ method: 'GET', path: '/api/v2/deals' }));
+      expectNoFragment(e.message, SECRET, part);
+      expect(e.message).toContain('for company acme');
+    }
+  });
+
+  it('keeps ordinary text: a secret shorter than 8 characters is redacted whole only', async () => {
+    server.inject({ kind: 'status', status: 400, body: { success: false, error: 'field title is required' } });
+    const e = await failure(client({ headers: { 'x-api-token': 'Bearer title-is' } }).request({ method: 'GET', path: '/x' }));
+    expect(e.message).toContain('field title is required');
+  });
+});
+
+describe('a token inside the configured base URL', () => {
+  const PATH_TOKEN = 'pTOK-77aa88bb99cc00dd';
+  const QUERY_TOKEN = 'qTOK-11ee22ff33gg44hh';
+  const PASSWORD = 'pw-5566778899aabbcc';
+
+  it('never reaches a dry-run path, a message or a log line', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
+    const withSecrets = `${base.replace('http://', `http://crm:${PASSWORD}@`)}/t/${PATH_TOKEN}/?api_token=${QUERY_TOKEN}`;
+    const c = client({ baseUrl: withSecrets, logger });
+    expect(c.shownPath({ path: '/api/v2/deals', query: { limit: 5 } })).toBe('/api/v2/deals?limit=5');
+    expect(c.target({ path: '/api/v2/deals' })).toBe(`/t/${PATH_TOKEN}/api/v2/deals`);
+    server.inject({
+      kind: 'status',
+      status: 404,
+      body: { success: false, error: `No route ${withSecrets}api/v2/deals (user crm:${PASSWORD}, key ${QUERY_TOKEN}, path /t/${PATH_TOKEN})` },
+    });
+    const e = await failure(c.request({ method: 'GET', path: '/api/v2/deals' }));
+    expect(server.requests[0].path).toBe(`/t/${PATH_TOKEN}/api/v2/deals`);
+    for (const text of [e.message, ...lines]) {
+      for (const secret of [PATH_TOKEN, QUERY_TOKEN, PASSWORD]) expectNoFragment(text, secret, 'base URL secret');
+    }
+    expect(e.message).toContain('No route');
+  });
+
+  it('leaves ordinary path words of a base URL alone', async () => {
+    server.inject({ kind: 'status', status: 400, body: { success: false, error: 'Region pipedrive-eu-west-1 rejects api v2 filters' } });
+    const c = client({ baseUrl: `${base}/proxy/pipedrive-eu-west-1/api` });
+    const e = await failure(c.request({ method: 'GET', path: '/v2/deals' }));
+    expect(e.message).toContain('Region pipedrive-eu-west-1 rejects api v2 filters');
+  });
+});
+
+describe('answers are read up to a bound', () => {
+  it('stops reading a success larger than maxResponseBytes, declared or streamed, and does not retry it', async () => {
+    for (const declareLength of [true, false]) {
+      server.reset();
+      server.inject({ kind: 'oversize', bytes: 1024 * 1024, declareLength });
+      const e = await failure(client({ maxResponseBytes: 64 * 1024 }).request({ method: 'GET', path: '/api/v2/deals/1' }));
+      expect(e.kind).toBe('upstream');
+      expect(e.message).toBe('Pipedrive answered with more than 64 KB; narrow the request (limit, filters).');
+      expect(server.requests).toHaveLength(1);
+    }
+  });
+
+  it('is 8 MB by default, and an answer under the bound reads normally', async () => {
+    server.inject({ kind: 'oversize', bytes: 9 * 1024 * 1024 });
+    const e = await failure(client().request({ method: 'GET', path: '/api/v2/deals/1' }));
+    expect(e.message).toContain('more than 8 MB');
+    server.inject({ kind: 'oversize', bytes: 200 * 1024, declareLength: false });
+    const res = await client({ maxResponseBytes: 256 * 1024 }).request<{ data: { name: string } }>({ method: 'GET', path: '/x' });
+    expect(res.body.data.name).toHaveLength(200 * 1024 - '{"success":true,"data":{"id":1,"name":""}}'.length);
+  });
+
+  it('reads only the start of a huge error answer, and quotes a short excerpt of it', async () => {
+    server.inject({ kind: 'status', status: 400, body: { success: false, error: `Field title is too long: ${'T'.repeat(2_000_000)}` } });
+    const e = await failure(client().request({ method: 'GET', path: '/api/v2/deals/1' }));
+    expect(e.kind).toBe('validation');
+    expect(e.message).toMatch(/^Pipedrive rejected the request \(400\): \{"success":false,"error":"Field title is too long: T+…\.$/);
+    expect(e.message.length).toBeLessThan(400);
+  });
+
+  it('a write whose success answer is too large says it may have happened', async () => {
+    server.inject({ kind: 'oversize', bytes: 128 * 1024 });
+    const e = await failure(client({ maxResponseBytes: 64 * 1024 }).request({ method: 'POST', path: '/api/v2/deals', body: { title: 'x' } }));
+    expect(e.message).toContain('accepted the request (200) but its answer was larger than 64 KB');
+    expect(e.message).toContain('may or may not have happened');
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('the call deadline covers the limiter', () => {
+  it('fails at once, unsent, when the limiter would hold a call past the deadline, and says when to retry', async () => {
+    const clock = new ManualClock();
+    const c = client({ clock, limiter: { capacity: 1, windowMs: 60_000 }, deadlineMs: 2_000 });
+    await c.request({ method: 'GET', path: '/api/v2/r/1' });
+    const second = c.request({ method: 'GET', path: '/api/v2/r/2' }).then(
+      () => 'sent',
+      (e: unknown) => e,
+    );
+    // With a manual clock a queued request would wait forever: it must not wait at all.
+    const outcome = await Promise.race([second, new Promise((r) => setTimeout(() => r('still waiting'), 2_000))]);
+    expect(outcome).toBeInstanceOf(CrmError);
+    const e = outcome as CrmError;
+    expect(e.kind).toBe('rate_limited');
+    expect(e.nothingSent).toBe(true);
+    expect(e.retryAfterSeconds).toBe(60);
+    expect(e.message).toMatch(/pacing requests to Pipedrive .*1 requests per 60 s.*nothing was sent\. Retry in about 60 s\./);
+    expect(server.requests).toHaveLength(1);
+    // Once the window has passed the next call goes out.
+    clock.advance(60_000);
+    await c.request({ method: 'GET', path: '/api/v2/r/3' });
+    expect(server.requests.map((r) => r.path)).toEqual(['/api/v2/r/1', '/api/v2/r/3']);
+  });
+
+  it('still queues a call whose limiter wait fits in the deadline', async () => {
+    const clock = new ManualClock();
+    const c = client({ clock, limiter: { capacity: 1, windowMs: 1_000 }, deadlineMs: 5_000 });
+    await c.request({ method: 'GET', path: '/a' });
+    const p = c.request({ method: 'GET', path: '/b' });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(server.requests).toHaveLength(1);
+    clock.advance(1_000);
+    await p;
+    expect(server.requests).toHaveLength(2);
+  });
+});
+
+describe('retry waits', () => {
+  it('reads x-ratelimit-reset in epoch milliseconds', async () => {
+    const clock = new ManualClock();
+    clock.t = Date.parse('2026-11-20T12:00:00Z');
+    server.inject({ kind: 'status', status: 429, headers: { 'x-ratelimit-reset': String(clock.t + 45_000) } });
+    const e = await failure(client({ clock }).request({ method: 'GET', path: '/api/v2/deals' }));
+    expect(e.kind).toBe('rate_limited');
+    expect(e.retryAfterSeconds).toBe(45);
+    // In seconds since the epoch it means the same instant.
+    server.inject({ kind: 'status', status: 429, headers: { 'x-ratelimit-reset': String(clock.t / 1000 + 45) } });
+    expect((await failure(client({ clock }).request({ method: 'GET', path: '/api/v2/deals' }))).retryAfterSeconds).toBe(45);
+  });
+
+  it('never resends a DELETE, even one given an idempotency key', async () => {
+    server.inject({ kind: 'status', status: 502 }, { times: 5 });
+    const e = await failure(client().request({ method: 'DELETE', path: '/api/v2/deals/1', idempotencyKey: 'k-del' }));
+    expect(e.message).toContain('may or may not have happened');
+    expect(server.requests).toHaveLength(1);
+    expect(server.requests[0].headers['idempotency-key']).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@
  * Shared plumbing of the local provider: the per-provider context, SQLite error mapping, record
  * lookups with actionable not-found messages, input validators, and idempotent creates.
  */
-import { createHash } from 'node:crypto';
+import { canonicalHash } from '../../crm/canonical.js';
 import { CrmError, notFound } from '../../crm/errors.js';
 import type { PreparedWrite, Resource, WriteOptions } from '../../crm/provider.js';
 import { sqliteErrorCode } from '../../crm/sqlite.js';
@@ -259,21 +259,7 @@ export function defined<T extends object>(obj: T): Partial<T> {
 // ---------------------------------------------------------------------------------------------
 // Idempotent creates
 
-/** JSON with object keys sorted at every level and undefined dropped. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.keys(value as object)
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-export const fingerprintOf = (input: unknown): string =>
-  createHash('sha256').update(canonicalJson(input)).digest('hex');
+export const fingerprintOf = (input: unknown): string => canonicalHash(input);
 
 interface KeyRow {
   fingerprint: string;

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { CrmError, isCrmError } from '../../crm/errors.js';
 import { HttpClient, path, type HttpClientOptions } from '../../crm/http.js';
+import { walkPages, type Walk } from '../../crm/paginate.js';
 import type { PdOrganization, PdPipeline, PdStage, PdUser } from './map.js';
 
 /**
@@ -36,7 +37,10 @@ export interface PipedriveClientOptions {
   /** Requests per rolling 2 s window for this token; Lite plan 20, Growth 40, Premium 100, Ultimate 120. */
   burstLimit?: number;
   /** Test and tuning hooks passed to the HttpClient (timeouts, retry budget, backoff base, clock). */
-  http?: Pick<HttpClientOptions, 'timeouts' | 'maxRetryWaitMs' | 'maxAttempts' | 'retryBaseMs' | 'clock'>;
+  http?: Pick<
+    HttpClientOptions,
+    'timeouts' | 'maxRetryWaitMs' | 'maxAttempts' | 'retryBaseMs' | 'clock' | 'deadlineMs' | 'maxResponseBytes'
+  >;
 }
 
 interface Envelope<T> {
@@ -99,9 +103,9 @@ export class PipedriveClient {
     });
   }
 
-  /** path+query exactly as sent, for dry runs. */
-  target(p: string, query?: Record<string, unknown>): string {
-    return this.http.target({ path: p, query });
+  /** path+query exactly as sent under the company root, for dry runs. */
+  shownPath(p: string, query?: Record<string, unknown>): string {
+    return this.http.shownPath({ path: p, query });
   }
 
   private spend(tokens: number): void {
@@ -120,18 +124,14 @@ export class PipedriveClient {
     return { items: Array.isArray(env.data) ? env.data : [], next_cursor: env.additional_data?.next_cursor ?? null };
   }
 
-  /** Every page at the largest page size, following next_cursor. */
-  async listAll<T>(p: string, query: Record<string, unknown>, tokens: number, signal?: AbortSignal): Promise<T[]> {
-    const out: T[] = [];
-    let cursor: string | undefined;
-    for (let i = 0; i < MAX_SCAN_PAGES; i++) {
-      const page = await this.list<T>(p, { ...query, limit: MAX_PAGE, cursor }, tokens, signal);
-      out.push(...page.items);
-      if (!page.next_cursor) return out;
-      cursor = page.next_cursor;
-    }
-    this.logger?.warn({ provider: 'Pipedrive', path: p, records: out.length }, 'full scan stopped at the page cap');
-    return out;
+  /**
+   * Every page at the largest page size, following next_cursor; stops on a repeated cursor or the
+   * page cap and says so in `stopped` (each caller decides whether a partial scan may be used).
+   */
+  async walk<T>(p: string, query: Record<string, unknown>, tokens: number, signal?: AbortSignal): Promise<Walk<T>> {
+    const walk = await walkPages((cursor) => this.list<T>(p, { ...query, limit: MAX_PAGE, cursor }, tokens, signal), MAX_SCAN_PAGES);
+    if (walk.stopped) this.logger?.warn({ provider: 'Pipedrive', path: p, records: walk.items.length, stopped: walk.stopped }, 'full scan incomplete');
+    return walk;
   }
 
   async write<T>(
@@ -257,38 +257,54 @@ export class CollectionCache<T extends { id: number }> {
   }
 }
 
+/** A 403: the token works but may not read this kind of record (an OAuth token without a scope). */
+const permissionDenied = (e: unknown): boolean => isCrmError(e) && e.kind === 'auth' && e.status === 403;
+
 /** Organizations are many, so they are fetched by id (`ids=`, 100 at a time) and cached per id. */
 export class OrgCache {
   private readonly names = new Map<number, { name: string | undefined; at: number }>();
+  /** Organizations are not asked for until then: the token may not read them (403). */
+  private deniedUntil = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly client: PipedriveClient,
     private readonly ttlMs = NAME_TTL_MS,
     private readonly now: () => number = Date.now,
+    private readonly logger?: Logger,
   ) {}
 
   async resolve(ids: Iterable<number>, signal?: AbortSignal): Promise<Map<number, string>> {
     const wanted = [...new Set(ids)];
     const t = this.now();
-    const stale = wanted.filter((id) => {
-      const hit = this.names.get(id);
-      return !hit || t - hit.at >= this.ttlMs;
-    });
+    const stale =
+      t < this.deniedUntil
+        ? []
+        : wanted.filter((id) => {
+            const hit = this.names.get(id);
+            return !hit || t - hit.at >= this.ttlMs;
+          });
     const chunks: number[][] = [];
     for (let i = 0; i < stale.length; i += 100) chunks.push(stale.slice(i, i + 100));
-    await Promise.all(
-      chunks.map(async (chunk) => {
-        const page = await this.client.list<PdOrganization>(
-          path`/api/v2/organizations`,
-          { ids: chunk.join(','), limit: chunk.length },
-          TOKEN_COST.v2OrganizationsList,
-          signal,
-        );
-        const found = new Map(page.items.map((o) => [o.id, o.name]));
-        // Not visible or deleted: remember that too, so it is not asked again until the TTL.
-        for (const id of chunk) this.names.set(id, { name: found.get(id), at: t });
-      }),
-    );
+    try {
+      await Promise.all(
+        chunks.map(async (chunk) => {
+          const page = await this.client.list<PdOrganization>(
+            path`/api/v2/organizations`,
+            { ids: chunk.join(','), limit: chunk.length },
+            TOKEN_COST.v2OrganizationsList,
+            signal,
+          );
+          const found = new Map(page.items.map((o) => [o.id, o.name]));
+          // Not visible or deleted: remember that too, so it is not asked again until the TTL.
+          for (const id of chunk) this.names.set(id, { name: found.get(id), at: t });
+        }),
+      );
+    } catch (e) {
+      // An OAuth token without contacts:read can still read deals: show account ids, not an error.
+      if (!permissionDenied(e)) throw e;
+      this.deniedUntil = t + this.ttlMs;
+      this.logger?.warn({ provider: 'Pipedrive' }, 'cannot read organizations; accounts will show ids only');
+    }
     const out = new Map<number, string>();
     for (const id of wanted) {
       const name = this.names.get(id)?.name;
@@ -310,23 +326,25 @@ export interface Directory {
 }
 
 export function createDirectory(client: PipedriveClient, logger?: Logger): Directory {
+  // Names only: a scan cut short leaves some ids without a name, which is shown as the bare id.
+  const scan = async <T>(p: string) => (await client.walk<T>(p, {}, TOKEN_COST.v2List)).items;
   return {
-    pipelines: new CollectionCache(() => client.listAll<PdPipeline>(path`/api/v2/pipelines`, {}, TOKEN_COST.v2List)),
-    stages: new CollectionCache(() => client.listAll<PdStage>(path`/api/v2/stages`, {}, TOKEN_COST.v2List)),
+    pipelines: new CollectionCache(() => scan<PdPipeline>(path`/api/v2/pipelines`)),
+    stages: new CollectionCache(() => scan<PdStage>(path`/api/v2/stages`)),
     users: new CollectionCache(async () => {
       try {
         const env = await client.read<PdUser[]>(path`/api/v1/users`, undefined, TOKEN_COST.v1Users);
         return Array.isArray(env.data) ? env.data : [];
       } catch (e) {
         // An OAuth token without users:read can still read deals: show owner ids, not an error.
-        if (isCrmError(e) && e.kind === 'auth' && e.status === 403) {
+        if (permissionDenied(e)) {
           logger?.warn({ provider: 'Pipedrive' }, 'cannot read users; owners will show ids only');
           return [];
         }
         throw e;
       }
     }),
-    orgs: new OrgCache(client),
+    orgs: new OrgCache(client, NAME_TTL_MS, Date.now, logger),
   };
 }
 

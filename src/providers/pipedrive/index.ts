@@ -6,6 +6,8 @@
 import type { Logger } from 'pino';
 import { CrmError, isCrmError, notFound } from '../../crm/errors.js';
 import { path } from '../../crm/http.js';
+import { completeItems, incompleteListing, localPage, sortLocally } from '../../crm/paginate.js';
+import { together } from '../../crm/parallel.js';
 import type {
   ConversionStats,
   Deal,
@@ -102,9 +104,6 @@ const STAGE_SORT: Record<NonNullable<StageQuery['sort_by']>, string | undefined>
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-/** Client-side pages use their own cursor form; the tool layer wraps it like any native cursor. */
-const OFFSET_PREFIX = 'offset:';
-
 export function createPipedriveProvider(options: PipedriveProviderOptions): CrmProvider {
   const client = new PipedriveClient(options);
   const dir: Directory = createDirectory(client, options.logger);
@@ -167,18 +166,22 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
       // Pipeline, its stages and its open deals in one round trip of wall time. API v2 has no
       // per-stage deal summary (v1 /pipelines/{id}/deals?get_summary is out of support and
       // /v1/deals/summary has no per-stage split), so open deals are summed from /api/v2/deals.
-      const [pipeline, stages, openDeals] = await Promise.all([
-        orNotFound('pipeline', id, client.read<PdPipeline>(path`/api/v2/pipelines/${pid}`, undefined, TOKEN_COST.v2Get, opts.signal)),
-        client.listAll<PdStage>(
-          path`/api/v2/stages`,
-          { pipeline_id: pid, sort_by: 'order_nr', sort_direction: 'asc' },
-          TOKEN_COST.v2List,
-          opts.signal,
-        ),
-        client.listAll<PdDeal>(path`/api/v2/deals`, { pipeline_id: pid, status: 'open' }, TOKEN_COST.v2DealsList, opts.signal),
-      ]);
+      const [pipeline, stageWalk, dealWalk] = await together(opts.signal, [
+        (signal) => orNotFound('pipeline', id, client.read<PdPipeline>(path`/api/v2/pipelines/${pid}`, undefined, TOKEN_COST.v2Get, signal)),
+        (signal) =>
+          client.walk<PdStage>(path`/api/v2/stages`, { pipeline_id: pid, sort_by: 'order_nr', sort_direction: 'asc' }, TOKEN_COST.v2List, signal),
+        (signal) => client.walk<PdDeal>(path`/api/v2/deals`, { pipeline_id: pid, status: 'open' }, TOKEN_COST.v2DealsList, signal),
+      ] as const);
       const p = pipeline.data;
       if (p.is_deleted) throw deletedError('pipeline', id);
+      // Partial stages or sums would read as the truth: refuse them instead.
+      const stages = completeItems(stageWalk, 'Pipedrive', `the stages of pipeline ${id}`, 'Try get_pipeline again later, or list_stages with pipeline_id.');
+      const openDeals = completeItems(
+        dealWalk,
+        'Pipedrive',
+        `the open deals of pipeline ${id}`,
+        'Their counts and values would be wrong, so none are shown; use list_deals with pipeline_id and status open.',
+      );
       dir.pipelines.put(p);
       const { byStage, total } = summarizeOpenDeals(openDeals);
       const ref = new Map([[p.id, p.name]]);
@@ -199,7 +202,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
       }
       const p = path`/api/v2/pipelines`;
       return {
-        request: { method: 'POST', path: client.target(p), body },
+        request: { method: 'POST', path: client.shownPath(p), body },
         async execute() {
           const created = await client.write<PdPipeline>('POST', p, body, TOKEN_COST.v2Write, opts.signal);
           dir.pipelines.put(created);
@@ -213,7 +216,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
       const body = nonEmpty(fromPipelineInput(patch), 'pipeline', 'name, is_deal_probability_enabled');
       const p = path`/api/v2/pipelines/${pid}`;
       return {
-        request: { method: 'PATCH', path: client.target(p), body },
+        request: { method: 'PATCH', path: client.shownPath(p), body },
         async execute() {
           const updated = await orNotFound('pipeline', id, client.write<PdPipeline>('PATCH', p, body, TOKEN_COST.v2Write, opts.signal));
           dir.pipelines.put(updated);
@@ -226,7 +229,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
       const pid = nativeId(id, 'pipeline', 'list_pipelines');
       const p = path`/api/v2/pipelines/${pid}`;
       return {
-        request: { method: 'DELETE', path: client.target(p) },
+        request: { method: 'DELETE', path: client.shownPath(p) },
         async execute() {
           // The delete answer is only {id}; read the name first (and 404 before deleting anything).
           const current = await orNotFound('pipeline', id, client.read<PdPipeline>(p, undefined, TOKEN_COST.v2Get, opts.signal));
@@ -272,15 +275,14 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
 
       // Name filter or name sort: Pipedrive has neither, so scan this pipeline's (or all) stages.
       warm(dir.pipelines.all(opts.signal));
-      const all = await client.listAll<PdStage>(
+      const walk = await client.walk<PdStage>(
         path`/api/v2/stages`,
         { pipeline_id: pid, sort_by: 'order_nr', sort_direction: 'asc' },
         TOKEN_COST.v2List,
         opts.signal,
       );
       const needle = query.name?.trim().toLowerCase();
-      const matched = needle === undefined ? all : all.filter((s) => s.name.toLowerCase().includes(needle));
-      const dirSign = query.sort_direction === 'desc' ? -1 : 1;
+      const matched = needle === undefined ? walk.items : walk.items.filter((s) => s.name.toLowerCase().includes(needle));
       const key = (s: PdStage): string | number =>
         query.sort_by === 'name'
           ? s.name.toLowerCase()
@@ -291,19 +293,13 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
               : query.sort_by === 'position'
                 ? s.order_nr
                 : s.id;
-      matched.sort((a, b) => {
-        const ka = key(a);
-        const kb = key(b);
-        const c = ka < kb ? -1 : ka > kb ? 1 : a.id - b.id;
-        return c * dirSign;
-      });
-      const offset = parseOffset(query.cursor);
-      const limit = clampLimit(query.limit);
-      const slice = matched.slice(offset, offset + limit);
-      const n = await stageNames(slice, opts.signal);
+      const sorted = sortLocally(matched, key, query.sort_direction, (a, b) => a.id - b.id);
+      const page = localPage(sorted, query.cursor, clampLimit(query.limit));
+      const n = await stageNames(page.items, opts.signal);
       return {
-        items: slice.map((s) => toStage(s, n, { remote: opts.include_remote_data })),
-        next_cursor: offset + limit < matched.length ? `${OFFSET_PREFIX}${offset + limit}` : null,
+        items: page.items.map((s) => toStage(s, n, { remote: opts.include_remote_data })),
+        next_cursor: page.next_cursor,
+        ...(walk.stopped ? { incomplete: incompleteListing(walk, 'Pipedrive', 'stages') } : {}),
       };
     },
 
@@ -321,7 +317,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
       }
       const p = path`/api/v2/stages`;
       return {
-        request: { method: 'POST', path: client.target(p), body },
+        request: { method: 'POST', path: client.shownPath(p), body },
         async execute() {
           const created = await client.write<PdStage>('POST', p, body, TOKEN_COST.v2Write, opts.signal);
           dir.stages.put(created);
@@ -335,7 +331,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
       const body = nonEmpty(fromStageInput(patch), 'stage', 'pipeline_id, name, probability');
       const p = path`/api/v2/stages/${sid}`;
       return {
-        request: { method: 'PATCH', path: client.target(p), body },
+        request: { method: 'PATCH', path: client.shownPath(p), body },
         async execute() {
           const updated = await orNotFound('stage', id, client.write<PdStage>('PATCH', p, body, TOKEN_COST.v2Write, opts.signal));
           dir.stages.put(updated);
@@ -348,7 +344,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
       const sid = nativeId(id, 'stage', 'list_stages');
       const p = path`/api/v2/stages/${sid}`;
       return {
-        request: { method: 'DELETE', path: client.target(p) },
+        request: { method: 'DELETE', path: client.shownPath(p) },
         async execute() {
           const current = await orNotFound('stage', id, client.read<PdStage>(p, undefined, TOKEN_COST.v2Get, opts.signal));
           if (current.data.is_deleted) throw deletedError('stage', id);
@@ -404,7 +400,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
       if (body.title === undefined) throw new CrmError('validation', 'Pipedrive requires `name` to create a deal.');
       const p = path`/api/v2/deals`;
       return {
-        request: { method: 'POST', path: client.target(p), body },
+        request: { method: 'POST', path: client.shownPath(p), body },
         async execute() {
           const created = await client.write<PdDeal>('POST', p, body, TOKEN_COST.v2Write, opts.signal);
           return writtenDeal(created, opts);
@@ -421,7 +417,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
       );
       const p = path`/api/v2/deals/${did}`;
       return {
-        request: { method: 'PATCH', path: client.target(p), body },
+        request: { method: 'PATCH', path: client.shownPath(p), body },
         async execute() {
           const updated = await orNotFound('deal', id, client.write<PdDeal>('PATCH', p, body, TOKEN_COST.v2Write, opts.signal));
           return writtenDeal(updated, opts);
@@ -452,16 +448,17 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
       which === 'conversion'
         ? path`/api/v1/pipelines/${pid}/conversion_statistics`
         : path`/api/v1/pipelines/${pid}/movement_statistics`;
-    const [env, pipelinesById, stagesById, users] = await Promise.all([
-      orNotFound(
-        'pipeline',
-        query.pipeline_id,
-        client.read<T>(p, { start_date: query.start_date, end_date: query.end_date, user_id: uid }, TOKEN_COST.v1Stats, opts.signal),
-      ),
-      dir.pipelines.resolve([pid], opts.signal),
-      dir.stages.all(opts.signal),
-      dir.users.all(opts.signal).catch(() => new Map<number, PdUser>()),
-    ]);
+    const [env, pipelinesById, stagesById, users] = await together(opts.signal, [
+      (signal) =>
+        orNotFound(
+          'pipeline',
+          query.pipeline_id,
+          client.read<T>(p, { start_date: query.start_date, end_date: query.end_date, user_id: uid }, TOKEN_COST.v1Stats, signal),
+        ),
+      (signal) => dir.pipelines.resolve([pid], signal),
+      (signal) => dir.stages.all(signal),
+      (signal) => dir.users.all(signal).catch(() => new Map<number, PdUser>()),
+    ] as const);
     // Pipedrive counts one user's deals: the given user_id, else the token's own user. Say whose.
     const counted = uid !== undefined ? users.get(uid) : [...users.values()].find((u) => u.is_you === true);
     const user: Ref = counted
@@ -511,15 +508,6 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
     deals,
     stats: statsOps,
   };
-}
-
-function parseOffset(cursor: string | undefined): number {
-  if (cursor === undefined) return 0;
-  const m = cursor.startsWith(OFFSET_PREFIX) ? /^\d+$/.exec(cursor.slice(OFFSET_PREFIX.length)) : null;
-  if (!m) {
-    throw new CrmError('validation', 'That cursor is not valid for this stage list: repeat the same filters, or omit cursor to start again.');
-  }
-  return Number(m[0]);
 }
 
 function nonEmpty<T extends object>(body: T, what: string, fields: string): T {

@@ -154,8 +154,8 @@ export function trutoCapabilities(integration?: TrutoIntegration): Capabilities 
       create: { supported: STAGE_FIELDS, required: ['name'] },
       update: { supported: STAGE_FIELDS },
       delete: true,
-      // Truto's sort_by is a field name without a direction (seed 000), so sort_direction is not offered.
-      filters: ['pipeline_id', 'name', 'status', 'sort_by'],
+      // Sorted by crm-mcp over the whole (small) stage list, so either direction works.
+      filters: ['pipeline_id', 'name', 'status', 'sort_by', 'sort_direction'],
     },
     deals: {
       list: true,

@@ -1,7 +1,7 @@
 /**
  * Requests to Truto's unified CRM API (provider-apis.md §1): `Authorization: Bearer`, the
  * integrated account on every call, query options in qs bracket syntax, list envelopes with
- * `next_cursor`, and an Idempotency-Key on every write so HttpClient may retry it safely.
+ * `next_cursor`, and an Idempotency-Key on every POST and PATCH so HttpClient may retry it safely.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -17,7 +17,7 @@ export type TrutoResource = 'stages' | 'pipelines' | 'projects' | 'opportunities
 /** Knobs tests (and unusual deployments) may tune; production uses HttpClient's defaults. */
 export type TrutoHttpTuning = Pick<
   HttpClientOptions,
-  'retryBaseMs' | 'maxRetryWaitMs' | 'maxAttempts' | 'timeouts' | 'clock' | 'limiter'
+  'retryBaseMs' | 'maxRetryWaitMs' | 'maxAttempts' | 'timeouts' | 'clock' | 'limiter' | 'deadlineMs' | 'maxResponseBytes'
 >;
 
 export interface TrutoClientOptions {
@@ -129,9 +129,10 @@ export class TrutoClient {
   }
 
   /**
-   * Prepares a POST/PATCH/DELETE. Every send carries an Idempotency-Key: the caller's key when it
-   * gave one (a repeat returns Truto's first answer), else one random key per prepared write, so
-   * HttpClient may retry a 5xx or a dropped connection without creating anything twice. The
+   * Prepares a POST/PATCH/DELETE. A POST or PATCH carries an Idempotency-Key: the caller's key when
+   * it gave one (a repeat returns Truto's first answer), else one random key per prepared write, so
+   * HttpClient may retry a 5xx or a dropped connection without applying it twice. Truto documents
+   * the key for POST and PATCH only, so a DELETE carries none and is never retried blindly. The
    * dry-run view shows the header only when the caller chose the key; a generated one is an
    * implementation detail that would differ on the real send.
    */
@@ -144,11 +145,12 @@ export class TrutoClient {
   ): TrutoPreparedRequest {
     const p = id === undefined ? collectionPath(resource) : recordPath(resource, id);
     const query = this.query(opts);
-    const request: TrutoPreparedRequest['request'] = { method, path: this.http.target({ path: p, query }) };
+    const request: TrutoPreparedRequest['request'] = { method, path: this.http.shownPath({ path: p, query }) };
     if (body !== undefined) request.body = body;
-    const callerKey = opts.idempotency_key?.trim() || undefined;
+    const keyable = method !== 'DELETE';
+    const callerKey = (keyable && opts.idempotency_key?.trim()) || undefined;
     if (callerKey) request.headers = { 'Idempotency-Key': callerKey };
-    const key = callerKey ?? randomUUID();
+    const key = callerKey ?? (keyable ? randomUUID() : undefined);
     return {
       request,
       send: async <T>() => {
@@ -159,7 +161,7 @@ export class TrutoClient {
           body,
           signal: opts.signal,
           idempotencyKey: key,
-          idempotencyKeyGenerated: !callerKey,
+          idempotencyKeyGenerated: key !== undefined && !callerKey,
         });
         return res.body;
       },

@@ -5,6 +5,8 @@
  */
 import type { Logger } from 'pino';
 import { CrmError, isCrmError } from '../../crm/errors.js';
+import { completeItems, incompleteListing, localPage, sortLocally, walkPages } from '../../crm/paginate.js';
+import { together } from '../../crm/parallel.js';
 import type { Deal, Pipeline, Project, Ref, Stage, StageWithDeals } from '../../crm/model.js';
 import type {
   CallOptions,
@@ -206,27 +208,43 @@ export function createTrutoProvider(options: TrutoProviderOptions): CrmProvider 
 
   // ---- resources -----------------------------------------------------------------------------
 
-  const stages = crud<Stage, TrutoStage, StageInput, StageQuery>({
+  const stageFilters = (q: StageQuery) =>
+    compactParams({
+      pipeline: q.pipeline_id === undefined ? undefined : { id: q.pipeline_id },
+      name: q.name,
+      status: q.status,
+    });
+
+  const stageCrud = crud<Stage, TrutoStage, StageInput, StageQuery>({
     resource: 'stages',
     noun: 'stage',
     listTool: 'list_stages',
     fromTruto: (s, o) => stageFromTruto(s, o),
     toTruto: stageToTruto,
-    listParams: (q) => {
-      if (q.sort_direction === 'desc') {
-        throw new CrmError(
-          'unsupported',
-          `${label} sorts stages by a field only (ascending); omit sort_direction or sort the result yourself.`,
-        );
-      }
-      return compactParams({
-        pipeline: q.pipeline_id === undefined ? undefined : { id: q.pipeline_id },
-        name: q.name,
-        status: q.status,
-        sort_by: q.sort_by,
-      });
-    },
+    listParams: stageFilters,
   });
+
+  const stages: CrudOperations<Stage, StageQuery, StageInput> = {
+    ...stageCrud,
+    /**
+     * Sorted here, never upstream: seed 000 documents `sort_by` for four integrations only, without
+     * naming them, and a CRM that ignores it would return its own order as if sorted. A pipeline's
+     * stages are few, so they are read whole (page walker) and sorted and paged locally.
+     */
+    async list(q: StageQuery, opts: CallOptions): Promise<Page<Stage>> {
+      const walk = await walkPages(
+        (cursor) => client.list<TrutoStage>('stages', { ...stageFilters(q), limit: SCAN_PAGE, next_cursor: cursor }, opts),
+        MAX_STAGE_PAGES,
+      );
+      const sortBy = q.sort_by ?? 'position';
+      const key = (s: Stage): string | number | undefined =>
+        sortBy === 'name' ? s.name.toLowerCase() : sortBy === 'position' ? s.position : s[sortBy];
+      // Ties keep Truto's order (the sort is stable).
+      const sorted = sortLocally(walk.items.map((s) => stageFromTruto(s, opts)), key, q.sort_direction, () => 0);
+      const page = localPage(sorted, q.cursor, q.limit);
+      return walk.stopped ? { ...page, incomplete: incompleteListing(walk, label, 'stages') } : page;
+    },
+  };
 
   const deals = crud<Deal, TrutoOpportunity, DealInput, DealQuery>({
     resource: 'opportunities',
@@ -271,52 +289,60 @@ export function createTrutoProvider(options: TrutoProviderOptions): CrmProvider 
 
   /** Every stage of a pipeline, in order, for a pipeline whose record does not embed them. */
   async function allStages(pipelineId: string, pipeline: Ref, opts: CallOptions): Promise<Stage[]> {
-    const out: Stage[] = [];
-    let cursor: string | undefined;
-    for (let i = 0; i < MAX_STAGE_PAGES; i++) {
-      const page = await client.list<TrutoStage>(
-        'stages',
-        { pipeline: { id: pipelineId }, limit: SCAN_PAGE, next_cursor: cursor },
-        { signal: opts.signal, include_remote_data: opts.include_remote_data },
-      );
-      out.push(...page.items.map((s, j) => stageFromTruto(s, opts, { position: out.length + j + 1, pipeline })));
-      if (!page.next_cursor) break;
-      cursor = page.next_cursor;
-    }
+    const walk = await walkPages(
+      (cursor) =>
+        client.list<TrutoStage>(
+          'stages',
+          { pipeline: { id: pipelineId }, limit: SCAN_PAGE, next_cursor: cursor },
+          { signal: opts.signal, include_remote_data: opts.include_remote_data },
+        ),
+      MAX_STAGE_PAGES,
+    );
+    const raw = completeItems(walk, label, `the stages of pipeline ${pipelineId}`, 'Try get_pipeline again later, or list_stages with pipeline_id.');
+    const out = raw.map((s, j) => stageFromTruto(s, opts, { position: j + 1, pipeline }));
     return out.filter((s) => !s.pipeline || s.pipeline.id === pipelineId).sort((a, b) => a.position - b.position);
   }
 
   /**
    * Open opportunities of a pipeline, or undefined when they cannot be counted exactly: the
-   * integration has no opportunities, or there are more than MAX_DEAL_PAGES pages of them.
+   * integration has no opportunities, or there are more than MAX_DEAL_PAGES pages of them. A
+   * repeated cursor is an error rather than a silent omission: the upstream is misbehaving.
    */
   async function openDeals(pipelineId: string, opts: CallOptions): Promise<Deal[] | undefined> {
-    const out: Deal[] = [];
-    let cursor: string | undefined;
+    let walk;
     try {
-      for (let i = 0; i < MAX_DEAL_PAGES; i++) {
-        const page = await client.list<TrutoOpportunity>(
-          'opportunities',
-          { pipeline: { id: pipelineId }, status: 'open', limit: SCAN_PAGE, next_cursor: cursor },
-          { signal: opts.signal, exclude: OPPORTUNITY_UNUSED_FIELDS },
-        );
-        out.push(...page.items.map((o) => dealFromTruto(o)));
-        if (!page.next_cursor) return out;
-        cursor = page.next_cursor;
-      }
+      walk = await walkPages(
+        (cursor) =>
+          client.list<TrutoOpportunity>(
+            'opportunities',
+            { pipeline: { id: pipelineId }, status: 'open', limit: SCAN_PAGE, next_cursor: cursor },
+            { signal: opts.signal, exclude: OPPORTUNITY_UNUSED_FIELDS },
+          ),
+        MAX_DEAL_PAGES,
+      );
     } catch (e) {
       // The CRM behind Truto may have no opportunities; the pipeline itself is still worth showing.
       if (isCrmError(e) && (e.kind === 'not_found' || e.kind === 'unsupported' || e.kind === 'validation')) return undefined;
       throw e;
     }
-    return undefined;
+    if (walk.stopped === 'page_cap') return undefined;
+    const raw = completeItems(
+      walk,
+      label,
+      `the open deals of pipeline ${pipelineId}`,
+      'Their counts and values would be wrong, so none are shown; use list_deals with pipeline_id and status open.',
+    );
+    return raw.map((o) => dealFromTruto(o));
   }
 
   const pipelines: CrudOperations<Pipeline, PageQuery, PipelineInput> = {
     ...pipelineCrud,
     /** The pipeline, its ordered stages, and count/value of open deals per stage (DESIGN §5). */
     async get(id: string, opts: CallOptions): Promise<Pipeline> {
-      const [pipeline, open] = await Promise.all([pipelineCrud.get(id, opts), openDeals(id, opts)]);
+      const [pipeline, open] = await together(opts.signal, [
+        (signal) => pipelineCrud.get(id, { ...opts, signal }),
+        (signal) => openDeals(id, { ...opts, signal }),
+      ] as const);
       const self: Ref = pipeline.name ? { id: pipeline.id, name: pipeline.name } : { id: pipeline.id };
       const stageList = pipeline.stages ?? (await allStages(id, self, opts));
       const ordered = [...stageList].sort((a, b) => a.position - b.position);
