@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The secret scan over every e2e test's output lines (test/helpers/secrets.ts).
+    setupFiles: ['test/helpers/setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // e2e suites spawn server processes; two cores here, so keep the pool small.
