@@ -540,7 +540,8 @@ export interface RawResponse {
 
 /**
  * A raw HTTP request to 127.0.0.1:port with exactly the headers given (node:http, so a forged
- * Host header is really sent).
+ * Host header is really sent). The answer is checked by the secret scan of the server on that
+ * port.
  */
 export function rawRequest(
   port: number,
@@ -560,6 +561,7 @@ export function rawRequest(
         agent: false,
       },
       (res) => {
+        responded = true;
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
@@ -576,11 +578,28 @@ export function rawRequest(
       },
     );
     req.setTimeout(START_TIMEOUT_MS, () => req.destroy(new Error('raw request timed out')));
-    req.on('error', reject);
-    if (opts.body !== undefined) req.write(opts.body);
-    req.end();
+    // A server may answer (413, 401) and close while a large body is still being written: the
+    // write then fails, but the answer is what counts.
+    let responded = false;
+    req.on('error', (e) => {
+      if (!responded) reject(e);
+    });
+    if (opts.body === undefined || opts.body.length <= LARGE_BODY) {
+      req.end(opts.body);
+      return;
+    }
+    // A large body goes out only if the headers alone did not draw an answer (401, 403, 413):
+    // the server is not made to read it, and the client does not race a closing connection.
+    req.flushHeaders();
+    setTimeout(() => {
+      if (!responded) req.end(opts.body);
+      else req.destroy();
+    }, 200);
   });
 }
+
+/** Bodies above this size are held back until the server has had a look at the headers. */
+const LARGE_BODY = 64 * 1024;
 
 /** A JSON-RPC initialize request body, as a client would send it first. */
 export function initializeBody(id: number | string = 1): string {
