@@ -268,6 +268,14 @@ describe('http: binding', () => {
     expect(r.stderr).toMatch(/CRM_MCP_AUTH_TOKEN/);
   });
 
+  it('a blank CRM_MCP_AUTH_TOKEN refuses to start, with one sentence', async () => {
+    const r = await runCli(['--http', '--port', '0', '--db', ':memory:'], { env: { CRM_MCP_AUTH_TOKEN: '   ' } });
+    expect(r.timedOut).toBe(false);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('crm-mcp: CRM_MCP_AUTH_TOKEN is blank; set a long random token (openssl rand -hex 32) or unset it.');
+    expect(r.stdout).toBe('');
+  });
+
   it('--host 0.0.0.0 with a token serves, still checking Host and the token', async () => {
     const token = `e2e-${randomBytes(16).toString('hex')}`;
     const server = await startHttp({ db: ':memory:', args: ['--host', '0.0.0.0'], env: { CRM_MCP_AUTH_TOKEN: token } });
