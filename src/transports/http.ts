@@ -123,7 +123,7 @@ function refusalLog(logger: Logger) {
  * read) becomes a JSON-RPC error. Express's own handler would answer an HTML page with the stack
  * and print the error, body included, to stderr.
  */
-function errorHandler(logger: Logger) {
+export function errorHandler(logger: Logger) {
   // Express recognises an error handler by its four parameters.
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = (err ?? {}) as { status?: unknown; statusCode?: unknown; type?: unknown; name?: unknown };
