@@ -31,6 +31,17 @@ export function summarize(samples: readonly number[]): Summary {
   };
 }
 
+/** Least-squares slope of y over x (e.g. MB per minute); NaN with fewer than two points. */
+export function slope(points: ReadonlyArray<readonly [number, number]>): number {
+  const n = points.length;
+  if (n < 2) return Number.NaN;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  return sxx === 0 ? Number.NaN : sxy / sxx;
+}
+
 export const median = (xs: readonly number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
 
 /** Rounds for JSON output: keeps 3 decimals, which is µs precision for ms values. */

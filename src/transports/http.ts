@@ -5,7 +5,8 @@
  *
  * Order of the checks, cheapest and least trusting first: Host, Origin, path, bearer token, and
  * only then is the body read (by the SDK, at most MAX_BODY_BYTES). An unauthenticated client
- * never makes the server read or parse a body. Every refusal, whoever produces it (these guards,
+ * never makes the server parse a body (what it sends anyway is discarded, for at most DRAIN_MS).
+ * Every refusal, whoever produces it (these guards,
  * the SDK, express, Node's HTTP parser), is a JSON answer and one JSON log line on stderr: never
  * an HTML page, a stack trace, a file path or the request body.
  */
@@ -53,10 +54,9 @@ function bearerAuth(token: string) {
     // Hashing first makes the comparison constant-time whatever the lengths.
     if (match && timingSafeEqual(digest(match[1].trim()), expected)) return next();
     res.locals.reason = 'token';
-    // An untrusted client's body is not worth draining: the connection closes after the answer.
     res
       .status(401)
-      .set({ 'WWW-Authenticate': 'Bearer realm="crm-mcp"', Connection: 'close' })
+      .set('WWW-Authenticate', 'Bearer realm="crm-mcp"')
       .json(rpcError(-32001, 'Unauthorized: send Authorization: Bearer <CRM_MCP_AUTH_TOKEN>.'));
   };
 }
@@ -65,8 +65,8 @@ function bearerAuth(token: string) {
 const excerpt = (v: string) => JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}…` : v);
 
 /**
- * Host and Origin checks against DNS rebinding (the SDK's validators, our answers: its own echo
- * the whole header value).
+ * Host and Origin checks against DNS rebinding: the SDK's validators, with answers of our own
+ * (the SDK's middleware echoes the whole header value).
  */
 function hostAndOrigin(hosts: string[]) {
   const allowed = hosts.join(', ');
@@ -74,14 +74,14 @@ function hostAndOrigin(hosts: string[]) {
     const host = req.headers.host;
     if (!validateHostHeader(host, hosts).ok) {
       res.locals.reason = 'host';
-      res.status(403).set('Connection', 'close').json(rpcError(-32000,
+      res.status(403).json(rpcError(-32000,
         `Forbidden: Host ${host ? excerpt(host) : '(none)'} is not served here; allowed: ${allowed} (more with CRM_MCP_ALLOWED_HOSTS).`));
       return;
     }
     const origin = req.headers.origin;
     if (!validateOriginHeader(origin, hosts).ok) {
       res.locals.reason = 'origin';
-      res.status(403).set('Connection', 'close').json(rpcError(-32000, `Forbidden: requests from Origin ${excerpt(origin ?? '')} are refused; allowed: ${allowed}.`));
+      res.status(403).json(rpcError(-32000, `Forbidden: requests from Origin ${excerpt(origin ?? '')} are refused; allowed: ${allowed}.`));
       return;
     }
     next();
@@ -89,16 +89,18 @@ function hostAndOrigin(hosts: string[]) {
 }
 
 /**
- * A request answered before its body was read (too large, unknown path) leaves the rest of the
- * body on the wire. On a keep-alive connection Node drains it after the answer (closing at once
- * would reset the connection under a client still sending, which then may never read the answer);
- * the drain is bounded: past DRAIN_MS the connection is cut. Refusals of untrusted clients (401,
- * 403) close the connection instead.
+ * A request refused before its body was read (Host, Origin, token, size, path) leaves the rest of
+ * the body on the wire. On a keep-alive connection Node drains it (reads and discards, never
+ * parses) after the answer: closing at once would reset the connection under a client still
+ * sending, which then may never read the answer. The drain is bounded: past DRAIN_MS the
+ * connection is cut. (A client that asked for Connection: close is closed at once.)
  */
 function boundedDrain(req: Request, res: Response, next: NextFunction) {
+  // Kept now: by the time the drain is over, the request may no longer point at its socket.
+  const socket = req.socket;
   res.once('finish', () => {
     if (req.complete) return;
-    const timer = setTimeout(() => req.socket.destroy(), DRAIN_MS);
+    const timer = setTimeout(() => socket.destroy(), DRAIN_MS);
     timer.unref();
     req.once('end', () => clearTimeout(timer));
   });

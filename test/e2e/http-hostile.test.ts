@@ -67,37 +67,61 @@ function expectCleanLog(stderr: string): void {
   }
 }
 
-/** Bytes straight onto a socket (for what node:http would refuse to send); resolves with the answer. */
+/** Parses one HTTP/1.1 answer; undefined while incomplete. */
+function parseAnswer(data: string): RawResponse | undefined {
+  const end = data.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const lines = data.slice(0, end).split('\r\n');
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
+  const headers: http.IncomingHttpHeaders = {};
+  for (const l of lines.slice(1)) {
+    const i = l.indexOf(':');
+    if (i > 0) headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+  }
+  const rest = data.slice(end + 4);
+  if (/chunked/i.test(String(headers['transfer-encoding'] ?? ''))) {
+    let body = '';
+    for (let at = 0; ; ) {
+      const nl = rest.indexOf('\r\n', at);
+      if (nl < 0) return undefined;
+      const size = parseInt(rest.slice(at, nl), 16);
+      if (size === 0) return { status, headers, body };
+      if (!(size > 0) || rest.length < nl + 2 + size) return undefined;
+      body += rest.slice(nl + 2, nl + 2 + size);
+      at = nl + 2 + size + 2;
+    }
+  }
+  const length = Number(headers['content-length'] ?? 0);
+  return rest.length >= length ? { status, headers, body: rest.slice(0, length) } : undefined;
+}
+
+/**
+ * Bytes straight onto a socket (for what node:http would refuse to send); resolves with the first
+ * answer as soon as it is complete, whether or not the server has read everything sent.
+ */
 function rawSocket(port: number, bytes: string | Buffer): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let data = '';
-    socket.setTimeout(20_000, () => socket.destroy(new Error('raw socket timed out')));
-    socket.on('data', (c) => (data += c.toString('utf8')));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const [head, ...rest] = data.split('\r\n\r\n');
-      const lines = head.split('\r\n');
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
-      const headers: http.IncomingHttpHeaders = {};
-      for (const l of lines.slice(1)) {
-        const i = l.indexOf(':');
-        if (i > 0) headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
-      }
-      let body = rest.join('\r\n\r\n');
-      if (/chunked/i.test(String(headers['transfer-encoding'] ?? ''))) {
-        let decoded = '';
-        for (let at = 0; ; ) {
-          const nl = body.indexOf('\r\n', at);
-          const size = parseInt(body.slice(at, nl), 16);
-          if (!(size > 0)) break;
-          decoded += body.slice(nl + 2, nl + 2 + size);
-          at = nl + 2 + size + 2;
-        }
-        body = decoded;
-      }
-      resolve({ status, headers, body });
+    let error: Error | undefined;
+    let settled = false;
+    const done = (answer: RawResponse | undefined) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      if (answer) resolve(answer);
+      else reject(error ?? new Error('the connection closed without an answer'));
+    };
+    socket.setTimeout(20_000, () => done(undefined));
+    socket.on('data', (c) => {
+      data += c.toString('latin1');
+      const answer = parseAnswer(data);
+      if (answer) done(answer);
     });
+    // A server that answers and closes while bytes are still coming resets the connection: the
+    // answer already read is what counts.
+    socket.on('error', (e) => (error = e));
+    socket.on('close', () => done(parseAnswer(data)));
     socket.write(bytes);
   });
 }
@@ -374,6 +398,16 @@ describe('hostile HTTP requests: every one refused, nothing written', () => {
           `${(2 * mb).toString(16)}\r\n${'c'.repeat(2 * mb)}\r\n0\r\n\r\n`,
       ),
     );
+    for (const [label, auth] of [['with token', `Authorization: Bearer ${TOKEN}\r\n`], ['without token', '']] as const) {
+      const body = padded(10 * mb);
+      add('oversize', `10 MB sent without waiting for an answer, ${label}`, () =>
+        rawSocket(
+          locked.port,
+          `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${locked.port}\r\n${auth}Content-Type: application/json\r\n` +
+            `Accept: application/json, text/event-stream\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        ),
+      );
+    }
     add('oversize', 'gzip bomb (10 MB inflated)', req(locked, {
       headers: { ...MCP_POST_HEADERS, ...AUTH, 'content-encoding': 'gzip' },
       body: gzipSync(Buffer.from(padded(10 * mb))),

@@ -41,6 +41,18 @@ export class SecretLeakError extends Error {
   override name = 'SecretLeakError';
 }
 
+/** What this test file's scans covered, for the figure printed after `npm test` (./global-setup.ts). */
+export const scanStats = {
+  /** Server processes whose environment held at least one secret (counted by ./server.ts). */
+  processes: 0,
+  /** Distinct secret values registered. */
+  secrets: new Set<string>(),
+  /** JSON-RPC results and errors, raw HTTP answers, output lines, one-shot outputs. */
+  texts: 0,
+  chars: 0,
+  findings: 0,
+};
+
 interface Entry {
   secret: number;
   /** Offset of the window in the secret (its first occurrence). */
@@ -58,6 +70,7 @@ export class SecretScanner {
   add(name: string, value: string): void {
     if (value.length < FRAGMENT_LENGTH || this.list.some((s) => s.value === value)) return;
     const secret = this.list.push({ name, value }) - 1;
+    scanStats.secrets.add(value);
     for (let at = 0; at + FRAGMENT_LENGTH <= value.length; at++) {
       const w = value.slice(at, at + FRAGMENT_LENGTH);
       if (!this.windows.has(w)) this.windows.set(w, { secret, at });
@@ -99,6 +112,8 @@ export class SecretScanner {
   scan(text: string): Finding[] {
     const found: Finding[] = [];
     if (!this.list.length) return found;
+    scanStats.texts++;
+    scanStats.chars += text.length;
     const last = text.length - FRAGMENT_LENGTH;
     for (let i = 0; i <= last; i++) {
       if (!this.pairs[pairKey(text, i)]) continue;
@@ -123,6 +138,7 @@ export class SecretScanner {
       }
       i = end - 1; // the loop's i++ moves past this run
     }
+    scanStats.findings += found.length;
     return found;
   }
 

@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { assertNoLeaks, SecretScanner, watchLines } from './secrets.js';
+import { assertNoLeaks, scanStats, SecretScanner, watchLines } from './secrets.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const CLI = join(ROOT, 'dist', 'cli.js');
@@ -171,6 +171,7 @@ export interface SpawnOptions {
 export function secretScanner(env: Record<string, string | undefined>, extra: Record<string, string> = {}): SecretScanner {
   const scanner = new SecretScanner().addEnv(env);
   for (const [name, value] of Object.entries(extra)) scanner.add(name, value);
+  if (scanner.size) scanStats.processes++;
   return scanner;
 }
 
@@ -556,6 +557,7 @@ export function rawRequest(
         path: opts.path ?? '/mcp',
         headers: {
           ...(opts.body !== undefined ? { 'content-length': String(Buffer.byteLength(opts.body)) } : {}),
+          ...(opts.body !== undefined && opts.body.length > LARGE_BODY ? { expect: '100-continue' } : {}),
           ...(opts.headers ?? {}),
         },
         agent: false,
@@ -588,17 +590,17 @@ export function rawRequest(
       req.end(opts.body);
       return;
     }
-    // A large body goes out only if the headers alone did not draw an answer (401, 403, 413):
-    // the server is not made to read it, and the client does not race a closing connection.
-    req.flushHeaders();
-    setTimeout(() => {
+    // A large body waits for the server's "100 Continue": a server that refuses on the headers
+    // alone (401, 403, 413) is not made to read it, and the client does not race a closing
+    // connection. (A client that does not wait: see test/e2e/http-hostile.test.ts.)
+    req.on('continue', () => {
       if (!responded) req.end(opts.body);
-      else req.destroy();
-    }, 200);
+    });
+    req.flushHeaders();
   });
 }
 
-/** Bodies above this size are held back until the server has had a look at the headers. */
+/** Bodies above this size are held back until the server has accepted the headers. */
 const LARGE_BODY = 64 * 1024;
 
 /** A JSON-RPC initialize request body, as a client would send it first. */
