@@ -9,9 +9,11 @@
  * One `node dist/cli.js --http --port 0` child on a seeded temp database, with CRM_MCP_AUTH_TOKEN
  * set (every request passes the bearer check), and N real MCP clients (@modelcontextprotocol/client
  * over Streamable HTTP), each calling a mix of read and write tools back to back. Reported: calls/s
- * (overall and per sample window), p50/p99 latency per tool, errors, and the server's RSS sampled
- * every few seconds with its least-squares slope in MB per minute after a warm-up. Pass: no error,
- * the server still healthy, and the memory trend flat (slope at most --max-slope MB/min).
+ * (overall and per sample window), p50/p99 latency per tool, errors, server CPU per call, and the
+ * server's RSS sampled every few seconds with its trend in MB per minute after a warm-up (the
+ * first third of the run, at least 20 s: V8 grows its heap to a working size first). The trend is
+ * the Theil-Sen slope (median of pairwise slopes), which a major GC's dip does not swing. Pass: no
+ * error, the server still healthy, and the memory flat (trend at most --max-slope MB/min).
  * Writes bench/soak-results.json. Exit code 0 on pass, 1 otherwise.
  */
 import { randomBytes } from 'node:crypto';
@@ -21,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { call, textOf } from './local.js';
 import { Deadline, ROOT, cleanup, cpuMs, rssMb, seedDb, sleep, startHttpChild, systemBusy, tempDir, withTimeout } from './lib/procs.js';
-import { int, ms, num, roundSummary, slope, summarize, table } from './lib/stats.js';
+import { int, ms, num, robustSlope, roundSummary, summarize, table } from './lib/stats.js';
 
 interface Options {
   seconds: number;
@@ -35,9 +37,9 @@ function options(argv: string[], env: NodeJS.ProcessEnv): Options {
   const o: Options = {
     seconds: Number(env.SOAK_SECONDS ?? 60),
     clients: Number(env.SOAK_CLIENTS ?? 16),
-    sampleSeconds: Number(env.SOAK_SAMPLE_SECONDS ?? 5),
-    warmupSeconds: Number(env.SOAK_WARMUP_SECONDS ?? 10),
-    maxSlopeMbPerMin: Number(env.SOAK_MAX_SLOPE ?? 2),
+    sampleSeconds: Number(env.SOAK_SAMPLE_SECONDS ?? 2),
+    warmupSeconds: Number(env.SOAK_WARMUP_SECONDS ?? 0), // 0: a third of the run, at least 20 s
+    maxSlopeMbPerMin: Number(env.SOAK_MAX_SLOPE ?? 5),
   };
   const flags: Record<string, keyof Options> = {
     '--seconds': 'seconds',
@@ -51,7 +53,8 @@ function options(argv: string[], env: NodeJS.ProcessEnv): Options {
     if (!key) throw new Error(`unknown argument ${argv[i]}; known: ${Object.keys(flags).join(', ')}`);
     o[key] = Number(argv[++i]);
   }
-  for (const [k, v] of Object.entries(o)) if (!Number.isFinite(v) || v <= 0) throw new Error(`${k} must be a positive number`);
+  for (const [k, v] of Object.entries(o)) if (!Number.isFinite(v) || v < 0) throw new Error(`${k} must be a positive number`);
+  if (!o.warmupSeconds) o.warmupSeconds = Math.min(Math.max(20, o.seconds / 3), o.seconds / 2);
   if (o.warmupSeconds >= o.seconds) throw new Error('--warmup must be shorter than --seconds');
   return o;
 }
@@ -184,7 +187,7 @@ async function main(): Promise<number> {
     const all = [...latencies.values()].flat();
     const overall = summarize(all);
     const steady = memory.filter(([t]) => t >= o.warmupSeconds);
-    const mbPerMin = slope(steady.map(([t, mb]) => [t / 60, mb] as const));
+    const mbPerMin = robustSlope(steady.map(([t, mb]) => [t / 60, mb] as const));
     const flat = Number.isFinite(mbPerMin) && mbPerMin <= o.maxSlopeMbPerMin;
     const pass = errors.length === 0 && health === 200 && flat;
 
@@ -207,9 +210,10 @@ async function main(): Promise<number> {
     );
     print(`calls/s per ${o.sampleSeconds} s window: ${windows.map((w) => int(w)).join(' ')}`);
     print(`errors: ${errors.length}${errors.length ? ` (first: ${[...new Set(errors)].slice(0, 5).join(' | ')})` : ''}`);
-    print(`server RSS (MB) every ${o.sampleSeconds} s: ${memory.map(([, mb]) => num(mb, 1)).join(' ')}`);
+    print(`server RSS (MB) every ${o.sampleSeconds} s: ${memory.map(([, mb]) => num(mb, 0)).join(' ')}`);
     print(
       `memory trend after ${o.warmupSeconds} s warm-up: ${num(mbPerMin, 2)} MB/min over ${steady.length} samples ` +
+        `= ${int((mbPerMin * 1024 * 1024) / Math.max(1, (calls / wall) * 60))} bytes per call ` +
         `(${flat ? 'flat' : 'GROWING'}: limit ${o.maxSlopeMbPerMin} MB/min); first ${num(steady[0]?.[1] ?? NaN, 1)} MB, ` +
         `last ${num(steady.at(-1)?.[1] ?? NaN, 1)} MB, peak ${num(Math.max(...memory.map(([, mb]) => mb)), 1)} MB`,
     );

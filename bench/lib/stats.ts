@@ -31,15 +31,19 @@ export function summarize(samples: readonly number[]): Summary {
   };
 }
 
-/** Least-squares slope of y over x (e.g. MB per minute); NaN with fewer than two points. */
-export function slope(points: ReadonlyArray<readonly [number, number]>): number {
-  const n = points.length;
-  if (n < 2) return Number.NaN;
-  const mx = points.reduce((a, [x]) => a + x, 0) / n;
-  const my = points.reduce((a, [, y]) => a + y, 0) / n;
-  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
-  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
-  return sxx === 0 ? Number.NaN : sxy / sxx;
+/**
+ * Theil-Sen slope: the median of the slopes between every pair of points. Unlike least squares it
+ * is not swayed by a few outliers (a major GC handing pages back, a burst of allocation).
+ */
+export function robustSlope(points: ReadonlyArray<readonly [number, number]>): number {
+  const slopes: number[] = [];
+  for (let i = 0; i < points.length; i++) {
+    for (let j = i + 1; j < points.length; j++) {
+      const dx = points[j][0] - points[i][0];
+      if (dx !== 0) slopes.push((points[j][1] - points[i][1]) / dx);
+    }
+  }
+  return slopes.length ? median(slopes) : Number.NaN;
 }
 
 export const median = (xs: readonly number[]): number => percentile([...xs].sort((a, b) => a - b), 50);

@@ -187,6 +187,35 @@ export class SecretScanner {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// One-off checks for tests that hold the secret themselves (contract and fault tests, in process).
+
+export const MIN_FRAGMENT = FRAGMENT_LENGTH;
+
+/** Every run of `n` characters of `secret`. */
+export function fragments(secret: string, n = MIN_FRAGMENT): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + n <= secret.length; i++) out.push(secret.slice(i, i + n));
+  return out;
+}
+
+function scannerOf(secrets: string | readonly string[]): SecretScanner {
+  const scanner = new SecretScanner();
+  for (const [i, secret] of (typeof secrets === 'string' ? [secrets] : secrets).entries()) scanner.add(`secret #${i + 1}`, secret);
+  return scanner;
+}
+
+/** The first fragment (FRAGMENT_LENGTH characters) of any of `secrets` found in `text`, or undefined. */
+export function leakedFragment(text: string, secrets: readonly string[]): string | undefined {
+  const [f] = scannerOf(secrets).scan(text);
+  return f && text.slice(f.offset, f.offset + FRAGMENT_LENGTH);
+}
+
+/** Throws a SecretLeakError (which masks what it found) if `text` holds a fragment of a secret. */
+export function expectNoFragment(text: string, secrets: string | readonly string[], where: string): void {
+  scannerOf(secrets).check(text, where);
+}
+
 /** [path, string] for every string and key in a JSON-like value. */
 function strings(value: unknown, path = '', out: Array<[string, string]> = [], depth = 0): Array<[string, string]> {
   if (typeof value === 'string') out.push([path, value]);

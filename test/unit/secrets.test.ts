@@ -6,7 +6,9 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   assertNoLeaks,
+  expectNoFragment,
   FRAGMENT_LENGTH,
+  leakedFragment,
   SecretLeakError,
   SecretScanner,
   takeLeaks,
@@ -160,5 +162,21 @@ describe('watchLines', () => {
     watch.flush();
     expect(takeLeaks()).toEqual([expect.stringMatching(/11 of 46 characters .* fake stderr line 3/)]);
     stream.end();
+  });
+});
+
+describe('one-off checks', () => {
+  it('leakedFragment names the first fragment found; expectNoFragment throws without printing it', () => {
+    expect(leakedFragment('nothing here', [TOKEN])).toBeUndefined();
+    expect(leakedFragment(`x ${TOKEN.slice(20, 31)} y`, ['another-secret-value', TOKEN])).toBe(TOKEN.slice(20, 28));
+    expect(() => expectNoFragment('clean text', TOKEN, 'log')).not.toThrow();
+    expect(() => expectNoFragment(`a ${TOKEN.slice(3, 12)}`, [TOKEN], 'log')).toThrow(/9 of 46 characters of the secret secret #1 in log/);
+    let message = '';
+    try {
+      expectNoFragment(TOKEN, TOKEN, 'here');
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    for (const w of windows(TOKEN)) expect(message).not.toContain(w);
   });
 });
