@@ -201,6 +201,23 @@ describe('http errors: JSON-RPC, never HTML or a stack (issue 7, defect 3)', () 
     expect(res2.status).toBe(401);
   });
 
+  it('JSON nested deeper than 64 levels is refused with -32600; 60 levels reach the tool layer', async () => {
+    const nested = (depth: number) =>
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'tools/call',
+        // 3 levels of envelope (message, params, arguments) around the nested arrays.
+        params: { name: 'list_connections', arguments: { x: JSON.parse(`${'['.repeat(depth - 3)}${']'.repeat(depth - 3)}`) } },
+      });
+    const deep = await post(open, nested(65));
+    expect(deep.status).toBe(400);
+    expectCleanRefusal(deep, 'deep');
+    expect(JSON.parse(deep.body)).toMatchObject({ error: { code: -32600, message: expect.stringMatching(/64 levels/) } });
+    const fine = await post(open, nested(60));
+    expect(fine.status).toBe(200);
+  });
+
   it('every other error path answers JSON: wrong method, content type, Accept, path, header size', async () => {
     for (const server of [open, locked]) {
       const auth = server === locked ? AUTH : {};
