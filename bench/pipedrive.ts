@@ -69,7 +69,7 @@ export async function pipedriveBench(latencyMs = 20, warmup = 5, count = 50): Pr
     startFakePipedrive(opts: { latencyMs?: number }): Promise<FakeLike>;
     DEFAULT_TOKEN?: string;
   };
-  const token = mod.DEFAULT_TOKEN ?? 'pd-test-token-0123456789abcdef';
+  const token = mod.DEFAULT_TOKEN ?? 'pd_jK10LfqJctw9di9gfaVVoi1LHvlNNfoEqWKKD11J';
   const fake = await mod.startFakePipedrive({ latencyMs });
   const removeFake = onCleanup(() => fake.stop());
   if (!fake.url.startsWith('http://127.0.0.1:')) throw new Error(`fake Pipedrive is not on 127.0.0.1: ${fake.url}`);

@@ -98,7 +98,7 @@ export async function profilePipedrive(
   let until = 0;
   let units = 0;
   const dir = tempDir();
-  const token = mod.DEFAULT_TOKEN ?? 'pd-test-token-0123456789abcdef';
+  const token = mod.DEFAULT_TOKEN ?? 'pd_jK10LfqJctw9di9gfaVVoi1LHvlNNfoEqWKKD11J';
   const s = await connectStdio({
     env: { CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: token, PIPEDRIVE_BASE_URL: fake.url },
     nodeFlags: profFlags(dir),

@@ -354,6 +354,12 @@ export function loadConfig(argv: string[], rawEnv: Env, cwd = process.cwd()): Co
   }
 
   const authToken = env.CRM_MCP_AUTH_TOKEN || undefined;
+  if (authToken !== undefined && !authToken.trim()) {
+    throw new ConfigError('CRM_MCP_AUTH_TOKEN is blank; set a long random token (openssl rand -hex 32) or unset it.');
+  }
+  if (authToken !== undefined && authToken !== authToken.trim()) {
+    throw new ConfigError('CRM_MCP_AUTH_TOKEN starts or ends with whitespace, which no client can send in an Authorization header; remove it.');
+  }
   const warnings: string[] = [];
   if (authToken !== undefined && authToken.length < 16) {
     warnings.push('CRM_MCP_AUTH_TOKEN is shorter than 16 characters; a long random token (openssl rand -hex 32) is much harder to guess.');

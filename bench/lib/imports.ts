@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { ROOT, NODE, childEnv, trackPid, untrackPid, withTimeout } from './procs.js';
 import { median } from './stats.js';
 
-/** In load order. express and @modelcontextprotocol/{express,node} load only with --http. */
+/** In load order. express and @modelcontextprotocol/node load only with --http. */
 export const STARTUP_MODULES = [
   'zod',
   'pino',
@@ -15,7 +15,6 @@ export const STARTUP_MODULES = [
   '@modelcontextprotocol/server',
   '@modelcontextprotocol/server/stdio',
   'express',
-  '@modelcontextprotocol/express',
   '@modelcontextprotocol/node',
 ];
 // The project's own code ships as one bundle (dist/cli.js, built by scripts/build.mjs), which runs

@@ -81,6 +81,18 @@ export async function cpuMs(pid: number | null | undefined): Promise<number | un
   }
 }
 
+/** Resident set size of a process in MB, from /proc (Linux); undefined elsewhere or once it is gone. */
+export async function rssMb(pid: number | null | undefined): Promise<number | undefined> {
+  if (!pid) return undefined;
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
 /** System-wide CPU busy share (0..1) over `ms`, from /proc/stat; undefined elsewhere. */
 export async function systemBusy(ms = 1000): Promise<number | undefined> {
   const read = async () => {

@@ -31,6 +31,21 @@ export function summarize(samples: readonly number[]): Summary {
   };
 }
 
+/**
+ * Theil-Sen slope: the median of the slopes between every pair of points. Unlike least squares it
+ * is not swayed by a few outliers (a major GC handing pages back, a burst of allocation).
+ */
+export function robustSlope(points: ReadonlyArray<readonly [number, number]>): number {
+  const slopes: number[] = [];
+  for (let i = 0; i < points.length; i++) {
+    for (let j = i + 1; j < points.length; j++) {
+      const dx = points[j][0] - points[i][0];
+      if (dx !== 0) slopes.push((points[j][1] - points[i][1]) / dx);
+    }
+  }
+  return slopes.length ? median(slopes) : Number.NaN;
+}
+
 export const median = (xs: readonly number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
 
 /** Rounds for JSON output: keeps 3 decimals, which is µs precision for ms values. */

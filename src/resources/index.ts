@@ -2,10 +2,14 @@
  * Read-only context a client can attach without a tool call: each pipeline of the default
  * connection with its stages and open deals, as `crm://pipelines/{pipeline_id}`.
  */
-import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode, ResourceNotFoundError, ResourceTemplate, type McpServer } from '@modelcontextprotocol/server';
 import type { ConnectionRegistry } from '../connections.js';
 import { isCrmError } from '../crm/errors.js';
 import { pipelineDetail } from '../tools/format.js';
+
+/** At most `max` characters of a text an error quotes: an answer never echoes unbounded input. */
+const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
+const shortUri = (uri: string) => cut(uri, 200);
 
 export function registerResources(server: McpServer, registry: ConnectionRegistry): void {
   const template = new ResourceTemplate('crm://pipelines/{pipeline_id}', {
@@ -32,14 +36,24 @@ export function registerResources(server: McpServer, registry: ConnectionRegistr
     },
     async (uri, vars) => {
       const { provider } = registry.get(undefined);
-      const id = decodeURIComponent(String(vars.pipeline_id));
+      let id: string;
       try {
-        if (!provider.pipelines?.get) throw new Error('This connection cannot read pipelines.');
+        id = decodeURIComponent(String(vars.pipeline_id));
+      } catch {
+        throw new ResourceNotFoundError(shortUri(uri.href), `No resource ${shortUri(uri.href)}: the pipeline id is not valid percent-encoding.`);
+      }
+      if (!provider.pipelines?.get) {
+        throw new ResourceNotFoundError(shortUri(uri.href), 'This connection has no pipelines to read.');
+      }
+      try {
         const pipeline = await provider.pipelines.get(id, {});
         return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: pipelineDetail(pipeline, false) }] };
       } catch (e) {
-        // Resource reads answer with protocol errors; keep the CRM's actionable sentence.
-        throw new Error(isCrmError(e) ? e.message : `Cannot read ${uri.href}.`);
+        // Resource reads answer with protocol errors: a missing pipeline is "resource not found"
+        // (the SDK's error, as for a URI no template matches), anything else keeps the CRM's
+        // actionable sentence.
+        if (isCrmError(e) && e.kind === 'not_found') throw new ResourceNotFoundError(shortUri(uri.href), cut(e.message, 500));
+        throw new ProtocolError(ProtocolErrorCode.InternalError, isCrmError(e) ? cut(e.message, 500) : `Cannot read ${shortUri(uri.href)}.`);
       }
     },
   );

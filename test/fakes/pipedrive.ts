@@ -906,7 +906,8 @@ export interface FakePipedrive {
   stop(): Promise<void>;
 }
 
-export const DEFAULT_TOKEN = 'pd-test-token-0123456789abcdef';
+// Long and random-looking, so the secret scan (test/helpers/secrets.ts) can tell a fragment from ordinary text.
+export const DEFAULT_TOKEN = 'pd_jK10LfqJctw9di9gfaVVoi1LHvlNNfoEqWKKD11J';
 const WINDOW_MS = 2000;
 
 export async function startFakePipedrive(opts: FakePipedriveOptions = {}): Promise<FakePipedrive> {

@@ -57,7 +57,8 @@ export interface FakeTrutoOptions {
   latencyMs?: number;
 }
 
-export const FAKE_TRUTO_TOKEN = 'truto-test-token-5f1c2e9a7b';
+// Long and random-looking, so the secret scan (test/helpers/secrets.ts) can tell a fragment from ordinary text.
+export const FAKE_TRUTO_TOKEN = 'tr_6LxTk_FS3DMjnU40C7XmVJCPJewMrzvS1q5VqyX0';
 export const FAKE_TRUTO_ACCOUNT = '62f44730-dd91-461e-bd6a-aedd9e0ad79d';
 
 export async function startFakeTruto(opts: FakeTrutoOptions = {}): Promise<FakeTruto> {

@@ -8,6 +8,10 @@
  * CRM_MCP_LOG_LEVEL. Every process is tracked: `stopAll()` (call it in afterAll/afterEach) ends
  * whatever is still running, and a last-resort exit hook SIGKILLs leftovers and removes the scratch
  * directory, so a failing test never leaves a server behind.
+ *
+ * Every process is also under the secret scan (./secrets.ts): each secret-looking value of its
+ * environment is looked for, fragments included, in every result and error its clients receive,
+ * every raw HTTP answer and every stdout/stderr line. A finding fails the test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +22,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { assertNoLeaks, scanStats, SecretScanner, watchLines } from './secrets.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const CLI = join(ROOT, 'dist', 'cli.js');
@@ -94,6 +99,8 @@ export async function stopAll(): Promise<void> {
     rmSync(scratch, { recursive: true, force: true });
     scratch = undefined;
   }
+  // Lines a process wrote after the last test's check.
+  assertNoLeaks();
 }
 
 function isAlive(pid: number): boolean {
@@ -160,7 +167,49 @@ export interface SpawnOptions {
    * extension under another Node. The --db flag and `args` still follow.
    */
   launch?: { command: string; args?: string[] };
+  /**
+   * Secrets the scan cannot find in `env` by name (e.g. one written into a config file or a URL
+   * path), by a label: they are looked for in all output too.
+   */
+  secrets?: Record<string, string>;
 }
+
+/** The scanner for a process: the secrets of its environment, plus any given explicitly. */
+export function secretScanner(env: Record<string, string | undefined>, extra: Record<string, string> = {}): SecretScanner {
+  const scanner = new SecretScanner().addEnv(env);
+  for (const [name, value] of Object.entries(extra)) scanner.add(name, value);
+  if (scanner.size) scanStats.processes++;
+  return scanner;
+}
+
+/**
+ * Puts a client under the scan: every JSON-RPC result and error it receives (tool results with
+ * their structuredContent, dry-run previews, resources, prompts) is checked for the process's
+ * secrets, and so are the output lines of every process seen since the last call. A finding
+ * makes the call throw a SecretLeakError.
+ */
+export function guardClient(client: Client, scanner: SecretScanner, label: string): void {
+  const request = client.request.bind(client);
+  client.request = (async (...args: Parameters<Client['request']>) => {
+    const [req] = args;
+    const tool = (req.params as { name?: unknown } | undefined)?.name;
+    const what = `${label}: ${req.method}${typeof tool === 'string' ? ` ${tool}` : ''}`;
+    let result: unknown;
+    try {
+      result = await request(...args);
+    } catch (e) {
+      const { message, data } = e as { message?: unknown; data?: unknown };
+      scanner.checkValue({ message, data }, `${what} error`);
+      throw e;
+    }
+    scanner.checkValue(result, `${what} result`);
+    assertNoLeaks();
+    return result;
+  }) as Client['request'];
+}
+
+/** Scanners of running HTTP servers by port, for raw requests. */
+const scannersByPort = new Map<number, SecretScanner>();
 
 function dbArgs(opts: SpawnOptions): { db: string | undefined; args: string[] } {
   if (opts.noDb) return { db: undefined, args: [] };
@@ -191,10 +240,11 @@ export interface StdioServer {
 export async function startStdio(opts: SpawnOptions = {}): Promise<StdioServer> {
   if (!opts.launch) assertBuilt();
   const { db, args: dbFlag } = dbArgs(opts);
+  const env = cleanEnv(opts.env, opts.logLevel ?? 'info');
   const transport = new StdioClientTransport({
     command: opts.launch?.command ?? opts.node ?? process.execPath,
     args: [...(opts.launch ? (opts.launch.args ?? []) : [CLI]), ...dbFlag, ...(opts.args ?? [])],
-    env: cleanEnv(opts.env, opts.logLevel ?? 'info'),
+    env,
     stderr: 'pipe',
     cwd: opts.cwd ?? scratchDir(),
   });
@@ -202,7 +252,10 @@ export async function startStdio(opts: SpawnOptions = {}): Promise<StdioServer> 
   transport.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
   });
+  const scanner = secretScanner(env, opts.secrets);
+  const stderrScan = watchLines(transport.stderr as NodeJS.ReadableStream | null, scanner, 'stdio server stderr');
   const client = newClient();
+  guardClient(client, scanner, 'stdio server');
 
   let pid: number | null = null;
   let closed: Promise<void> | undefined;
@@ -212,6 +265,7 @@ export async function startStdio(opts: SpawnOptions = {}): Promise<StdioServer> 
       await client.close().catch(() => undefined);
       await transport.close().catch(() => undefined);
       if (pid !== null) await ensureDead(pid);
+      stderrScan.flush();
     })();
     return closed;
   };
@@ -284,8 +338,9 @@ const LISTENING = /listening on (http:\/\/\S+\/mcp)/;
 export async function startHttp(opts: SpawnOptions = {}): Promise<HttpServer> {
   assertBuilt();
   const { db, args: dbFlag } = dbArgs(opts);
+  const env = cleanEnv(opts.env, opts.logLevel ?? 'info');
   const child = spawn(process.execPath, [CLI, '--http', '--port', '0', ...dbFlag, ...(opts.args ?? [])], {
-    env: cleanEnv(opts.env, opts.logLevel ?? 'info'),
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: scratchDir(),
   });
@@ -296,6 +351,11 @@ export async function startHttp(opts: SpawnOptions = {}): Promise<HttpServer> {
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const scanner = secretScanner(env, opts.secrets);
+  const outputScans = [
+    watchLines(child.stdout, scanner, 'HTTP server stdout'),
+    watchLines(child.stderr, scanner, 'HTTP server stderr'),
+  ];
   const exited = new Promise<void>((r) => {
     if (child.exitCode !== null || child.signalCode !== null) r();
     else child.once('exit', () => r());
@@ -314,6 +374,8 @@ export async function startHttp(opts: SpawnOptions = {}): Promise<HttpServer> {
         clearTimeout(t);
       }
       livePids.delete(pid);
+      for (const [port, s] of scannersByPort) if (s === scanner) scannersByPort.delete(port);
+      for (const o of outputScans) o.flush();
     })();
     return stopped;
   };
@@ -348,6 +410,7 @@ export async function startHttp(opts: SpawnOptions = {}): Promise<HttpServer> {
     await stop();
     throw new Error(`crm-mcp over HTTP did not start: ${(e as Error).message}\nstderr:\n${stderr}`);
   }
+  scannersByPort.set(Number(url.port), scanner);
 
   return {
     child,
@@ -362,6 +425,7 @@ export async function startHttp(opts: SpawnOptions = {}): Promise<HttpServer> {
       if (o.token !== undefined) headers.Authorization = `Bearer ${o.token}`;
       const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers } });
       const client = newClient();
+      guardClient(client, scanner, 'HTTP server');
       clients.add(client);
       try {
         await client.connect(transport);
@@ -399,6 +463,12 @@ export async function runCli(
   assertBuilt();
   const child = spawn(opts.node ?? process.execPath, [CLI, ...args], {
     env: cleanEnv(opts.env, opts.logLevel ?? 'info'),
+  opts: { env?: Record<string, string>; logLevel?: LogLevel; timeoutMs?: number; secrets?: Record<string, string> } = {},
+): Promise<RunResult> {
+  assertBuilt();
+  const env = cleanEnv(opts.env, opts.logLevel ?? 'info');
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: scratchDir(),
   });
@@ -423,6 +493,9 @@ export async function runCli(
   clearTimeout(timer);
   stoppers.delete(kill);
   if (pid !== undefined) livePids.delete(pid);
+  const scanner = secretScanner(env, opts.secrets);
+  scanner.check(stdout, `stdout of crm-mcp ${args.join(' ')}`.slice(0, 120));
+  scanner.check(stderr, `stderr of crm-mcp ${args.join(' ')}`.slice(0, 120));
   return { code, signal, stdout, stderr, timedOut };
 }
 
@@ -438,13 +511,17 @@ export function spawnRawStdio(opts: SpawnOptions = {}): {
 } {
   assertBuilt();
   const { db, args: dbFlag } = dbArgs(opts);
+  const env = cleanEnv(opts.env, opts.logLevel ?? 'info');
   const child = spawn(opts.node ?? process.execPath, [CLI, ...dbFlag, ...(opts.args ?? [])], {
-    env: cleanEnv(opts.env, opts.logLevel ?? 'info'),
+    env,
     stdio: ['pipe', 'pipe', 'pipe'],
     cwd: scratchDir(),
   });
   const pid = child.pid;
   if (pid !== undefined) livePids.add(pid);
+  const scanner = secretScanner(env, opts.secrets);
+  watchLines(child.stdout, scanner, 'stdio server stdout');
+  watchLines(child.stderr, scanner, 'stdio server stderr');
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
     child.once('close', (code, signal) => r({ code, signal })),
   );
@@ -476,7 +553,8 @@ export interface RawResponse {
 
 /**
  * A raw HTTP request to 127.0.0.1:port with exactly the headers given (node:http, so a forged
- * Host header is really sent).
+ * Host header is really sent). The answer is checked by the secret scan of the server on that
+ * port.
  */
 export function rawRequest(
   port: number,
@@ -491,24 +569,51 @@ export function rawRequest(
         path: opts.path ?? '/mcp',
         headers: {
           ...(opts.body !== undefined ? { 'content-length': String(Buffer.byteLength(opts.body)) } : {}),
+          ...(opts.body !== undefined && opts.body.length > LARGE_BODY ? { expect: '100-continue' } : {}),
           ...(opts.headers ?? {}),
         },
         agent: false,
       },
       (res) => {
+        responded = true;
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolveRes({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('end', () => {
+          try {
+            scannersByPort.get(port)?.check(body, `HTTP ${opts.method ?? 'GET'} ${opts.path ?? '/mcp'} answer`);
+          } catch (e) {
+            reject(e);
+            return;
+          }
+          resolveRes({ status: res.statusCode ?? 0, headers: res.headers, body });
+        });
         res.on('error', reject);
       },
     );
     req.setTimeout(START_TIMEOUT_MS, () => req.destroy(new Error('raw request timed out')));
-    req.on('error', reject);
-    if (opts.body !== undefined) req.write(opts.body);
-    req.end();
+    // A server may answer (413, 401) and close while a large body is still being written: the
+    // write then fails, but the answer is what counts.
+    let responded = false;
+    req.on('error', (e) => {
+      if (!responded) reject(e);
+    });
+    if (opts.body === undefined || opts.body.length <= LARGE_BODY) {
+      req.end(opts.body);
+      return;
+    }
+    // A large body waits for the server's "100 Continue": a server that refuses on the headers
+    // alone (401, 403, 413) is not made to read it, and the client does not race a closing
+    // connection. (A client that does not wait: see test/e2e/http-hostile.test.ts.)
+    req.on('continue', () => {
+      if (!responded) req.end(opts.body);
+    });
+    req.flushHeaders();
   });
 }
+
+/** Bodies above this size are held back until the server has accepted the headers. */
+const LARGE_BODY = 64 * 1024;
 
 /** A JSON-RPC initialize request body, as a client would send it first. */
 export function initializeBody(id: number | string = 1): string {

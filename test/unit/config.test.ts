@@ -67,6 +67,21 @@ describe('config', () => {
     );
   });
 
+  it('refuses a blank CRM_MCP_AUTH_TOKEN, or one no client could send, without echoing it', () => {
+    for (const blank of ['   ', '\t', ' \n ']) {
+      expect(() => load(['--http'], { CRM_MCP_AUTH_TOKEN: blank })).toThrow(
+        'CRM_MCP_AUTH_TOKEN is blank; set a long random token (openssl rand -hex 32) or unset it.',
+      );
+    }
+    for (const padded of [' 0123456789abcdef0123', '0123456789abcdef0123\n', '0123456789abcdef0123\r']) {
+      expect(() => load(['--http'], { CRM_MCP_AUTH_TOKEN: padded })).toThrow(/^CRM_MCP_AUTH_TOKEN starts or ends with whitespace[^0-9]*$/);
+    }
+    // Empty means unset; a long token passes without a word; a short one draws a warning only.
+    expect(load(['--http'], { CRM_MCP_AUTH_TOKEN: '' }).authToken).toBeUndefined();
+    expect(load(['--http'], { CRM_MCP_AUTH_TOKEN: 'a b c d e f g h i j' })).toMatchObject({ authToken: 'a b c d e f g h i j', warnings: [] });
+    expect(load(['--http'], { CRM_MCP_AUTH_TOKEN: 'short' }).authToken).toBe('short');
+  });
+
   it('needs the provider credentials and never echoes them', () => {
     expect(() => load([], { CRM_PROVIDER: 'pipedrive' })).toThrow('PIPEDRIVE_API_TOKEN is not set; it is needed for CRM_PROVIDER=pipedrive.');
     const c = load([], { CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: 'tok-123', PIPEDRIVE_BASE_URL: 'https://acme.pipedrive.com/' });
