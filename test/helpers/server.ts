@@ -458,16 +458,11 @@ export interface RunResult {
  */
 export async function runCli(
   args: string[],
-  opts: { env?: Record<string, string>; logLevel?: LogLevel; timeoutMs?: number; node?: string } = {},
-): Promise<RunResult> {
-  assertBuilt();
-  const child = spawn(opts.node ?? process.execPath, [CLI, ...args], {
-    env: cleanEnv(opts.env, opts.logLevel ?? 'info'),
-  opts: { env?: Record<string, string>; logLevel?: LogLevel; timeoutMs?: number; secrets?: Record<string, string> } = {},
+  opts: { env?: Record<string, string>; logLevel?: LogLevel; timeoutMs?: number; node?: string; secrets?: Record<string, string> } = {},
 ): Promise<RunResult> {
   assertBuilt();
   const env = cleanEnv(opts.env, opts.logLevel ?? 'info');
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(opts.node ?? process.execPath, [CLI, ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: scratchDir(),
