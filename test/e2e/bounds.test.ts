@@ -44,6 +44,17 @@ describe('local CRM over stdio', () => {
     expect(wire(byConnection)).toBeLessThan(300);
   });
 
+  it('prompt arguments: impossible dates and oversized ids are refused', async () => {
+    await expect(
+      srv.client.getPrompt({ name: 'pipeline_review', arguments: { pipeline_id: '1', start_date: '2026-02-30', end_date: '2026-03-31' } }),
+    ).rejects.toThrow(/calendar date/);
+    await expect(srv.client.getPrompt({ name: 'project_status_update', arguments: { project_id: 'p'.repeat(MB) } })).rejects.toThrow(
+      /project_id/,
+    );
+    const ok = await srv.client.getPrompt({ name: 'pipeline_review', arguments: { pipeline_id: '1', start_date: '2028-02-29', end_date: '2028-03-31' } });
+    expect(JSON.stringify(ok)).toContain('2028-02-29');
+  });
+
   it('ids sent as whole numbers are used as their decimal strings', async () => {
     const { s } = await ok(srv.client, 'get_deal', { deal_id: 5 });
     expect(s.deal.id).toBe('5');

@@ -312,7 +312,8 @@ describe('ids may be whole numbers (defect 13)', () => {
   });
 
   it('every input and output schema is valid JSON Schema 2020-12, and id properties accept integers', () => {
-    const ajv = new AjvJsonSchemaValidator().ajv as { validateSchema(s: unknown): boolean; errors?: unknown };
+    // The SDK's own 2020-12 engine (ajv is bundled inside the SDK, not a dependency of ours).
+    const ajv = (new AjvJsonSchemaValidator() as unknown as { ajv: { validateSchema(s: unknown): boolean; errors?: unknown } }).ajv;
     let ids = 0;
     for (const t of ALL_TOOLS) {
       for (const [io, listed] of [['input', t.listed.input], ['output', t.listed.output], ['input', t.listedWithRemoteQuery]] as const) {
