@@ -201,6 +201,12 @@ export const boundedText = (max: number) =>
     error: (iss) => `is too long: ${count((iss.input as string).length)} characters, at most ${count(max)}`,
   });
 
+/** A list of at most `max` items. */
+export const boundedList = <T extends z.ZodType>(item: T, max: number) =>
+  z.array(item).refine((a) => a.length <= max, {
+    error: (iss) => `has too many items: ${count((iss.input as unknown[]).length)}, at most ${count(max)}`,
+  });
+
 /** Name-like text: not empty ("minLength": 1 is advertised), at most 255 characters. */
 export const NameArg = boundedText(LIMITS.name).min(1);
 
@@ -228,6 +234,12 @@ export function idArg(missing?: string) {
     )
     .meta({ type: ['string', 'integer'] } as Record<string, unknown>);
 }
+
+/** ISO 4217 code; the JSON Schema keeps the pattern, the message says it in words. */
+export const CurrencyArg = z
+  .string()
+  .regex(/^[A-Z]{3}$/, { error: 'must be a 3-letter ISO 4217 code in capitals, e.g. EUR' })
+  .describe('ISO 4217');
 
 /** A real calendar date written YYYY-MM-DD (2026-02-30 is not one). */
 export function isCalendarDate(value: string): boolean {

@@ -10,9 +10,10 @@ import { describeKind } from '../crm/model.js';
 
 /**
  * Values (list items and object entries, at every level) one call may carry. A real call carries
- * a few dozen; the bound keeps a hostile one from costing the validator a million issues.
+ * a few dozen; the largest valid one (three lists of 100 references, two free-form objects of 200
+ * values) about 1,000. The bound keeps a hostile one from costing the validator a million issues.
  */
-export const MAX_ARGUMENT_VALUES = 1_000;
+export const MAX_ARGUMENT_VALUES = 2_000;
 /** Problems one answer lists; the rest are counted. */
 const MAX_PROBLEMS = 3;
 /** How much of a key (an unknown argument, a field name in custom_fields) a message quotes. */

@@ -1,10 +1,10 @@
 import * as z from 'zod';
 import { requireOperation } from '../crm/capabilities.js';
-import { Deal, DEAL_STATUSES, IsoDate, NameArg } from '../crm/model.js';
+import { CurrencyArg, Deal, DEAL_STATUSES, IsoDate, NameArg } from '../crm/model.js';
 import { resolvePlacement } from '../crm/placement.js';
 import type { DealInput } from '../crm/provider.js';
 import { createTool, getTool, listTool, updateTool, type ResourceSpec } from './crud.js';
-import { Currency, id, outline } from './define.js';
+import { id, outline } from './define.js';
 import { dealLine } from './format.js';
 
 const CONCISE = ['id', 'name', 'status', 'pipeline', 'stage', 'amount', 'currency', 'owner'] as const;
@@ -21,7 +21,7 @@ const deals: ResourceSpec<Deal> = {
     // Required (update_deal takes it optional); a missing one is answered with where to find stages.
     stage_id: id('Stage', "the stage the deal starts in; get_pipeline lists a pipeline's stages with their ids"),
     amount: z.number().min(0).optional().describe('Deal value'),
-    currency: Currency.optional(),
+    currency: CurrencyArg.optional(),
     status: z.enum(DEAL_STATUSES).optional().describe('Deal status'),
     owner_id: id('User').optional(),
     account_id: id('Account').optional(),

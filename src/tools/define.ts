@@ -55,12 +55,6 @@ const common = {
 const remote_query = FreeForm.optional()
   .describe('Raw query for the CRM behind Truto, sent as remote_query[...]');
 
-/** ISO 4217 code; the JSON Schema keeps the pattern, the message says it in words. */
-export const Currency = z
-  .string()
-  .regex(/^[A-Z]{3}$/, { error: 'must be a 3-letter ISO 4217 code in capitals, e.g. EUR' })
-  .describe('ISO 4217');
-
 export const pageArgs = {
   limit: z.number().int().min(1).max(MAX_LIMIT).default(25).describe('Page size'),
   cursor: boundedText(LIMITS.cursor).optional().describe('From next_cursor'),
@@ -420,14 +414,16 @@ export function readAnswer<T>(call: ToolCall<object>, what: string, record: T, r
  * A write's answer: the record as read back, cut to fit. When even that is too large, only its id
  * and name: the write is done, and an error would invite the agent to repeat it.
  */
-export function writtenAnswer<T extends { id: string; name?: string }>(
+export function writtenAnswer<T extends Ref>(
   record: T,
   render: (record: T) => ToolOutput,
   brief: (ref: Ref) => ToolOutput,
 ): ToolOutput {
-  const name = record.name === undefined ? {} : { name: cutText(record.name, FIELD_LIMIT.concise) };
-  return fitRecord(record, true, render) ?? brief({ id: record.id, ...name });
+  return fitRecord(record, true, render) ?? brief(refOf(record));
 }
+
+/** A record as a reference: its id and its name, cut like any concise field. */
+const refOf = (r: Ref): Ref => ({ id: r.id, ...(r.name ? { name: cutText(r.name, FIELD_LIMIT.concise) } : {}) });
 
 /**
  * Delete with a safety catch: without confirm it only reads the record and says how to confirm;
@@ -454,8 +450,7 @@ export async function deleteFlow(
         `To delete it, call ${call.name} again with confirm: true.`,
     };
   }
-  const record = await prepared.execute();
-  const ref = { id: record.id, ...(record.name ? { name: cutText(record.name, FIELD_LIMIT.concise) } : {}) };
+  const ref = refOf(await prepared.execute());
   return {
     structured: { deleted: true, [key]: ref },
     text: `Deleted ${key} ${refText(ref)}.`,
@@ -465,8 +460,7 @@ export async function deleteFlow(
 async function previewRecord(call: ToolCall<object>, resource: Resource, id: string): Promise<Ref> {
   const get = call.provider[resource]?.get;
   if (!get || !call.provider.capabilities[resource]?.get) return { id };
-  const rec = (await get.call(call.provider[resource], id, { signal: call.options.signal })) as Ref;
-  return { id: rec.id, ...(rec.name ? { name: cutText(rec.name, FIELD_LIMIT.concise) } : {}) };
+  return refOf((await get.call(call.provider[resource], id, { signal: call.options.signal })) as Ref);
 }
 
 export const refText = (r: Ref) => (r.name ? `${r.name} (${r.id})` : `(${r.id})`);

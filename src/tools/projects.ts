@@ -1,16 +1,24 @@
 import * as z from 'zod';
-import { boundedText, FreeForm, idArg, IsoDate, LIMITS, NameArg, Project, PROJECT_STATUSES } from '../crm/model.js';
+import {
+  boundedList,
+  boundedText,
+  CurrencyArg,
+  FreeForm,
+  idArg,
+  IsoDate,
+  LIMITS,
+  NameArg,
+  Project,
+  PROJECT_STATUSES,
+} from '../crm/model.js';
 import { createTool, deleteTool, getTool, listTool, updateTool, type ResourceSpec } from './crud.js';
-import { Currency, id, outline } from './define.js';
+import { id, outline } from './define.js';
 import { projectLine } from './format.js';
 
 const CONCISE = ['id', 'name', 'status', 'stage', 'amount', 'currency', 'owner', 'account', 'close_date'] as const;
 
 const idRef = z.object({ id: idArg() });
-// Bounded without advertising it: a list of a hundred references is more than one call needs.
-const idRefs = z.array(idRef).refine((a) => a.length <= LIMITS.refs, {
-  error: (iss) => `has too many items: ${(iss.input as unknown[]).length}, at most ${LIMITS.refs}`,
-});
+const idRefs = boundedList(idRef, LIMITS.refs);
 
 const projects: ResourceSpec<Project> = {
   resource: 'projects',
@@ -23,7 +31,7 @@ const projects: ResourceSpec<Project> = {
     description: z.string().max(LIMITS.text).optional().describe('Free text'),
     status: z.enum(PROJECT_STATUSES).optional().describe('Allowed values vary by CRM'),
     amount: z.number().optional().describe('Value'),
-    currency: Currency.optional(),
+    currency: CurrencyArg.optional(),
     close_date: IsoDate.optional().describe('Expected close'),
     owner: idRef.optional().describe('User'),
     account: idRef.optional().describe('Account'),

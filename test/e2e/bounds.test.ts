@@ -100,7 +100,7 @@ describe('local CRM over stdio', () => {
     for (const id of [1, 2]) {
       expect(answers.get(id)?.result?.isError).toBe(true);
       expect(answers.get(id)?.result?.content[0].text).toBe(
-        'Invalid arguments for create_project: more than 1,000 values in all (list items and object fields); send only what the call needs.',
+        'Invalid arguments for create_project: more than 2,000 values in all (list items and object fields); send only what the call needs.',
       );
     }
     expect(answers.get(3)?.result?.content[0].text).toMatch(/`custom_fields` is nested more than 5 levels deep/);

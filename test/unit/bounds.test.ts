@@ -137,7 +137,7 @@ const oversized: CrmProvider = {
     get: async (id, o) => ({ ...(await local.deals!.get!(id, o)), name: title }),
     list: async (q, o) => {
       const page = await local.deals!.list!(q, o);
-      return { ...page, items: page.items.map((d, i) => (i === 0 ? { ...d, name: title } : d)) };
+      return { ...page, items: page.items.map((d, i) => (i === 0 ? { ...d, name: title } : i === 1 ? { ...d, name: 'N'.repeat(5_000) } : d)) };
     },
     update: async (id, patch, o) => {
       const prepared = await local.deals!.update!(id, patch, o);
@@ -172,6 +172,12 @@ describe('records of any size come back within the output cap, cut where they we
     const deals = (r.structuredContent as { deals: Array<{ name: string }> }).deals;
     expect(deals[0].name.endsWith(cut20mb)).toBe(true);
     expect(text(r)).toContain(cut20mb);
+    // A long field in a record that fits the cap is cut too (at 10,000 in detailed answers, 2,000 in concise).
+    expect(deals[1].name).toBe('N'.repeat(5_000));
+    const concise = await run('list_deals', { limit: 100 }, oversized);
+    const second = (concise.structuredContent as { deals: Array<{ name: string }> }).deals[1].name;
+    expect(second).toBe(`${'N'.repeat(2_000)}…[cut: 5,000 characters in all]`);
+    expect(text(concise)).toContain(`${'N'.repeat(2_000)}…[cut: 5,000 characters in all]`);
     expect(Buffer.byteLength(JSON.stringify(r.structuredContent))).toBeLessThanOrEqual(OUTPUT_CAP);
   });
 
@@ -225,7 +231,7 @@ describe('free-form objects are bounded in depth and size (defect 7)', () => {
     const r = await run('create_project', { name: 'Deep', custom_fields: nested(5_000) });
     expect(r.isError).toBe(true);
     expect(text(r)).toBe(
-      'Invalid arguments for create_project: more than 1,000 values in all (list items and object fields); send only what the call needs.',
+      'Invalid arguments for create_project: more than 2,000 values in all (list items and object fields); send only what the call needs.',
     );
   });
 
@@ -242,6 +248,22 @@ describe('free-form objects are bounded in depth and size (defect 7)', () => {
     expect(text(big)).toBe(
       'Invalid arguments for create_project: `custom_fields` is 20,012 characters as JSON, more than 20,000; send only the fields to set.',
     );
+  });
+
+  it('the largest valid call passes the bound on values in all', async () => {
+    const refs = (n: number) => Array.from({ length: n }, (_, i) => ({ id: i + 1 }));
+    const fields = (p: string) => Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`${p}${i}`, i]));
+    const r = await run('create_project', {
+      name: 'Everything',
+      contact: refs(100),
+      opportunity: refs(100),
+      tags: refs(100),
+      custom_fields: fields('c'),
+      remote_data: fields('r'),
+      dry_run: true,
+    });
+    // The local CRM takes no remote_data: refused by its capabilities, not by the argument bounds.
+    expect(text(r)).toMatch(/^the local CRM does not support `remote_data`/i);
   });
 
   it('remote_query is bounded the same way', async () => {
