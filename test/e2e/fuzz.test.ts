@@ -13,8 +13,8 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20_260_301);
 
 describe('fuzzing every tool through the real client', () => {
   for (const [target, calls] of [
-    ['local', 600],
-    ['pipedrive', 300],
+    ['local', 400],
+    ['pipedrive', 200],
   ] as Array<[Target, number]>) {
     it(`${target}: ${calls} seeded calls, no problem of any kind`, { timeout: 180_000 }, async () => {
       const report = await fuzz({ target, calls, seed: SEED });

@@ -140,6 +140,9 @@ const anyJson: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(null, true, false, 0, -1, 1.5, [], {}, [null]) },
 );
 
+/** Id arguments (`deal_id`, a reference's `id`): text in the schema, whole numbers accepted too. */
+const isId = (name: string, types: string[]) => types.includes('string') && (name === 'id' || name.endsWith('_id'));
+
 function resolve(schema: JsonSchema, root: JsonSchema): JsonSchema {
   if (!schema.$ref) return schema;
   const name = schema.$ref.replace('#/$defs/', '');
@@ -147,11 +150,11 @@ function resolve(schema: JsonSchema, root: JsonSchema): JsonSchema {
 }
 
 /** Values that fit the schema, or nearly (near-miss enums, out-of-range numbers, impossible dates). */
-function fitting(raw: JsonSchema, root: JsonSchema): fc.Arbitrary<unknown> {
+function fitting(raw: JsonSchema, root: JsonSchema, name = ''): fc.Arbitrary<unknown> {
   const schema = resolve(raw, root);
   const types = [schema.type ?? 'object'].flat();
   if (schema.enum) return fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...schema.enum) }, { weight: 1, arbitrary: text });
-  if (types.includes('integer') && types.includes('string')) return idValue;
+  if (isId(name, types)) return idValue;
   if (types.includes('string')) {
     if (schema.format === 'date') return date;
     if (schema.pattern === '^[A-Z]{3}$') return fc.oneof(fc.constantFrom('USD', 'EUR', 'GBP', 'JPY'), fc.constantFrom('usd', 'EURO', ''), text);
@@ -169,7 +172,7 @@ function fitting(raw: JsonSchema, root: JsonSchema): fc.Arbitrary<unknown> {
     return fc.oneof({ weight: 5, arbitrary: fc.array(item, { maxLength: 6 }) }, { weight: 1, arbitrary: fc.array(item, { minLength: 90, maxLength: 130 }) });
   }
   if (schema.properties) {
-    const props = Object.fromEntries(Object.entries(schema.properties).map(([k, s]) => [k, fitting(s, root)]));
+    const props = Object.fromEntries(Object.entries(schema.properties).map(([k, s]) => [k, fitting(s, root, k)]));
     return fc.record(props, { requiredKeys: schema.required ?? [] });
   }
   // Free-form objects (custom_fields, remote_data, remote_query).
@@ -181,11 +184,11 @@ function fitting(raw: JsonSchema, root: JsonSchema): fc.Arbitrary<unknown> {
 }
 
 /** Values a careful agent would send: they reach the CRM, so answers of every shape come back. */
-function valid(raw: JsonSchema, root: JsonSchema): fc.Arbitrary<unknown> {
+function valid(raw: JsonSchema, root: JsonSchema, name = ''): fc.Arbitrary<unknown> {
   const schema = resolve(raw, root);
   const types = [schema.type ?? 'object'].flat();
   if (schema.enum) return fc.constantFrom(...schema.enum);
-  if (types.includes('integer') && types.includes('string')) return fc.oneof({ weight: 3, arbitrary: realIds }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 130 }) });
+  if (isId(name, types)) return fc.oneof({ weight: 3, arbitrary: realIds }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 130 }) });
   if (types.includes('string')) {
     if (schema.format === 'date') return date.filter((d) => typeof d === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(d) && !d.startsWith('2026-02-3'));
     if (schema.pattern === '^[A-Z]{3}$') return fc.constantFrom('USD', 'EUR', 'GBP');
@@ -196,7 +199,7 @@ function valid(raw: JsonSchema, root: JsonSchema): fc.Arbitrary<unknown> {
   if (types.includes('boolean')) return fc.boolean();
   if (types.includes('array')) return fc.array(schema.items ? valid(schema.items, root) : fc.string(), { maxLength: 3 });
   if (schema.properties) {
-    return fc.record(Object.fromEntries(Object.entries(schema.properties).map(([k, v]) => [k, valid(v, root)])), { requiredKeys: schema.required ?? [] });
+    return fc.record(Object.fromEntries(Object.entries(schema.properties).map(([k, v]) => [k, valid(v, root, k)])), { requiredKeys: schema.required ?? [] });
   }
   return fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), fc.oneof(fc.string({ maxLength: 20 }), fc.integer()), { maxKeys: 4 });
 }
@@ -209,18 +212,18 @@ function argumentsFor(schema: JsonSchema): fc.Arbitrary<Record<string, unknown>>
   const properties = schema.properties ?? {};
   const names = Object.keys(properties);
   const value = (name: string) =>
-    fc.oneof({ weight: 5, arbitrary: fitting(properties[name], schema) }, { weight: 1, arbitrary: anyJson });
+    fc.oneof({ weight: 5, arbitrary: fitting(properties[name], schema, name) }, { weight: 1, arbitrary: anyJson });
   const aware = fc.record(Object.fromEntries(names.map((n) => [n, value(n)])), {
     requiredKeys: [],
   }) as fc.Arbitrary<Record<string, unknown>>;
   // Required arguments present most of the time, so calls get past validation and reach the CRM.
-  const complete = fc.tuple(aware, fc.record(Object.fromEntries((schema.required ?? []).map((n) => [n, fitting(properties[n], schema)])))).map(
+  const complete = fc.tuple(aware, fc.record(Object.fromEntries((schema.required ?? []).map((n) => [n, fitting(properties[n], schema, n)])))).map(
     ([a, r]) => ({ ...a, ...r }),
   );
   const careful = fc
     .tuple(
-      fc.record(Object.fromEntries(names.filter((n) => !CONTEXTUAL.has(n)).map((n) => [n, valid(properties[n], schema)])), { requiredKeys: [] }),
-      fc.record(Object.fromEntries((schema.required ?? []).map((n) => [n, valid(properties[n], schema)]))),
+      fc.record(Object.fromEntries(names.filter((n) => !CONTEXTUAL.has(n)).map((n) => [n, valid(properties[n], schema, n)])), { requiredKeys: [] }),
+      fc.record(Object.fromEntries((schema.required ?? []).map((n) => [n, valid(properties[n], schema, n)]))),
     )
     .map(([a, r]) => ({ ...a, ...r }));
   const key = names.length ? fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 20 }), huge) : fc.string({ maxLength: 20 });
