@@ -3,7 +3,7 @@
  * connection the caller named (or the default one).
  */
 import { supportedOperations } from './crm/capabilities.js';
-import { CrmError } from './crm/errors.js';
+import { CrmError, excerpt } from './crm/errors.js';
 import type { Connection } from './crm/model.js';
 import type { CrmProvider } from './crm/provider.js';
 
@@ -31,7 +31,7 @@ export class ConnectionRegistry {
     if (!provider) {
       throw new CrmError(
         'validation',
-        `No connection named '${key}'. Configured connections: ${[...this.byName.keys()].join(', ')} ` +
+        `No connection named '${excerpt(key)}'. Configured connections: ${[...this.byName.keys()].join(', ')} ` +
           `(default ${this.defaultName}); call list_connections for details.`,
       );
     }

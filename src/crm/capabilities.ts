@@ -2,7 +2,7 @@
  * Checks a request against a provider's published capabilities before anything is sent, so the
  * agent hears one precise sentence instead of a remote 422.
  */
-import { CrmError } from './errors.js';
+import { CrmError, excerpt } from './errors.js';
 import type { Capabilities, CrmProvider, Operation, Resource, StatsOperations } from './provider.js';
 
 const SINGULAR: Record<Resource, string> = {
@@ -115,7 +115,7 @@ export function checkWrite(
     if (value !== undefined && !allowed.includes(String(value))) {
       throw new CrmError(
         'validation',
-        `${provider.label} does not accept ${field} '${String(value)}' for a ${noun}; allowed: ${allowed.join(', ')}.`,
+        `${provider.label} does not accept ${field} '${excerpt(value)}' for a ${noun}; allowed: ${allowed.join(', ')}.`,
       );
     }
   }

@@ -44,6 +44,33 @@ export class CrmError extends Error {
 
 export const isCrmError = (e: unknown): e is CrmError => e instanceof CrmError;
 
+/** How much of a value a message quotes: enough to recognise it, never enough to flood an answer. */
+export const EXCERPT_LENGTH = 60;
+
+/**
+ * A value as a message quotes it: whole when short, otherwise its first characters and its length,
+ * e.g. `AAAA…(1,048,576 characters)`. Every message that quotes a caller's or a CRM's value goes
+ * through here, so no answer echoes unbounded input.
+ */
+export function excerpt(value: unknown, max = EXCERPT_LENGTH): string {
+  const text = typeof value === 'string' ? value : stringify(value);
+  if (text.length <= max) return text;
+  // Never split a surrogate pair: half a character is not valid text.
+  const end = isHighSurrogate(text.charCodeAt(max - 1)) ? max - 1 : max;
+  return `${text.slice(0, end)}…(${text.length.toLocaleString('en-US')} characters)`;
+}
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
+
+function stringify(value: unknown): string {
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Array.isArray(value) ? '[a list]' : '[a value]'; // too deep or circular
+  }
+}
+
 export function notFound(what: string, id: string, hint: string): CrmError {
-  return new CrmError('not_found', `No ${what} with id '${id}'. ${hint}`);
+  return new CrmError('not_found', `No ${what} with id '${excerpt(id)}'. ${hint}`);
 }

@@ -6,7 +6,7 @@
  * the repeat then says so rather than risk a duplicate.
  */
 import { canonicalHash } from './canonical.js';
-import { CrmError, isCrmError } from './errors.js';
+import { CrmError, excerpt, isCrmError } from './errors.js';
 import { applicationIdOf, openOwnedDatabase, type OwnedSchema } from './sqlite-file.js';
 import type { SqlDatabase } from './sqlite.js';
 
@@ -76,13 +76,13 @@ export class IdempotencyStore {
       if (claimed.fingerprint !== print) {
         throw new CrmError(
           'conflict',
-          `idempotency_key '${key}' was already used for a different create; use a new key for a new record.`,
+          `idempotency_key '${excerpt(key)}' was already used for a different create; use a new key for a new record.`,
         );
       }
       if (claimed.state === 'done' && claimed.record_id) return readBack(claimed.record_id);
       throw new CrmError(
         'conflict',
-        `A create with idempotency_key '${key}' was sent before and its outcome is unknown (it failed or is still running); check with a list tool whether the record exists before creating it again with a new key.`,
+        `A create with idempotency_key '${excerpt(key)}' was sent before and its outcome is unknown (it failed or is still running); check with a list tool whether the record exists before creating it again with a new key.`,
       );
     }
 

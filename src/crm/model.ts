@@ -144,3 +144,145 @@ export const Connection = z.object({
   supports: z.record(z.string(), z.array(z.string())),
 });
 export type Connection = z.infer<typeof Connection>;
+
+// ---------------------------------------------------------------------------------------------
+// Arguments: what a caller may send. Every string, list and free-form object has a bound, so no
+// request carries (and no answer echoes) unbounded input. Bounds only a broken or hostile caller
+// reaches are checked but not written into the JSON Schema (refinements are not exported): every
+// byte of tools/list is paid in each conversation. Messages are predicates: the tool layer puts
+// the argument's name before them ("`deal_id` is too long: ...").
+
+export const LIMITS = {
+  /**
+   * Ids: Pipedrive, Capsule and Insightly use integers, Salesforce 18 characters, Zoho 19 digits,
+   * Dynamics and Attio 36-character UUIDs; 128 leaves room for the composite ids some unified APIs
+   * build.
+   */
+  id: 128,
+  /** Names and titles: the single-line text field of most CRMs holds 255 (Pipedrive, HubSpot). */
+  name: 255,
+  /**
+   * Free text (descriptions): about four pages. CRMs take more (Salesforce long text 32,768,
+   * Pipedrive large text 65,000) but an agent writing more into one field is almost surely wrong,
+   * and the record has to come back whole in a detailed answer.
+   */
+  text: 10_000,
+  /** Connection names, as a config file may name them ([A-Za-z0-9_-]{1,64}). */
+  connection: 64,
+  /** Our cursors wrap the CRM's own, which run to a few hundred characters (Truto's). */
+  cursor: 2_048,
+  /** Idempotency keys: Stripe's convention (255), which agents and SDKs follow. */
+  key: 255,
+  /** Items of a list of references (a project's contacts, deals, tags). */
+  refs: 100,
+  /** Free-form objects (custom_fields, remote_data, remote_query): CRMs store flat name -> value fields. */
+  freeForm: { depth: 5, values: 200, json: 20_000 },
+} as const;
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** What a wrong value was, without echoing it: "a list", "text", "-1". */
+export const describeKind = (v: unknown): string =>
+  v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'a list'
+      : typeof v === 'string'
+        ? 'text'
+        : typeof v === 'number'
+          ? String(v)
+          : typeof v === 'object'
+            ? 'an object'
+            : `a ${typeof v}`;
+
+/** Text of at most `max` characters; too long is an error that says by how much, never echoes it. */
+export const boundedText = (max: number) =>
+  z.string().refine((s) => s.length <= max, {
+    error: (iss) => `is too long: ${count((iss.input as string).length)} characters, at most ${count(max)}`,
+  });
+
+/** A list of at most `max` items. */
+export const boundedList = <T extends z.ZodType>(item: T, max: number) =>
+  z.array(item).refine((a) => a.length <= max, {
+    error: (iss) => `has too many items: ${count((iss.input as unknown[]).length)}, at most ${count(max)}`,
+  });
+
+/** Name-like text: not empty ("minLength": 1 is advertised), at most 255 characters. */
+export const NameArg = boundedText(LIMITS.name).min(1);
+
+/**
+ * An id as a caller sends it: text, or a whole number (LLMs and CLIs send `"deal_id": 5`), used as
+ * its decimal string. The JSON Schema says `"type": "string"`, what every model sends by default:
+ * `["string", "integer"]` would cost 12 bytes per id in tools/list (400 in all) and trips clients
+ * that turn tool schemas into single-type dialects. `missing` completes "is required" with where to
+ * find one.
+ */
+export function idArg(missing?: string) {
+  return z.preprocess(
+    (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v) : v),
+    z
+      .string({
+        error: (iss) =>
+          iss.input === undefined
+            ? `is required${missing ? `: ${missing}` : ''}`
+            : `must be an id: text, or a whole number of 0 or more (got ${describeKind(iss.input)})`,
+      })
+      .refine((s) => s.length >= 1 && s.length <= LIMITS.id, {
+        error: (iss) =>
+          (iss.input as string).length === 0
+            ? 'must not be empty'
+            : `is too long for an id: ${count((iss.input as string).length)} characters, at most ${LIMITS.id}`,
+      }),
+  );
+}
+
+/** ISO 4217 code; the JSON Schema keeps the pattern, the message says it in words. */
+export const CurrencyArg = z
+  .string()
+  .regex(/^[A-Z]{3}$/, { error: 'must be a 3-letter ISO 4217 code in capitals, e.g. EUR' })
+  .describe('ISO 4217');
+
+/** A real calendar date written YYYY-MM-DD (2026-02-30 is not one). */
+export function isCalendarDate(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+}
+
+/** Every date argument, checked once here; the JSON Schema says `"format": "date"`. */
+export const IsoDate = z
+  .string()
+  .refine(isCalendarDate, { error: 'must be a calendar date written YYYY-MM-DD, e.g. 2026-03-31' })
+  .meta({ format: 'date' });
+
+/**
+ * Where a free-form object breaks the bounds of LIMITS.freeForm, as a predicate; undefined when
+ * it fits. Walks with an explicit stack: the input may be nested thousands of levels deep.
+ */
+export function freeFormProblem(root: object): string | undefined {
+  const { depth: maxDepth, values: maxValues, json: maxJson } = LIMITS.freeForm;
+  let values = 0;
+  const stack: Array<[object, number]> = [[root, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (depth > maxDepth) {
+      return `is nested more than ${maxDepth} levels deep; CRM fields are flat: send field names with plain values (a value may be a list or a small object)`;
+    }
+    const children = Array.isArray(node) ? node : Object.values(node);
+    values += children.length;
+    if (values > maxValues) return `holds more than ${maxValues} values in all; send only the fields to set`;
+    for (const child of children) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  const size = JSON.stringify(root).length;
+  if (size > maxJson) return `is ${count(size)} characters as JSON, more than ${count(maxJson)}; send only the fields to set`;
+  return undefined;
+}
+
+/** custom_fields, remote_data, remote_query: field names to values, bounded in depth and size. */
+export const FreeForm = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+  const problem = freeFormProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});

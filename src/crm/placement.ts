@@ -3,7 +3,7 @@
  * stage is an error that lists the pipeline's stages, never a silent "moved to the first stage".
  * Works over any provider that can list stages, so every CRM gets the same guarantee.
  */
-import { CrmError } from './errors.js';
+import { CrmError, excerpt } from './errors.js';
 import type { Deal, Stage } from './model.js';
 import { incompleteListing, walkPages } from './paginate.js';
 import type { CallOptions, CrmProvider } from './provider.js';
@@ -37,7 +37,7 @@ export async function pipelineStages(provider: CrmProvider, pipelineId: string, 
 }
 
 const stageList = (stages: Stage[]) =>
-  stages.length ? stages.map((s) => `${s.name} (${s.id})`).join(', ') : 'none (create one with create_stage)';
+  stages.length ? stages.map((s) => `${excerpt(s.name)} (${excerpt(s.id)})`).join(', ') : 'none (create one with create_stage)';
 
 export interface Placement {
   pipeline_id: string;
@@ -64,14 +64,14 @@ export async function resolvePlacement(
     }
     return undefined;
   }
-  const deal = current ? `deal ${current.name} (${current.id})` : 'the new deal';
+  const deal = current ? `deal ${excerpt(current.name)} (${excerpt(current.id)})` : 'the new deal';
 
   if (stage_id === undefined) {
     // A pipeline without a stage would leave the CRM to pick one: refuse instead of guessing.
     const { stages } = await knownStages(provider, pipeline_id!, opts);
     throw new CrmError(
       'validation',
-      `To put ${deal} in pipeline ${pipeline_id}, also pass stage_id, one of its stages: ${stageList(stages)}.`,
+      `To put ${deal} in pipeline ${excerpt(pipeline_id)}, also pass stage_id, one of its stages: ${stageList(stages)}.`,
     );
   }
 
@@ -82,15 +82,15 @@ export async function resolvePlacement(
   if (!stages.some((s) => s.id === stage_id)) {
     const where =
       current && pipeline_id === undefined
-        ? `${current.pipeline.name ?? 'pipeline'} (${targetPipeline}), the pipeline of ${deal}`
-        : `pipeline ${targetPipeline}`;
+        ? `${excerpt(current.pipeline.name ?? 'pipeline')} (${excerpt(targetPipeline)}), the pipeline of ${deal}`
+        : `pipeline ${excerpt(targetPipeline)}`;
     if (incomplete) {
       // The stage may be on a page that could not be read: neither accept nor refuse it.
-      throw new CrmError('upstream', `${incomplete} So crm-mcp cannot check that stage '${stage_id}' is in ${where}; nothing was changed. Try again later.`);
+      throw new CrmError('upstream', `${incomplete} So crm-mcp cannot check that stage '${excerpt(stage_id)}' is in ${where}; nothing was changed. Try again later.`);
     }
     throw new CrmError(
       'validation',
-      `Stage '${stage_id}' is not a stage of ${where}. Its stages: ${stageList(stages)}. ` +
+      `Stage '${excerpt(stage_id)}' is not a stage of ${where}. Its stages: ${stageList(stages)}. ` +
         'To move a deal to another pipeline, pass pipeline_id together with a stage of that pipeline.',
     );
   }
@@ -109,7 +109,7 @@ async function knownStages(provider: CrmProvider, pipelineId: string, opts: Call
   if (get) await get.call(provider.pipelines, pipelineId, { signal: opts.signal }); // not_found for an unknown id
   throw new CrmError(
     'validation',
-    `Pipeline '${pipelineId}' has no stages, so no deal can stand in it; add one with create_stage, or call list_pipelines for the others.`,
+    `Pipeline '${excerpt(pipelineId)}' has no stages, so no deal can stand in it; add one with create_stage, or call list_pipelines for the others.`,
   );
 }
 
@@ -129,7 +129,7 @@ async function stagePipeline(
   const probe = current ? current.stage.id : stageId;
   const stage = get && probe ? await get.call(provider.stages, probe, { signal: opts.signal }) : undefined;
   if (!stage?.pipeline?.id) {
-    const whose = current ? `deal ${current.name} (${current.id}) is in` : `stage '${stageId}' belongs to`;
+    const whose = current ? `deal ${excerpt(current.name)} (${excerpt(current.id)}) is in` : `stage '${excerpt(stageId)}' belongs to`;
     throw new CrmError('validation', `Cannot tell which pipeline ${whose}; pass pipeline_id together with stage_id.`);
   }
   return stage.pipeline.id;

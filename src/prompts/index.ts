@@ -4,17 +4,19 @@
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
+import { IsoDate, LIMITS } from '../crm/model.js';
 
-const ymd = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+// Prompt arguments are strings (MCP); the prompt text quotes them, so they are bounded like tool ids.
+const promptId = z.string().min(1).max(LIMITS.id);
 
 const reviewArgs = z.object({
-  pipeline_id: z.string().min(1).describe('Pipeline id (list_pipelines)'),
-  start_date: ymd.describe('Period start, YYYY-MM-DD'),
-  end_date: ymd.describe('Period end, YYYY-MM-DD'),
+  pipeline_id: promptId.describe('Pipeline id (list_pipelines)'),
+  start_date: IsoDate.describe('Period start, YYYY-MM-DD'),
+  end_date: IsoDate.describe('Period end, YYYY-MM-DD'),
 });
 
 const projectArgs = z.object({
-  project_id: z.string().min(1).describe('Project id (list_projects)'),
+  project_id: promptId.describe('Project id (list_projects)'),
 });
 
 const user = (text: string) => ({ messages: [{ role: 'user' as const, content: { type: 'text' as const, text } }] });

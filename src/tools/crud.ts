@@ -4,6 +4,7 @@
  * hooks such as the deal stage check.
  */
 import * as z from 'zod';
+import { excerpt } from '../crm/errors.js';
 import { checkFilters, checkWrite, requireOperation } from '../crm/capabilities.js';
 import {
   WRITE_FIELDS,
@@ -21,12 +22,15 @@ import {
   id,
   listFlow,
   pageArgs,
+  readAnswer,
+  refText,
   requireSomeField,
   shapeRecord,
   writeFields,
   writeFlow,
   writeOutput,
   written,
+  writtenAnswer,
   type ToolCall,
   type ToolDefinition,
   type Toolset,
@@ -106,11 +110,12 @@ export function getTool<T extends Rec>(spec: ResourceSpec<T>, t: Texts): ToolDef
     output: { [spec.singular]: spec.summary },
     async run(call) {
       const get = operation<[string], T>(call, spec.resource, 'get');
-      const record = await get((call.args as Record<string, string>)[key], call.options);
-      return {
-        structured: { [spec.singular]: shape(spec, call, record) },
-        text: spec.detail ? spec.detail(record, call.detailed) : `${capital(spec.singular)} ${spec.line(record, true)}`,
-      };
+      const recordId = (call.args as Record<string, string>)[key];
+      const record = await get(recordId, call.options);
+      return readAnswer(call, `${capital(spec.singular)} ${excerpt(recordId)}`, record, (r) => ({
+        structured: { [spec.singular]: shape(spec, call, r) },
+        text: spec.detail ? spec.detail(r, call.detailed) : `${capital(spec.singular)} ${spec.line(r, true)}`,
+      }));
     },
   });
 }
@@ -133,10 +138,7 @@ export function createTool<T extends Rec, I extends object>(
       await t.before?.(call as ToolCall<Record<string, unknown>>, data);
       checkWrite(call.provider, spec.resource, 'create', data);
       const prepared = await create(data, call.options);
-      return createFlow(call, spec.resource, data, prepared, (r) => ({
-        structured: { [spec.singular]: written(r) },
-        text: `Created ${spec.singular} ${spec.line(r, false)}.`,
-      }));
+      return createFlow(call, spec.resource, data, prepared, (record) => writeAnswer(spec, 'Created', record, false));
     },
   });
 }
@@ -162,12 +164,21 @@ export function updateTool<T extends Rec, I extends object>(
       await t.before?.(call as ToolCall<Record<string, unknown>>, data);
       checkWrite(call.provider, spec.resource, 'update', data);
       const prepared = await update((call.args as Record<string, string>)[key], data, call.options);
-      return writeFlow(call, prepared, (r) => ({
-        structured: { [spec.singular]: written(r) },
-        text: `Updated ${spec.singular} ${spec.line(r, true)}.`,
-      }));
+      return writeFlow(call, prepared, (record) => writeAnswer(spec, 'Updated', record, true));
     },
   });
+}
+
+/** The record as read back after a write; only its id and name when it is too large to show. */
+function writeAnswer<T extends Rec>(spec: ResourceSpec<T>, verb: string, record: T, detailedLine: boolean) {
+  return writtenAnswer(
+    record,
+    (r) => ({ structured: { [spec.singular]: written(r) }, text: `${verb} ${spec.singular} ${spec.line(r, detailedLine)}.` }),
+    (ref) => ({
+      structured: { [spec.singular]: ref },
+      text: `${verb} ${spec.singular} ${refText(ref)}; the record as read back is too large to show here: get_${spec.singular} reads it.`,
+    }),
+  );
 }
 
 export function deleteTool<T extends Rec>(spec: ResourceSpec<T>, t: Texts): ToolDefinition {

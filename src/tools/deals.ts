@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { requireOperation } from '../crm/capabilities.js';
-import { Deal, DEAL_STATUSES } from '../crm/model.js';
+import { CurrencyArg, Deal, DEAL_STATUSES, IsoDate, NameArg } from '../crm/model.js';
 import { resolvePlacement } from '../crm/placement.js';
 import type { DealInput } from '../crm/provider.js';
 import { createTool, getTool, listTool, updateTool, type ResourceSpec } from './crud.js';
@@ -16,17 +16,16 @@ const deals: ResourceSpec<Deal> = {
   concise: CONCISE,
   line: dealLine,
   fields: {
-    name: z.string().min(1).describe('Deal title'),
+    name: NameArg.describe('Deal title'),
     pipeline_id: id('Pipeline').optional(),
-    // Checked by the create hook instead of the schema, so a missing stage is answered with the
-    // pipeline's stages rather than a bare "expected string".
-    stage_id: id('Stage').optional(),
+    // Required (update_deal takes it optional); a missing one is answered with where to find stages.
+    stage_id: id('Stage', "the stage the deal starts in; get_pipeline lists a pipeline's stages with their ids"),
     amount: z.number().min(0).optional().describe('Deal value'),
-    currency: z.string().regex(/^[A-Z]{3}$/).optional().describe('ISO 4217'),
+    currency: CurrencyArg.optional(),
     status: z.enum(DEAL_STATUSES).optional().describe('Deal status'),
     owner_id: id('User').optional(),
     account_id: id('Account').optional(),
-    close_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional().describe('Expected close'),
+    close_date: IsoDate.optional().describe('Expected close'),
   },
 };
 

@@ -20,16 +20,18 @@ import type {
   WriteOptions,
 } from '../crm/provider.js';
 import type { IdempotencyStore } from '../crm/idempotency.js';
-import { Ref } from '../crm/model.js';
+import { boundedText, FreeForm, idArg, LIMITS, Ref } from '../crm/model.js';
 import type { Logger } from '../log.js';
+import { parseArguments } from './arguments.js';
+import { cutStrings, cutText, FIELD_LIMIT, fitRecord, fits, OUTPUT_CAP, tooLargeText, wireSize } from './fit.js';
 import { precompute } from './schema.js';
+
+export { OUTPUT_CAP } from './fit.js';
 
 export type ToolKind = 'read' | 'create' | 'update' | 'delete';
 export const TOOLSETS = ['pipelines', 'stages', 'deals', 'projects', 'stats'] as const;
 export type Toolset = (typeof TOOLSETS)[number] | 'connections';
 
-/** About 25,000 characters: what Claude Code accepts from one tool call without truncating it. */
-export const OUTPUT_CAP = 25_000;
 export const MAX_LIMIT = 100;
 
 export interface ToolEnv {
@@ -42,25 +44,24 @@ export interface ToolEnv {
 // Common arguments, built once. Descriptions are short: they are repeated in every tool.
 // Booleans default to false and say so only in the description's wording.
 const common = {
-  connection: z.string().optional().describe('Connection name'),
+  connection: boundedText(LIMITS.connection).optional().describe('Connection name'),
   response_format: z.enum(['concise', 'detailed']).default('concise').describe('Detail level'),
   include_remote_data: z.boolean().optional().describe('Add raw CRM record'),
   dry_run: z.boolean().optional().describe('Preview; send nothing'),
-  idempotency_key: z.string().optional().describe('Dedupes repeated creates'),
+  idempotency_key: boundedText(LIMITS.key).optional().describe('Dedupes repeated creates'),
   confirm: z.boolean().optional().describe('true to really delete'),
 };
 
-const remote_query = z
-  .record(z.string(), z.unknown())
-  .optional()
+const remote_query = FreeForm.optional()
   .describe('Raw query for the CRM behind Truto, sent as remote_query[...]');
 
 export const pageArgs = {
   limit: z.number().int().min(1).max(MAX_LIMIT).default(25).describe('Page size'),
-  cursor: z.string().optional().describe('From next_cursor'),
+  cursor: boundedText(LIMITS.cursor).optional().describe('From next_cursor'),
 };
 
-export const id = (what: string) => z.string().describe(`${what} id`);
+/** An id argument: text or a whole number, bounded; `missing` says where to find one when it is required. */
+export const id = (what: string, missing?: string) => idArg(missing).describe(`${what} id`);
 
 const KIND_ARGS: Record<ToolKind, Partial<typeof common>> = {
   read: { connection: common.connection, response_format: common.response_format, include_remote_data: common.include_remote_data },
@@ -133,7 +134,11 @@ export interface ToolDefinition {
   listed: { input: StandardSchemaWithJSON; output: StandardSchemaWithJSON };
   /** Input with `remote_query`, for servers with a connection that takes raw queries. */
   listedWithRemoteQuery?: StandardSchemaWithJSON;
-  invoke(rawArgs: unknown, signal: AbortSignal, env: ToolEnv): Promise<CallToolResultLike>;
+  /**
+   * Validates the raw arguments and runs the tool. `remoteQuery` false refuses `remote_query` as
+   * an unknown argument, as the tools/list of a server without a Truto connection shows it.
+   */
+  invoke(rawArgs: unknown, signal: AbortSignal, env: ToolEnv, remoteQuery?: boolean): Promise<CallToolResultLike>;
 }
 
 export interface CallToolResultLike {
@@ -149,6 +154,7 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
     : KIND_ARGS[spec.kind];
   // Strict: an argument the tool does not know is an error, never silently dropped.
   const inputSchema = z.strictObject({ ...spec.args, ...commonArgs });
+  const withRemoteQuery = spec.remoteQuery ? inputSchema.extend({ remote_query }) : undefined;
   const outputSchema = z.object(spec.output);
   return {
     name: spec.name,
@@ -159,12 +165,16 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
     readOnly: spec.kind === 'read',
     inputSchema,
     outputSchema,
-    listed: { input: precompute(inputSchema, `${spec.name}:input`), output: precompute(outputSchema, `${spec.name}:output`) },
-    listedWithRemoteQuery: spec.remoteQuery
-      ? precompute(inputSchema.extend({ remote_query }), `${spec.name}:input+remote_query`)
-      : undefined,
-    async invoke(rawArgs, signal, env) {
-      const args = rawArgs as z.infer<z.ZodObject<S>> & CommonArgs;
+    // Inputs are validated by invoke (the SDK's messages echo what they quote), outputs by the SDK.
+    listed: {
+      input: precompute(inputSchema, `${spec.name}:input`, false),
+      output: precompute(outputSchema, `${spec.name}:output`),
+    },
+    listedWithRemoteQuery: withRemoteQuery && precompute(withRemoteQuery, `${spec.name}:input+remote_query`, false),
+    async invoke(rawArgs, signal, env, remoteQuery = true) {
+      const parsed = parseArguments(spec.name, (remoteQuery && withRemoteQuery) || inputSchema, rawArgs);
+      if (!parsed.success) return errorText(parsed.message);
+      const args = parsed.data as z.infer<z.ZodObject<S>> & CommonArgs;
       try {
         const { name: connection, provider } = env.registry.get(args.connection);
         if (args.remote_query !== undefined && !provider.capabilities.remote_query) {
@@ -189,6 +199,14 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
           },
           logger: env.logger,
         });
+        // The flows fit their answers; this guards against any that does not.
+        if (!fits(out)) {
+          env.logger.error({ tool: spec.name, bytes: wireSize(out.text) + wireSize(out.structured) }, 'oversize answer withheld');
+          return errorText(
+            `The answer of ${spec.name} was too large to send (over ${OUTPUT_CAP.toLocaleString('en-US')} characters), so it was withheld.` +
+              (spec.kind === 'read' ? ' Ask for less: filters, a smaller limit, response_format concise.' : ' The write itself was done; read the record with the get tool.'),
+          );
+        }
         return { content: [{ type: 'text', text: out.text }], structuredContent: out.structured };
       } catch (error) {
         return errorResult(spec.name, error, env.logger, signal);
@@ -196,6 +214,14 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
     },
   };
 }
+
+/** Longest error text: room for a list of a pipeline's stages, not for a CRM's whole error page. */
+const ERROR_TEXT_LIMIT = 4_000;
+
+const errorText = (text: string): CallToolResultLike => ({
+  content: [{ type: 'text', text: cutText(text, ERROR_TEXT_LIMIT) }],
+  isError: true,
+});
 
 function errorResult(tool: string, error: unknown, logger: Logger, signal: AbortSignal): CallToolResultLike {
   let text: string;
@@ -209,7 +235,7 @@ function errorResult(tool: string, error: unknown, logger: Logger, signal: Abort
     logger.error({ tool, err: error }, 'unexpected tool failure');
     text = `${tool} failed unexpectedly inside crm-mcp (logged on the server). Retry once; if it fails again, use another tool or report it.`;
   }
-  return { content: [{ type: 'text', text }], isError: true };
+  return errorText(text);
 }
 
 export interface ServerTraits {
@@ -229,7 +255,7 @@ export function registerTool(server: McpServer, tool: ToolDefinition, env: ToolE
       outputSchema: tool.listed.output,
       annotations: { ...ANNOTATIONS[tool.kind], openWorldHint: traits.openWorld },
     },
-    (args, ctx) => tool.invoke(args, ctx.mcpReq.signal, env) as never,
+    (args, ctx) => tool.invoke(args, ctx.mcpReq.signal, env, traits.remoteQuery) as never,
   );
 }
 
@@ -262,31 +288,54 @@ export async function listFlow<T>(
     items = items.slice(0, limit);
     next = encodeCursor(fingerprint, start.native, start.skip + limit);
   }
+  // A cursor the agent could not pass back (arguments bound it) is no cursor: say the list goes on.
+  const unreachable = next !== null && next.length > LIMITS.cursor;
+  if (unreachable) next = null;
 
-  // Cap what one answer carries: whole records only, and a cursor that resumes at the first one left out.
+  // Cap what one answer carries: whole records only (each with over-long fields cut), and a cursor
+  // that resumes at the first one left out.
+  const fieldLimit = call.detailed ? FIELD_LIMIT.detailed : FIELD_LIMIT.concise;
+  const render = (item: T): ToolOutput => ({
+    structured: flow.shape(item, call.detailed) as Record<string, unknown>,
+    text: `- ${flow.line(item, call.detailed)}`,
+  });
   const shaped: unknown[] = [];
   const lines: string[] = [];
   let textSize = 0;
   let jsonSize = 0;
   for (const item of items) {
-    const s = flow.shape(item, call.detailed);
-    const l = `- ${flow.line(item, call.detailed)}`;
-    const size = JSON.stringify(s).length;
-    if (shaped.length > 0 && (textSize + l.length > OUTPUT_CAP || jsonSize + size > OUTPUT_CAP)) {
+    let one = render(cutStrings(item, fieldLimit));
+    let size = wireSize(one.structured);
+    let length = wireSize(one.text);
+    if (shaped.length > 0 && (textSize + length > OUTPUT_CAP || jsonSize + size > OUTPUT_CAP)) {
       next = encodeCursor(fingerprint, start.native, start.skip + shaped.length);
       break;
     }
-    shaped.push(s);
-    lines.push(l);
-    textSize += l.length + 1;
+    if (size > OUTPUT_CAP || length > OUTPUT_CAP) {
+      // A first record too large on its own: cut harder, or say how to ask for less.
+      const fitted = fitRecord(item, call.detailed, render);
+      if (!fitted) {
+        throw new CrmError('upstream', tooLargeText(`The first ${flow.key.replace(/s$/, '')} of this page`, call.detailed, Boolean(call.options.include_remote_data)));
+      }
+      one = fitted;
+      size = wireSize(one.structured);
+      length = wireSize(one.text);
+    }
+    shaped.push(one.structured);
+    lines.push(one.text);
+    textSize += length + 1;
     jsonSize += size + 1;
   }
 
   const head =
     shaped.length === 0
       ? `No ${flow.key} match.`
-      : `${shaped.length} ${shaped.length === 1 ? flow.key.replace(/s$/, '') : flow.key}${next ? ' (more available)' : ''}:`;
-  const tail = next ? [`More: call ${call.name} again with the same filters and cursor "${next}".`] : [];
+      : `${shaped.length} ${shaped.length === 1 ? flow.key.replace(/s$/, '') : flow.key}${next || unreachable ? ' (more available)' : ''}:`;
+  const tail = next
+    ? [`More: call ${call.name} again with the same filters and cursor "${next}".`]
+    : unreachable
+      ? ["More exist, but the CRM's cursor for them is too long to pass on; narrow the filters to reach them."]
+      : [];
   return {
     structured: { [flow.key]: shaped, next_cursor: next },
     // A provider that could read only part of a listing says so: the agent must not take it as whole.
@@ -330,19 +379,52 @@ export async function createFlow<T extends { id: string }>(
   return done(record);
 }
 
+/** Longest request body a dry run's text quotes; structuredContent carries the rest. */
+const DRY_RUN_TEXT_BODY = 2_000;
+
 function dryRunOutput(prepared: PreparedWrite<unknown>): ToolOutput {
   const { method, path, body, headers } = prepared.request;
-  return {
-    structured: {
-      dry_run: { method, path, ...(body === undefined ? {} : { body }), ...(headers ? { headers } : {}) },
-    },
-    text:
-      `Dry run, nothing was sent. Would send: ${method} ${path}` +
-      (headers ? ` ${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join(', ')}` : '') +
-      (body === undefined ? '' : ` ${JSON.stringify(body)}`) +
-      '\nCall again without dry_run to do it.',
+  // The body is the caller's own input, each field bounded, but all of them together can pass the cap.
+  const render = (b: unknown): ToolOutput => {
+    const json = b === undefined ? '' : JSON.stringify(b);
+    return {
+      structured: {
+        dry_run: { method, path, ...(b === undefined ? {} : { body: b }), ...(headers ? { headers } : {}) },
+      },
+      text:
+        `Dry run, nothing was sent. Would send: ${method} ${path}` +
+        (headers ? ` ${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join(', ')}` : '') +
+        (json.length > DRY_RUN_TEXT_BODY ? ` with a body of ${json.length.toLocaleString('en-US')} characters (dry_run.body)` : json && ` ${json}`) +
+        '\nCall again without dry_run to do it.',
+    };
   };
+  return (
+    fitRecord(body, true, render) ??
+    render(`[cut: the body is ${wireSize(body).toLocaleString('en-US')} bytes as JSON, too large to preview]`)
+  );
 }
+
+/** A get's answer, cut to fit; refused when even that is too large (a read changes nothing). */
+export function readAnswer<T>(call: ToolCall<object>, what: string, record: T, render: (record: T) => ToolOutput): ToolOutput {
+  const out = fitRecord(record, call.detailed, render);
+  if (out) return out;
+  throw new CrmError('upstream', tooLargeText(what, call.detailed, Boolean(call.options.include_remote_data)));
+}
+
+/**
+ * A write's answer: the record as read back, cut to fit. When even that is too large, only its id
+ * and name: the write is done, and an error would invite the agent to repeat it.
+ */
+export function writtenAnswer<T extends Ref>(
+  record: T,
+  render: (record: T) => ToolOutput,
+  brief: (ref: Ref) => ToolOutput,
+): ToolOutput {
+  return fitRecord(record, true, render) ?? brief(refOf(record));
+}
+
+/** A record as a reference: its id and its name, cut like any concise field. */
+const refOf = (r: Ref): Ref => ({ id: r.id, ...(r.name ? { name: cutText(r.name, FIELD_LIMIT.concise) } : {}) });
 
 /**
  * Delete with a safety catch: without confirm it only reads the record and says how to confirm;
@@ -369,21 +451,20 @@ export async function deleteFlow(
         `To delete it, call ${call.name} again with confirm: true.`,
     };
   }
-  const record = await prepared.execute();
+  const ref = refOf(await prepared.execute());
   return {
-    structured: { deleted: true, [key]: { id: record.id, ...(record.name ? { name: record.name } : {}) } },
-    text: `Deleted ${key} ${refText(record)}.`,
+    structured: { deleted: true, [key]: ref },
+    text: `Deleted ${key} ${refText(ref)}.`,
   };
 }
 
 async function previewRecord(call: ToolCall<object>, resource: Resource, id: string): Promise<Ref> {
   const get = call.provider[resource]?.get;
   if (!get || !call.provider.capabilities[resource]?.get) return { id };
-  const rec = (await get.call(call.provider[resource], id, { signal: call.options.signal })) as Ref;
-  return { id: rec.id, ...(rec.name ? { name: rec.name } : {}) };
+  return refOf((await get.call(call.provider[resource], id, { signal: call.options.signal })) as Ref);
 }
 
-const refText = (r: Ref) => (r.name ? `${r.name} (${r.id})` : `(${r.id})`);
+export const refText = (r: Ref) => (r.name ? `${r.name} (${r.id})` : `(${r.id})`);
 
 /**
  * Output schemas declare the fields every answer carries (the concise ones) and leave records open,

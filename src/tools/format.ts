@@ -123,8 +123,9 @@ export function conversionText(s: ConversionStats): string {
 }
 
 export function movementText(s: MovementStats, detailed = false): string {
-  const group = (label: string, g: MovementStats['new_deals']) =>
-    `${label}: ${g.count} (${values(g.values)})` + (detailed && g.deal_ids.length ? `; deal ids ${g.deal_ids.join(', ')}` : '');
+  const group = (label: string, g: MovementStats['new_deals'] & { deal_ids_cut?: string }) =>
+    `${label}: ${g.count} (${values(g.values)})` +
+    (detailed && g.deal_ids.length ? `; deal ids ${g.deal_ids.join(', ')}${g.deal_ids_cut ? ` (${g.deal_ids_cut})` : ''}` : '');
   const ages = s.average_age_in_days.by_stages.map((b) => `${ref(b.stage)} ${b.value} d`);
   return [
     `Movement in ${ref(s.pipeline)}, ${s.period.start_date} to ${s.period.end_date}${scope(s.user)}`,

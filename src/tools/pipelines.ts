@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Pipeline } from '../crm/model.js';
+import { NameArg, Pipeline } from '../crm/model.js';
 import { createTool, deleteTool, getTool, listTool, updateTool, type ResourceSpec } from './crud.js';
 import { outline } from './define.js';
 import { pipelineDetail, pipelineLine } from './format.js';
@@ -22,7 +22,7 @@ const pipelines: ResourceSpec<Pipeline> = {
   line: pipelineLine,
   detail: pipelineDetail,
   fields: {
-    name: z.string().min(1).describe('Pipeline name'),
+    name: NameArg.describe('Pipeline name'),
     is_deal_probability_enabled: z.boolean().optional().describe('Weight deals by stage probability'),
   },
 };

@@ -1,12 +1,24 @@
 import * as z from 'zod';
-import { Project, PROJECT_STATUSES } from '../crm/model.js';
+import {
+  boundedList,
+  boundedText,
+  CurrencyArg,
+  FreeForm,
+  idArg,
+  IsoDate,
+  LIMITS,
+  NameArg,
+  Project,
+  PROJECT_STATUSES,
+} from '../crm/model.js';
 import { createTool, deleteTool, getTool, listTool, updateTool, type ResourceSpec } from './crud.js';
 import { id, outline } from './define.js';
 import { projectLine } from './format.js';
 
 const CONCISE = ['id', 'name', 'status', 'stage', 'amount', 'currency', 'owner', 'account', 'close_date'] as const;
 
-const idRef = z.object({ id: z.string() });
+const idRef = z.object({ id: idArg() });
+const idRefs = boundedList(idRef, LIMITS.refs);
 
 const projects: ResourceSpec<Project> = {
   resource: 'projects',
@@ -15,20 +27,20 @@ const projects: ResourceSpec<Project> = {
   concise: CONCISE,
   line: projectLine,
   fields: {
-    name: z.string().min(1).describe('Project name'),
-    description: z.string().optional().describe('Free text'),
+    name: NameArg.describe('Project name'),
+    description: z.string().max(LIMITS.text).optional().describe('Free text'),
     status: z.enum(PROJECT_STATUSES).optional().describe('Allowed values vary by CRM'),
     amount: z.number().optional().describe('Value'),
-    currency: z.string().regex(/^[A-Z]{3}$/).optional().describe('ISO 4217'),
-    close_date: z.string().optional().describe('YYYY-MM-DD'),
+    currency: CurrencyArg.optional(),
+    close_date: IsoDate.optional().describe('Expected close'),
     owner: idRef.optional().describe('User'),
     account: idRef.optional().describe('Account'),
     stage: idRef.optional().describe('Stage'),
-    contact: z.array(idRef).optional().describe('Contacts'),
-    opportunity: z.array(idRef).optional().describe('Deals'),
-    tags: z.array(idRef).optional().describe('Tags'),
-    custom_fields: z.record(z.string(), z.unknown()).optional().describe('Custom fields'),
-    remote_data: z.record(z.string(), z.unknown()).optional().describe('Raw fields sent as-is'),
+    contact: idRefs.optional().describe('Contacts'),
+    opportunity: idRefs.optional().describe('Deals'),
+    tags: idRefs.optional().describe('Tags'),
+    custom_fields: FreeForm.optional().describe('Custom fields'),
+    remote_data: FreeForm.optional().describe('Raw fields sent as-is'),
   },
 };
 
@@ -36,7 +48,7 @@ export const projectTools = [
   listTool(projects, {
     description: 'Lists projects (delivery work tied to accounts and deals) with status, stage, owner and account.',
     filters: {
-      name: z.string().optional().describe('Name contains'),
+      name: boundedText(LIMITS.name).optional().describe('Name contains'),
       status: z.enum(PROJECT_STATUSES).optional().describe('Project status'),
       owner_id: id('Owner (user)').optional(),
       account_id: id('Account').optional(),

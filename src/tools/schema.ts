@@ -98,16 +98,21 @@ export const PRECOMPUTED = new Map<string, StandardSchemaWithJSON>();
 
 /**
  * `key` names the schema in the build-time table (e.g. "list_deals:input"). Converted on first use
- * when not built in, then reused by every server instance.
+ * when not built in, then reused by every server instance. With `validate` false every value
+ * passes: the tool validates it itself (tool inputs, see define.ts).
  */
-export function precompute<S extends z.ZodType>(schema: S, key: string): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
+export function precompute<S extends z.ZodType>(
+  schema: S,
+  key: string,
+  validate = true,
+): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
   let input: Json | undefined = BUILT?.[key]?.input;
   let output: Json | undefined = BUILT?.[key]?.output;
   const standard = {
     '~standard': {
       version: 1,
       vendor: 'crm-mcp',
-      validate: (value: unknown) => schema['~standard'].validate(value),
+      validate: validate ? (value: unknown) => schema['~standard'].validate(value) : (value: unknown) => ({ value }),
       jsonSchema: {
         input: () => (input ??= compactJsonSchema(schema, 'input')),
         output: () => (output ??= compactJsonSchema(schema, 'output')),

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Stage, STAGE_STATUSES } from '../crm/model.js';
+import { boundedText, LIMITS, NameArg, Stage, STAGE_STATUSES } from '../crm/model.js';
 import { createTool, deleteTool, getTool, listTool, updateTool, type ResourceSpec } from './crud.js';
 import { id, outline } from './define.js';
 import { stageLine } from './format.js';
@@ -14,7 +14,7 @@ const stages: ResourceSpec<Stage> = {
   line: stageLine,
   fields: {
     pipeline_id: id('Pipeline the stage belongs to'),
-    name: z.string().min(1).describe('Stage name, e.g. "Qualified"'),
+    name: NameArg.describe('Stage name, e.g. "Qualified"'),
     position: z.number().int().min(0).optional().describe('Order; later stages shift'),
     probability: z.number().min(0).max(100).optional().describe('Win %'),
     color: z.string().max(32).optional().describe('Hex colour'),
@@ -27,7 +27,7 @@ export const stageTools = [
     description: 'Stages in pipeline order. Filter by pipeline_id for the stages a deal can move to.',
     filters: {
       pipeline_id: id('Pipeline').optional(),
-      name: z.string().optional().describe('Name contains'),
+      name: boundedText(LIMITS.name).optional().describe('Name contains'),
       status: z.enum(STAGE_STATUSES).optional().describe('Stage status'),
       sort_by: z.enum(['position', 'name', 'created_at', 'updated_at']).optional().describe('Default position'),
       sort_direction: z.enum(['asc', 'desc']).optional().describe('Default asc'),

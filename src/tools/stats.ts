@@ -1,12 +1,13 @@
 import * as z from 'zod';
 import { requireStats } from '../crm/capabilities.js';
 import { CrmError } from '../crm/errors.js';
-import { ConversionStats, DealGroup, MovementStats } from '../crm/model.js';
+import { ConversionStats, DealGroup, IsoDate, MovementStats } from '../crm/model.js';
 import type { StatsQuery } from '../crm/provider.js';
-import { defineTool, id, outline } from './define.js';
+import { defineTool, id, outline, readAnswer } from './define.js';
+import { fitRecord } from './fit.js';
 import { conversionText, movementText } from './format.js';
 
-const day = (what: string) => z.string().regex(/^\d{4}-\d{2}-\d{2}$/).describe(`${what} (inclusive, UTC)`);
+const day = (what: string) => IsoDate.describe(`${what} (inclusive, UTC)`);
 
 const args = {
   pipeline_id: id('Pipeline'),
@@ -26,6 +27,19 @@ const MovementOutline = outline(MovementStats, ['pipeline', 'period']).extend({
   lost_deals: Group,
   deals_left_open: Group,
 });
+
+const GROUPS = ['new_deals', 'deals_left_open', 'won_deals', 'lost_deals'] as const;
+
+function keepDealIds(stats: MovementStats, keep: number): MovementStats {
+  const out = { ...stats };
+  for (const g of GROUPS) {
+    const group = stats[g];
+    if (group.deal_ids.length <= keep) continue;
+    const note = `first ${keep} of ${group.deal_ids.length.toLocaleString('en-US')}; list_deals lists them`;
+    out[g] = { ...group, deal_ids: group.deal_ids.slice(0, keep), deal_ids_cut: note } as DealGroup;
+  }
+  return out;
+}
 
 function query(a: StatsQuery): StatsQuery {
   if (a.start_date > a.end_date) {
@@ -48,7 +62,7 @@ export const conversionStats = defineTool({
   output: { stats: ConversionOutline },
   async run(call) {
     const stats = await requireStats(call.provider, 'conversion')(query(call.args), call.options);
-    return { structured: { stats }, text: conversionText(stats) };
+    return readAnswer(call, 'These statistics', stats, (s) => ({ structured: { stats: s }, text: conversionText(s) }));
   },
 });
 
@@ -66,7 +80,14 @@ export const movementStats = defineTool({
   output: { stats: MovementOutline },
   async run(call) {
     const stats = await requireStats(call.provider, 'movement')(query(call.args), call.options);
-    return { structured: { stats }, text: movementText(stats, call.detailed) };
+    const render = (s: MovementStats) => ({ structured: { stats: s }, text: movementText(s, call.detailed) });
+    // A busy pipeline has thousands of deal ids in a period: past the cap, each group keeps its first
+    // ones and says so (its count stays exact).
+    for (const keep of [Infinity, 200]) {
+      const out = fitRecord(keepDealIds(stats, keep), call.detailed, render);
+      if (out) return out;
+    }
+    return readAnswer(call, 'These statistics', keepDealIds(stats, 20), render);
   },
 });
 

@@ -696,13 +696,14 @@ describe('stdio: demo CRM, read tools and contract', () => {
         ['list_stages', { sort_by: 'colour' }, /sort_by/],
         ['list_projects', { status: 'finished' }, /status/],
         ['get_deal', {}, /deal_id/],
-        ['get_deal', { deal_id: 42 }, /deal_id/],
+        ['get_deal', { deal_id: 4.2 }, /deal_id/],
+        ['get_deal', { deal_id: true }, /deal_id/],
         ['get_pipeline', { pipeline_id: main.id, response_format: 'verbose' }, /response_format/],
         ['update_deal', { deal_id: '1', amount: 'a lot' }, /amount/],
         ['create_stage', { pipeline_id: main.id, name: 'X', probability: 150 }, /probability/],
         // Unknown arguments are errors, not silently dropped (a typo must not lose the value).
-        ['update_deal', { deal_id: '1', acount_id: '3' }, /Unrecognized key.*acount_id/],
-        ['list_deals', { remote_query: { foo: 'bar' } }, /Unrecognized key.*remote_query/],
+        ['update_deal', { deal_id: '1', acount_id: '3' }, /unknown argument `acount_id`.*account_id/],
+        ['list_deals', { remote_query: { foo: 'bar' } }, /unknown argument `remote_query`/],
       ];
       for (const [tool, args, re] of cases) {
         const text = await fails(demo.client, tool, args);

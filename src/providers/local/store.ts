@@ -3,7 +3,7 @@
  * lookups with actionable not-found messages, input validators, and idempotent creates.
  */
 import { canonicalHash } from '../../crm/canonical.js';
-import { CrmError, notFound } from '../../crm/errors.js';
+import { CrmError, excerpt, notFound } from '../../crm/errors.js';
 import type { PreparedWrite, Resource, WriteOptions } from '../../crm/provider.js';
 import { sqliteErrorCode } from '../../crm/sqlite.js';
 import type { Db } from './client.js';
@@ -127,7 +127,7 @@ export function requireDirectory(db: Db, table: Directory, raw: unknown): { id: 
       : (db.prepare(`SELECT id, name FROM ${table} WHERE id = ?`).get(id) as { id: number; name: string } | undefined);
   if (!row) {
     const noun = DIRECTORY_NOUN[table];
-    throw new CrmError('not_found', `No ${noun} with id '${String(raw)}'. Known ${table}: ${knownList(db, table)}.`);
+    throw new CrmError('not_found', `No ${noun} with id '${excerpt(raw)}'. Known ${table}: ${knownList(db, table)}.`);
   }
   return row;
 }

@@ -4,7 +4,7 @@
  * a short-lived directory cache; independent requests go out together.
  */
 import type { Logger } from 'pino';
-import { CrmError, isCrmError, notFound } from '../../crm/errors.js';
+import { CrmError, excerpt, isCrmError, notFound } from '../../crm/errors.js';
 import { path } from '../../crm/http.js';
 import { completeItems, incompleteListing, localPage, sortLocally } from '../../crm/paginate.js';
 import { together } from '../../crm/parallel.js';
@@ -91,7 +91,7 @@ async function orNotFound<T>(what: Kind, id: string, p: Promise<T>): Promise<T> 
 
 /** Pipedrive keeps soft-deleted records readable by id; to an agent they are gone. */
 const deletedError = (what: Kind, id: string) =>
-  new CrmError('not_found', `The ${what} with id '${id}' was deleted in Pipedrive. ${HINT[what]}`);
+  new CrmError('not_found', `The ${what} with id '${excerpt(id)}' was deleted in Pipedrive. ${HINT[what]}`);
 
 const clampLimit = (n: number | undefined): number => Math.min(MAX_PAGE, Math.max(1, Math.floor(n ?? 100)));
 
@@ -437,7 +437,7 @@ export function createPipedriveProvider(options: PipedriveProviderOptions): CrmP
     const pid = nativeId(query.pipeline_id, 'pipeline', 'list_pipelines');
     for (const key of ['start_date', 'end_date'] as const) {
       if (!DATE.test(query[key]) || Number.isNaN(Date.parse(`${query[key]}T00:00:00Z`))) {
-        throw new CrmError('validation', `${key} must be a date as YYYY-MM-DD, not '${query[key]}'.`);
+        throw new CrmError('validation', `${key} must be a date as YYYY-MM-DD, not '${excerpt(query[key])}'.`);
       }
     }
     if (query.start_date > query.end_date) {

@@ -3,7 +3,7 @@
  * Native shapes follow Pipedrive's API v2 (pipelines, stages, deals, organizations) and v1
  * (users, pipeline statistics); see provider-apis.md §2.
  */
-import { CrmError } from '../../crm/errors.js';
+import { CrmError, excerpt } from '../../crm/errors.js';
 import {
   DEAL_STATUSES,
   type ConversionStats,
@@ -153,7 +153,7 @@ export function nativeId(id: string, what: string, listTool: string): number {
   if (!/^[1-9][0-9]{0,15}$/.test(trimmed)) {
     throw new CrmError(
       'validation',
-      `'${id}' is not a Pipedrive ${what} id (they are positive whole numbers). Call ${listTool} to see valid ${what} ids.`,
+      `'${excerpt(id)}' is not a Pipedrive ${what} id (they are positive whole numbers). Call ${listTool} to see valid ${what} ids.`,
     );
   }
   return Number(trimmed);
@@ -346,13 +346,13 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export function fromDealInput(input: DealInput): PdDealBody {
   if (input.close_date !== undefined && !DATE.test(input.close_date)) {
-    throw new CrmError('validation', `close_date must be a date as YYYY-MM-DD, not '${input.close_date}'.`);
+    throw new CrmError('validation', `close_date must be a date as YYYY-MM-DD, not '${excerpt(input.close_date)}'.`);
   }
   if (input.status !== undefined && !(DEAL_STATUSES as readonly string[]).includes(input.status)) {
-    throw new CrmError('validation', `Pipedrive does not accept deal status '${input.status}'; allowed: ${DEAL_STATUSES.join(', ')}.`);
+    throw new CrmError('validation', `Pipedrive does not accept deal status '${excerpt(input.status)}'; allowed: ${DEAL_STATUSES.join(', ')}.`);
   }
   if (input.currency !== undefined && !/^[A-Za-z]{3}$/.test(input.currency)) {
-    throw new CrmError('validation', `currency must be a 3-letter code such as USD or EUR, not '${input.currency}'.`);
+    throw new CrmError('validation', `currency must be a 3-letter code such as USD or EUR, not '${excerpt(input.currency)}'.`);
   }
   return compact<PdDealBody>({
     title: input.name,

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { CrmError } from '../../crm/errors.js';
+import { CrmError, excerpt } from '../../crm/errors.js';
 import { HttpClient, path, type HttpClientOptions } from '../../crm/http.js';
 import type { CallOptions, UpstreamRequest, WriteOptions } from '../../crm/provider.js';
 import { describeTrutoError } from './map.js';
@@ -121,7 +121,7 @@ export class TrutoClient {
       signal: opts.signal,
     });
     if (typeof res.body !== 'object' || res.body === null) {
-      throw new CrmError('upstream', `${this.label} answered a read of ${resource} '${id}' without a record; try again.`, {
+      throw new CrmError('upstream', `${this.label} answered a read of ${resource} '${excerpt(id)}' without a record; try again.`, {
         provider: this.label,
       });
     }

@@ -4,7 +4,7 @@
  * has none, so `stats` is left undefined and the tool layer says so.
  */
 import type { Logger } from 'pino';
-import { CrmError, isCrmError } from '../../crm/errors.js';
+import { CrmError, excerpt, isCrmError } from '../../crm/errors.js';
 import { completeItems, incompleteListing, localPage, sortLocally, walkPages } from '../../crm/paginate.js';
 import { together } from '../../crm/parallel.js';
 import type { Deal, Pipeline, Project, Ref, Stage, StageWithDeals } from '../../crm/model.js';
@@ -83,7 +83,7 @@ export function createTrutoProvider(options: TrutoProviderOptions): CrmProvider 
   if (integration !== undefined && !TRUTO_PROJECT_INTEGRATIONS.includes(integration)) {
     throw new CrmError(
       'validation',
-      `Unknown Truto integration '${String(integration)}'; use one of ${TRUTO_PROJECT_INTEGRATIONS.join(', ')}, or leave it unset.`,
+      `Unknown Truto integration '${excerpt(integration)}'; use one of ${TRUTO_PROJECT_INTEGRATIONS.join(', ')}, or leave it unset.`,
     );
   }
   const integrationLabel = integration ? INTEGRATION_LABELS[integration] : undefined;
@@ -392,7 +392,7 @@ function compactParams(o: Record<string, unknown>): Record<string, unknown> {
 /** A bare "404" becomes a sentence that names the record and the tool that lists valid ids. */
 function notFoundHint(e: unknown, noun: string, id: string, listTool: string): unknown {
   if (!isCrmError(e) || e.kind !== 'not_found') return e;
-  return new CrmError('not_found', `No ${noun} with id '${id}'. ${e.message} Call ${listTool} to see valid ids.`, {
+  return new CrmError('not_found', `No ${noun} with id '${excerpt(id)}'. ${e.message} Call ${listTool} to see valid ids.`, {
     status: e.status,
     provider: e.provider,
     cause: e,
