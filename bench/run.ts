@@ -2,7 +2,7 @@
  * npm run bench: builds, then measures the BUILT server (node dist/cli.js) as a client sees it.
  * Not part of the tests. Prints a report with targets and PASS/MISS, writes bench/results.json.
  *
- *   node --import tsx bench/run.ts [--only a,b,c,d,e,f] [--quick] [--no-profile] [--wait-idle SECONDS]
+ *   node --import tsx bench/run.ts [--only a,b,c,d,e,f,g] [--quick] [--no-profile] [--wait-idle SECONDS]
  *
  * For each missed target in (a), (c) and (f) the child is then run once more under --cpu-prof and
  * the profile is summarized (self time by package, hottest functions, inclusive time of crm-mcp
@@ -29,6 +29,7 @@ import {
   type ToolsListSize,
 } from './local.js';
 import { pipedriveBench, type PipedriveResult } from './pipedrive.js';
+import { ratioToMinimal, startupBeside, type StartupResult } from './startup.js';
 import { formatProfile, profileColdStart, profileHttp, profilePipedrive } from './profile.js';
 import type { ProfileSummary } from './lib/cpuprofile.js';
 
@@ -40,6 +41,10 @@ const TARGETS = {
   conciseCharsPerRecord: 120,
   pipedriveOverheadMs: 2,
   pipedriveBytesPerDeal: 120,
+  /** crm-mcp's start-up over the minimal SDK server's, on the machine's node (Node 20). */
+  startupRatioNode20: 1.15,
+  /** On Node 24 with the compile cache warm, crm-mcp starts faster than the minimal server without it. */
+  startupRatioNode24Warm: 1,
 };
 
 const WATCHDOG_MS = 360_000;
@@ -290,6 +295,55 @@ function reportPipedrive(r: PipedriveResult): void {
   }
 }
 
+const SERVER_LABEL = { bare: 'bare node, 2 lines by hand', minimal: 'minimal SDK server, 1 tool', 'crm-mcp': 'crm-mcp, local, existing db' };
+
+function reportStartup(r: StartupResult): void {
+  heading('(g) Start-up beside the floor: spawn -> first tools/list answer (raw JSON-RPC lines)');
+  print(`medians of ${r.runs} starts per row, rows taken in turn; the minimal server is built with crm-mcp's esbuild options`);
+  for (const rt of r.runtimes) {
+    // The driver comes from crm-mcp's debug log once it names one; until then only the node is known.
+    print(`  ${rt.label}: ${rt.version} (${rt.bin}); compile cache ${rt.compileCache ? 'available' : 'not in this node'}; SQLite driver: ${rt.driver ?? 'not reported by this build'}`);
+  }
+  if (r.node24Unavailable) print(`  Node 24 not available: ${r.node24Unavailable}`);
+  print(
+    table(
+      ['node', 'server', 'compile cache', 'median', 'min', 'max', 'x minimal'],
+      r.rows.map((x) => {
+        const ratio = ratioToMinimal(r, x);
+        return [
+          x.runtime,
+          SERVER_LABEL[x.server],
+          x.note ? `${x.cache} (${x.note})` : x.cache,
+          x.summary ? ms(x.summary.p50) : 'failed (below)',
+          x.summary ? ms(x.summary.min) : '',
+          x.summary ? ms(x.summary.max) : '',
+          ratio === undefined ? '' : `${num(ratio, 2)}x`,
+        ];
+      }),
+      [false, false, false, true, true, true, true],
+    ),
+  );
+  for (const x of r.rows.filter((x) => x.error)) print(`  failed: ${x.runtime} ${x.server} (cache ${x.cache}): ${x.error}`);
+  print('x minimal = median over the minimal server\'s median on the same node with no compile cache');
+  const main = r.runtimes[0];
+  const crm20 = r.rows.find((x) => x.runtime === main.label && x.server === 'crm-mcp' && (x.cache === 'n/a' || x.cache === 'cold'));
+  const ratio20 = crm20 && ratioToMinimal(r, crm20);
+  print(
+    check('g', `${main.label}: crm-mcp start-up over the minimal server`, `<= ${num(TARGETS.startupRatioNode20, 2)}x`,
+      ratio20 === undefined ? `not measured: ${crm20?.error ? 'crm-mcp failed to start' : 'no samples'}` : `${num(ratio20, 2)}x (${ms(crm20?.summary?.p50 ?? Number.NaN)})`,
+      ratio20 !== undefined && ratio20 <= TARGETS.startupRatioNode20),
+  );
+  const warm24 = r.rows.find((x) => x.runtime === 'Node 24' && x.server === 'crm-mcp' && x.cache === 'warm');
+  const ratio24 = warm24 && ratioToMinimal(r, warm24);
+  print(
+    check('g', 'Node 24: crm-mcp (compile cache warm) over the minimal server (no cache)', `< ${num(TARGETS.startupRatioNode24Warm, 2)}x`,
+      ratio24 === undefined
+        ? `not measured: ${r.node24Unavailable ? 'Node 24 not available' : warm24?.error ? 'crm-mcp failed to start' : 'no samples'}`
+        : `${num(ratio24, 2)}x (${ms(warm24?.summary?.p50 ?? Number.NaN)})`,
+      ratio24 !== undefined && ratio24 < TARGETS.startupRatioNode24Warm),
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
@@ -355,6 +409,11 @@ async function main(): Promise<number> {
       }
       results.pipedrive = { ...r, bareGet: roundSummary(r.bareGet), rows: r.rows.map((x) => ({ ...x, latency: roundSummary(x.latency) })) };
       reportPipedrive(r);
+    }],
+    ['g', async () => {
+      const r = await startupBeside(quick ? 5 : 11);
+      results.startup = { ...r, rows: r.rows.map((x) => ({ ...x, samples: x.samples.map((v) => round(v, 1)), summary: x.summary && roundSummary(x.summary) })) };
+      reportStartup(r);
     }],
   ];
 

@@ -4,6 +4,7 @@
 // converts nothing. Runs under tsx (npm run build) to import the TypeScript sources.
 import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
+import { BUNDLE_OPTIONS } from './bundle-options.ts';
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 await import('../src/server.ts'); // defines every tool, registering its schemas
@@ -14,24 +15,13 @@ const schemas = Object.fromEntries(
 
 rmSync('dist', { recursive: true, force: true });
 await build({
+  ...BUNDLE_OPTIONS,
   entryPoints: ['src/cli.ts'],
   outdir: 'dist',
-  // Code behind dynamic imports (HTTP transport, remote providers) goes to chunks loaded on demand.
-  splitting: true,
-  chunkNames: '[name]-[hash]',
   define: {
     __CRM_MCP_VERSION__: JSON.stringify(version),
     __CRM_MCP_SCHEMAS__: JSON.stringify(schemas),
   },
-  minify: true,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
   external: ['better-sqlite3'],
-  // Bundled CommonJS dependencies call require(); give them one.
-  banner: { js: "import { createRequire as __crmMcpRequire } from 'node:module'; const require = __crmMcpRequire(import.meta.url);" },
-  legalComments: 'none',
-  logLevel: 'warning',
 });
 chmodSync('dist/cli.js', 0o755);
