@@ -16,11 +16,12 @@ const schemas = Object.fromEntries(
 rmSync('dist', { recursive: true, force: true });
 await build({
   ...BUNDLE_OPTIONS,
-  entryPoints: ['src/cli.ts'],
+  // dist/cli.js is the small entry that turns on the compile cache, then imports the server.
+  entryPoints: { cli: 'src/bin.ts' },
   outdir: 'dist',
   define: {
     __CRM_MCP_VERSION__: JSON.stringify(version),
-    __CRM_MCP_SCHEMAS__: JSON.stringify(schemas),
+    __CRM_MCP_SCHEMAS__: JSON.stringify(JSON.stringify(schemas)),
   },
   external: ['better-sqlite3'],
 });

@@ -1,6 +1,6 @@
-#!/usr/bin/env node
 /**
- * Entry point: flags/env -> config -> connections -> server factory -> transport.
+ * The server's start: flags/env -> config -> connections -> server factory -> transport. Loaded by
+ * the bin entry (bin.ts, built as dist/cli.js) once the compile cache is on.
  * Nothing but JSON-RPC may reach stdout while serving stdio; everything else goes to stderr.
  */
 import { resolve, sep } from 'node:path';
