@@ -3,7 +3,7 @@
  * serving stages, pipelines, projects, and deals as Truto `opportunities`. No statistics: Truto
  * has none, so `stats` is left undefined and the tool layer says so.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.js';
 import { CrmError, isCrmError } from '../../crm/errors.js';
 import type { Deal, Pipeline, Project, Ref, Stage, StageWithDeals } from '../../crm/model.js';
 import type {
