@@ -6,10 +6,11 @@
 import { resolve, sep } from 'node:path';
 import { ConfigError, HELP, loadConfig, type Config } from './config.js';
 import { ConnectionRegistry } from './connections.js';
-import { IdempotencyStore } from './crm/idempotency.js';
+import type { IdempotencyStore } from './crm/idempotency.js';
 import { createLogger, type Logger } from './log.js';
 import { createProvider } from './providers/index.js';
 import { createServerFactory, selectTools } from './server.js';
+import type { Idempotency } from './tools/define.js';
 import { isLoopback } from './transports/loopback.js';
 import { startStdio } from './transports/stdio.js';
 import { VERSION } from './version.js';
@@ -42,6 +43,20 @@ function banner(config: Config, toolCount: number): string {
     'crm-mcp --help lists the options. Press Ctrl+C to stop.',
     '',
   ].join('\n');
+}
+
+/**
+ * The store of idempotency keys for CRMs without their own (Pipedrive). Its module and file are
+ * loaded on the first keyed create: most servers never see one, and a start should not pay for it.
+ */
+function lazyIdempotency(file: string): Idempotency & { close(): void } {
+  let store: IdempotencyStore | undefined;
+  let loading: Promise<IdempotencyStore> | undefined;
+  const load = () => (loading ??= import('./crm/idempotency.js').then((m) => (store = new m.IdempotencyStore(file))));
+  return {
+    run: async (scope, key, input, create, readBack) => (await load()).run(scope, key, input, create, readBack),
+    close: () => store?.close(),
+  };
 }
 
 async function buildRegistry(config: Config, logger: Logger): Promise<ConnectionRegistry> {
@@ -86,7 +101,7 @@ async function main(): Promise<void> {
   } catch (e) {
     fail(`cannot open the configured connections: ${(e as Error).message}`);
   }
-  const idempotency = new IdempotencyStore(config.idempotencyFile);
+  const idempotency = lazyIdempotency(config.idempotencyFile);
   const context = {
     registry,
     logger,

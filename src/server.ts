@@ -5,13 +5,12 @@
  */
 import { McpServer } from '@modelcontextprotocol/server';
 import type { ConnectionRegistry } from './connections.js';
-import type { IdempotencyStore } from './crm/idempotency.js';
 import type { Logger } from './log.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerResources } from './resources/index.js';
 import { listConnections } from './tools/connections.js';
 import { dealTools } from './tools/deals.js';
-import { registerTool, type ToolDefinition, type Toolset } from './tools/define.js';
+import { registerTool, type Idempotency, type ToolDefinition, type Toolset } from './tools/define.js';
 import { pipelineTools } from './tools/pipelines.js';
 import { projectTools } from './tools/projects.js';
 import { stageTools } from './tools/stages.js';
@@ -30,7 +29,7 @@ export const ALL_TOOLS: readonly ToolDefinition[] = [
 export interface ServerContext {
   registry: ConnectionRegistry;
   logger: Logger;
-  idempotency: IdempotencyStore;
+  idempotency: Idempotency;
   readOnly: boolean;
   /** null = every toolset. list_connections is always on. */
   toolsets: ReadonlySet<Toolset> | null;

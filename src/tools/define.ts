@@ -32,11 +32,13 @@ export type Toolset = (typeof TOOLSETS)[number] | 'connections';
 export const OUTPUT_CAP = 25_000;
 export const MAX_LIMIT = 100;
 
+/** Keys of idempotent creates for CRMs that cannot keep them. */
+export type Idempotency = Pick<IdempotencyStore, 'run'>;
+
 export interface ToolEnv {
   registry: ConnectionRegistry;
   logger: Logger;
-  /** Keys of idempotent creates for CRMs that cannot keep them. */
-  idempotency: IdempotencyStore;
+  idempotency: Idempotency;
 }
 
 // Common arguments, built once. Descriptions are short: they are repeated in every tool.
@@ -91,7 +93,7 @@ export interface CommonArgs {
 export interface ToolCall<A> {
   name: string;
   registry: ConnectionRegistry;
-  idempotency: IdempotencyStore;
+  idempotency: Idempotency;
   args: A & CommonArgs;
   connection: string;
   provider: CrmProvider;

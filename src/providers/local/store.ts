@@ -2,8 +2,8 @@
  * Shared plumbing of the local provider: the per-provider context, SQLite error mapping, record
  * lookups with actionable not-found messages, input validators, and idempotent creates.
  */
-import { createHash } from 'node:crypto';
 import { CrmError, notFound } from '../../crm/errors.js';
+import { sha256 } from '../../crm/hash.js';
 import type { PreparedWrite, Resource, WriteOptions } from '../../crm/provider.js';
 import { immediate, type Db } from './client.js';
 import { named, type DealRow, type PipelineRow, type ProjectRow, type StageRow } from './map.js';
@@ -276,8 +276,7 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-export const fingerprintOf = (input: unknown): string =>
-  createHash('sha256').update(canonicalJson(input)).digest('hex');
+export const fingerprintOf = (input: unknown): string => sha256(canonicalJson(input), 'hex');
 
 interface KeyRow {
   fingerprint: string;
