@@ -16,7 +16,7 @@
  * runs share one TMPDIR primed beforehand.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { build } from 'esbuild';
@@ -46,6 +46,9 @@ export interface StartupRow {
   note?: string;
   summary?: Summary;
   samples: number[];
+  /** CPU ms of the server's threads until it answered, per start: steadier than wall time on a busy machine. */
+  cpu?: Summary;
+  cpuSamples: number[];
   error?: string;
 }
 
@@ -106,7 +109,21 @@ async function node24(): Promise<Runtime | { unavailable: string }> {
 
 interface Start {
   ms: number;
+  /** CPU time the server's threads used until it answered (Linux), ms. */
+  cpuMs?: number;
   stderr: string;
+}
+
+/** CPU time of all threads of a live process, from /proc/<pid>/task/<tid>/schedstat (ns, Linux). */
+function threadsCpuMs(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return ns / 1e6;
+  } catch {
+    return undefined;
+  }
 }
 
 function startOnce(bin: string, args: string[], env: Record<string, string>): Promise<Start> {
@@ -118,6 +135,7 @@ function startOnce(bin: string, args: string[], env: Record<string, string>): Pr
       let out = '';
       let err = '';
       let answeredAt = 0;
+      let cpuMs: number | undefined;
       let toolCount = 0;
       const send = (m: object) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...m })}\n`);
       child.stdin.on('error', () => undefined); // a server that died early: reported on exit
@@ -138,6 +156,7 @@ function startOnce(bin: string, args: string[], env: Record<string, string>): Pr
             send({ id: 2, method: 'tools/list' });
           } else if (msg.id === 2) {
             answeredAt = performance.now();
+            cpuMs = threadsCpuMs(child.pid);
             toolCount = msg.result?.tools?.length ?? 0;
             // Closing stdin is how a client ends a stdio server; node writes the compile cache as it exits.
             child.stdin.end();
@@ -147,7 +166,7 @@ function startOnce(bin: string, args: string[], env: Record<string, string>): Pr
       child.once('error', reject);
       child.once('exit', (code, signal) => {
         untrackPid(child.pid);
-        if (answeredAt && toolCount > 0) resolve({ ms: answeredAt - t0, stderr: err });
+        if (answeredAt && toolCount > 0) resolve({ ms: answeredAt - t0, cpuMs, stderr: err });
         else if (answeredAt) reject(new Error('tools/list answered with no tools'));
         else reject(new Error(`exited (${signal ?? code}) before answering tools/list: ${firstLines(err)}`));
       });
@@ -227,7 +246,7 @@ export async function startupBeside(runs = 11): Promise<StartupResult> {
   const cases: Case[] = [];
   let coldDirs = 0;
   for (const rt of runtimes) {
-    const row = (server: ServerKind, cache: CacheState, note?: string): StartupRow => ({ runtime: rt.label, server, cache, note, samples: [] });
+    const row = (server: ServerKind, cache: CacheState, note?: string): StartupRow => ({ runtime: rt.label, server, cache, note, samples: [], cpuSamples: [] });
     // Where the node has no compile cache, TMPDIR still points into the bench's temp dir, so no
     // run ever touches the machine's own /tmp/node-compile-cache.
     const warmTmp = join(dir, `warm-${rt.label.replace(/\W+/g, '')}`);
@@ -290,7 +309,9 @@ export async function startupBeside(runs = 11): Promise<StartupResult> {
       if (c.row.error) continue;
       const env = c.env(i);
       try {
-        c.row.samples.push((await startOnce(c.bin, c.args, env)).ms);
+        const start = await startOnce(c.bin, c.args, env);
+        c.row.samples.push(start.ms);
+        if (start.cpuMs !== undefined) c.row.cpuSamples.push(start.cpuMs);
       } catch (e) {
         c.row.error = (e as Error).message;
       }
@@ -298,7 +319,10 @@ export async function startupBeside(runs = 11): Promise<StartupResult> {
     }
     await sleep(0);
   }
-  for (const c of cases) if (c.row.samples.length) c.row.summary = summarize(c.row.samples);
+  for (const c of cases) {
+    if (c.row.samples.length) c.row.summary = summarize(c.row.samples);
+    if (c.row.cpuSamples.length) c.row.cpu = summarize(c.row.cpuSamples);
+  }
   return {
     runs,
     runtimes,
@@ -307,8 +331,10 @@ export async function startupBeside(runs = 11): Promise<StartupResult> {
   };
 }
 
-/** crm-mcp's median over the minimal server's (compile cache off / n/a) on the same node. */
-export function ratioToMinimal(r: StartupResult, row: StartupRow): number | undefined {
+/** A row's median over the minimal server's (compile cache off / n/a) on the same node: wall time, or CPU time. */
+export function ratioToMinimal(r: StartupResult, row: StartupRow, of: 'summary' | 'cpu' = 'summary'): number | undefined {
   const floor = r.rows.find((x) => x.runtime === row.runtime && x.server === 'minimal' && (x.cache === 'off' || x.cache === 'n/a'));
-  return row.summary && floor?.summary ? row.summary.p50 / floor.summary.p50 : undefined;
+  const mine = row[of];
+  const theirs = floor?.[of];
+  return mine && theirs ? mine.p50 / theirs.p50 : undefined;
 }
