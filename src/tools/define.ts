@@ -23,10 +23,10 @@ import type { IdempotencyStore } from '../crm/idempotency.js';
 import { Ref } from '../crm/model.js';
 import type { Logger } from '../log.js';
 import { precompute } from './schema.js';
+import type { Toolset } from './toolsets.js';
 
 export type ToolKind = 'read' | 'create' | 'update' | 'delete';
-export const TOOLSETS = ['pipelines', 'stages', 'deals', 'projects', 'stats'] as const;
-export type Toolset = (typeof TOOLSETS)[number] | 'connections';
+export { TOOLSETS, type Toolset } from './toolsets.js';
 
 /** About 25,000 characters: what Claude Code accepts from one tool call without truncating it. */
 export const OUTPUT_CAP = 25_000;
