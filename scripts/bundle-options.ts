@@ -9,7 +9,7 @@ const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 // Bundled CommonJS dependencies, and built-ins (below), call require(): every chunk gets one, made
 // once per process and without an import of node:module (its facade is a cost of its own).
 const BANNER =
-  "const require=(globalThis[Symbol.for('crm-mcp.require')]??=process.getBuiltinModule('node:module').createRequire(import.meta.url));";
+  "const require=(globalThis[Symbol.for('crm-mcp.require')]??=globalThis.process.getBuiltinModule('node:module').createRequire(import.meta.url));";
 
 /** `a as b, c` (import clause) -> `a: b, c` (destructuring). */
 const destructure = (named: string) =>

@@ -1,3 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { BUNDLE_OPTIONS, requireBuiltins } from '../../scripts/bundle-options.js';
 
@@ -29,5 +34,34 @@ describe('imports of Node built-ins become require() calls', () => {
     const code = `${BANNER}import{x}from"node:fs";var s='a;import{y}from"node:os";';`;
     expect(() => requireBuiltins(code, 1, 'chunk.js')).toThrow(/chunk\.js: found 2 imports of Node built-ins where esbuild reports 1/);
     expect(() => requireBuiltins(`${BANNER}var a=1;`, 1)).toThrow(/found 0/);
+  });
+});
+
+describe('a bundle built with these options', () => {
+  it('runs, minified or not, also where the code names a binding process or imports built-ins every way', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-mcp-bundle-'));
+    try {
+      writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+      writeFileSync(
+        join(dir, 'entry.ts'),
+        [
+          "import process from 'node:process';",
+          "import * as path from 'node:path';",
+          "import { EventEmitter } from 'events';",
+          "import 'node:os';",
+          "const later = () => import('./later.js');",
+          "process.stdout.write(JSON.stringify({ sep: path.sep, emitter: typeof EventEmitter, later: (await later()).value }));",
+        ].join('\n'),
+      );
+      writeFileSync(join(dir, 'later.ts'), "import { basename } from 'node:path';\nexport const value = basename('/a/b.txt');\n");
+      for (const minify of [true, false]) {
+        const out = join(dir, minify ? 'min' : 'plain');
+        await build({ ...BUNDLE_OPTIONS, minify, entryPoints: [join(dir, 'entry.ts')], outdir: out });
+        const printed = execFileSync(process.execPath, [join(out, 'entry.js')], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+        expect(JSON.parse(printed)).toEqual({ sep: '/', emitter: 'function', later: 'b.txt' });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
