@@ -8,7 +8,7 @@
  * the profile is summarized (self time by package, hottest functions, inclusive time of crm-mcp
  * and MCP SDK functions); --no-profile skips that.
  *
- * Every loop is bounded in count and time, a watchdog ends the run after 4 minutes, only
+ * Every loop is bounded in count and time, a watchdog ends the run after 9 minutes, only
  * 127.0.0.1 is used, and child processes and temp files are cleaned up on every exit path.
  */
 import { execFileSync } from 'node:child_process';
@@ -47,7 +47,7 @@ const TARGETS = {
   startupRatioNode24Warm: 1,
 };
 
-const WATCHDOG_MS = 360_000;
+const WATCHDOG_MS = 540_000;
 
 interface Check {
   section: string;
