@@ -93,14 +93,20 @@ export function recordCatalog({ ALL_TOOLS, registerTool }: ToolsModule): Catalog
   return { values: parse(values), registrations: parse(registrations) as Recorded[], tools };
 }
 
-/** A schema that shows its recorded JSON Schema and validates with the real one, loaded on first use. */
-function deferredSchema(json: () => Json, real: () => Promise<StandardSchemaWithJSON>): StandardSchemaWithJSON {
+type Captured = ReturnType<typeof capture>;
+
+/** A schema that shows its recorded JSON Schema and validates with the real one, once loaded. */
+function deferredSchema(json: Json, real: () => Captured | Promise<Captured>, key: string): StandardSchemaWithJSON {
+  const validate = (value: unknown, live: Captured) => (live.config[key] as StandardSchemaWithJSON)['~standard'].validate(value);
   return {
     '~standard': {
       version: 1,
       vendor: 'crm-mcp',
-      validate: async (value: unknown) => (await real())['~standard'].validate(value),
-      jsonSchema: { input: json, output: json },
+      validate: (value: unknown) => {
+        const live = real();
+        return live instanceof Promise ? live.then((l) => validate(value, l)) : validate(value, live);
+      },
+      jsonSchema: { input: () => json, output: () => json },
     },
   } as StandardSchemaWithJSON;
 }
@@ -110,40 +116,39 @@ export function fromTable(table: CatalogTable, load: () => Promise<ToolsModule>)
   let loaded: Promise<ToolsModule & { byName: Map<string, ToolDefinition> }> | undefined;
   const tools = () =>
     (loaded ??= load().then((m) => ({ ...m, byName: new Map(m.ALL_TOOLS.map((t) => [t.name, t])) })));
-  // The real registration of a tool, made once per server environment and traits (over HTTP a
-  // server is built per request; they all share one environment).
-  const live = new WeakMap<ToolEnv, Map<string, Promise<ReturnType<typeof capture>>>>();
-  const realFor = (name: string, env: ToolEnv, traits: ServerTraits) => {
-    let byKey = live.get(env);
-    if (!byKey) live.set(env, (byKey = new Map()));
-    const key = `${name} ${traitsKey(traits)}`;
-    let real = byKey.get(key);
-    if (!real) {
-      real = tools().then((m) => {
+  // What a server is given for a tool, made once per environment and traits: over HTTP a server
+  // is built per request, and they all share one environment (and so the SDK's per-schema work).
+  const prepared = new WeakMap<ToolEnv, Map<string, { config: Json; handler: ToolHandler }>>();
+  const prepare = (name: string, index: number, env: ToolEnv, traits: ServerTraits) => {
+    // The real registration, made on first use; afterwards everything goes to it directly.
+    let live: Captured | undefined;
+    let loading: Promise<Captured> | undefined;
+    const real = () =>
+      live ??
+      (loading ??= tools().then((m) => {
         const tool = m.byName.get(name);
         if (!tool) throw new Error(`the tool ${name} is missing from the bundle`);
-        return capture(m.registerTool, tool, env, traits);
-      });
-      byKey.set(key, real);
-    }
-    return real;
+        return (live = capture(m.registerTool, tool, env, traits));
+      }));
+    const recorded = table.registrations[index];
+    const config: Json = {};
+    for (const [key, at] of Object.entries(recorded.config)) config[key] = table.values[at];
+    for (const [key, at] of Object.entries(recorded.schemas)) config[key] = deferredSchema(table.values[at] as Json, real, key);
+    const handler: ToolHandler = (args, ctx) => (live ? live.handler(args, ctx) : (real() as Promise<Captured>).then((l) => l.handler(args, ctx)));
+    return { config, handler };
   };
   return table.tools.map(({ name, toolset, readOnly, byTraits }) => ({
     name,
     toolset,
     readOnly,
     register(server, env, traits) {
-      const recorded = table.registrations[byTraits[traitsKey(traits)]];
-      const real = () => realFor(name, env, traits);
-      const config: Json = {};
-      for (const [key, index] of Object.entries(recorded.config)) config[key] = table.values[index];
-      for (const [key, index] of Object.entries(recorded.schemas)) {
-        config[key] = deferredSchema(
-          () => table.values[index] as Json,
-          async () => (await real()).config[key] as StandardSchemaWithJSON,
-        );
-      }
-      server.registerTool(name, config as never, (async (args: unknown, ctx: unknown) => (await real()).handler(args, ctx)) as never);
+      const index = byTraits[traitsKey(traits)];
+      let byIndex = prepared.get(env);
+      if (!byIndex) prepared.set(env, (byIndex = new Map()));
+      const key = `${name}:${index}`;
+      let entry = byIndex.get(key);
+      if (!entry) byIndex.set(key, (entry = prepare(name, index, env, traits)));
+      server.registerTool(name, { ...entry.config } as never, entry.handler as never);
     },
   }));
 }
