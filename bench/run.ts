@@ -415,7 +415,7 @@ async function main(): Promise<number> {
       reportPipedrive(r);
     }],
     ['g', async () => {
-      const r = await startupBeside(quick ? 5 : 11);
+      const r = await startupBeside(quick ? 5 : 21);
       results.startup = {
         ...r,
         rows: r.rows.map((x) => ({
