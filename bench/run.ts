@@ -2,13 +2,13 @@
  * npm run bench: builds, then measures the BUILT server (node dist/cli.js) as a client sees it.
  * Not part of the tests. Prints a report with targets and PASS/MISS, writes bench/results.json.
  *
- *   node --import tsx bench/run.ts [--only a,b,c,d,e,f] [--quick] [--no-profile] [--wait-idle SECONDS]
+ *   node --import tsx bench/run.ts [--only a,b,c,d,e,f,g] [--quick] [--no-profile] [--wait-idle SECONDS]
  *
  * For each missed target in (a), (c) and (f) the child is then run once more under --cpu-prof and
  * the profile is summarized (self time by package, hottest functions, inclusive time of crm-mcp
  * and MCP SDK functions); --no-profile skips that.
  *
- * Every loop is bounded in count and time, a watchdog ends the run after 4 minutes, only
+ * Every loop is bounded in count and time, a watchdog ends the run after 9 minutes, only
  * 127.0.0.1 is used, and child processes and temp files are cleaned up on every exit path.
  */
 import { execFileSync } from 'node:child_process';
@@ -29,6 +29,7 @@ import {
   type ToolsListSize,
 } from './local.js';
 import { pipedriveBench, type PipedriveResult } from './pipedrive.js';
+import { ratioToMinimal, startupBeside, type StartupResult, type StartupRow } from './startup.js';
 import { formatProfile, profileColdStart, profileHttp, profilePipedrive } from './profile.js';
 import type { ProfileSummary } from './lib/cpuprofile.js';
 
@@ -40,9 +41,13 @@ const TARGETS = {
   conciseCharsPerRecord: 120,
   pipedriveOverheadMs: 2,
   pipedriveBytesPerDeal: 120,
+  /** crm-mcp's start-up over the minimal SDK server's, on the machine's node (Node 20). */
+  startupRatioNode20: 1.15,
+  /** On Node 24 with the compile cache warm, crm-mcp starts faster than the minimal server without it. */
+  startupRatioNode24Warm: 1,
 };
 
-const WATCHDOG_MS = 360_000;
+const WATCHDOG_MS = 540_000;
 
 interface Check {
   section: string;
@@ -290,6 +295,59 @@ function reportPipedrive(r: PipedriveResult): void {
   }
 }
 
+const SERVER_LABEL = { bare: 'bare node, 2 lines by hand', minimal: 'minimal SDK server, 1 tool', 'crm-mcp': 'crm-mcp, local, existing db' };
+
+function reportStartup(r: StartupResult): void {
+  heading('(g) Start-up beside the floor: spawn -> first tools/list answer (raw JSON-RPC lines)');
+  print(`medians of ${r.runs} starts per row, rows taken in turn; the minimal server is built with crm-mcp's esbuild options`);
+  for (const rt of r.runtimes) {
+    // The driver comes from crm-mcp's debug log once it names one; until then only the node is known.
+    print(`  ${rt.label}: ${rt.version} (${rt.bin}); compile cache ${rt.compileCache ? 'available' : 'not in this node'}; SQLite driver: ${rt.driver ?? 'not reported by this build'}`);
+  }
+  if (r.node24Unavailable) print(`  Node 24 not available: ${r.node24Unavailable}`);
+  print(
+    table(
+      ['node', 'server', 'compile cache', 'median', 'min', 'max', 'x minimal', 'CPU median', 'CPU x minimal'],
+      r.rows.map((x) => {
+        const ratio = ratioToMinimal(r, x);
+        const cpuRatio = ratioToMinimal(r, x, 'cpu');
+        return [
+          x.runtime,
+          SERVER_LABEL[x.server],
+          x.note ? `${x.cache} (${x.note})` : x.cache,
+          x.summary ? ms(x.summary.p50) : 'failed (below)',
+          x.summary ? ms(x.summary.min) : '',
+          x.summary ? ms(x.summary.max) : '',
+          ratio === undefined ? '' : `${num(ratio, 2)}x`,
+          x.cpu ? ms(x.cpu.p50) : '',
+          cpuRatio === undefined ? '' : `${num(cpuRatio, 2)}x`,
+        ];
+      }),
+      [false, false, false, true, true, true, true, true, true],
+    ),
+  );
+  for (const x of r.rows.filter((x) => x.error)) print(`  failed: ${x.runtime} ${x.server} (cache ${x.cache}): ${x.error}`);
+  print('x minimal = median over the minimal server\'s median on the same node with no compile cache (the targets use these wall-time medians)');
+  print('CPU = CPU time of all the server\'s threads until it answered (/proc, Linux): steadier than wall time when other processes share the CPU');
+  const main = r.runtimes[0];
+  const crm20 = r.rows.find((x) => x.runtime === main.label && x.server === 'crm-mcp' && (x.cache === 'n/a' || x.cache === 'cold'));
+  const ratio20 = crm20 && ratioToMinimal(r, crm20);
+  print(
+    check('g', `${main.label}: crm-mcp start-up over the minimal server`, `<= ${num(TARGETS.startupRatioNode20, 2)}x`,
+      ratio20 === undefined ? `not measured: ${crm20?.error ? 'crm-mcp failed to start' : 'no samples'}` : `${num(ratio20, 2)}x (${ms(crm20?.summary?.p50 ?? Number.NaN)}; CPU ${num(ratioToMinimal(r, crm20 as StartupRow, 'cpu') ?? Number.NaN, 2)}x)`,
+      ratio20 !== undefined && ratio20 <= TARGETS.startupRatioNode20),
+  );
+  const warm24 = r.rows.find((x) => x.runtime === 'Node 24' && x.server === 'crm-mcp' && x.cache === 'warm');
+  const ratio24 = warm24 && ratioToMinimal(r, warm24);
+  print(
+    check('g', 'Node 24: crm-mcp (compile cache warm) over the minimal server (no cache)', `< ${num(TARGETS.startupRatioNode24Warm, 2)}x`,
+      ratio24 === undefined
+        ? `not measured: ${r.node24Unavailable ? 'Node 24 not available' : warm24?.error ? 'crm-mcp failed to start' : 'no samples'}`
+        : `${num(ratio24, 2)}x (${ms(warm24?.summary?.p50 ?? Number.NaN)}; CPU ${num(ratioToMinimal(r, warm24 as StartupRow, 'cpu') ?? Number.NaN, 2)}x)`,
+      ratio24 !== undefined && ratio24 < TARGETS.startupRatioNode24Warm),
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
@@ -355,6 +413,20 @@ async function main(): Promise<number> {
       }
       results.pipedrive = { ...r, bareGet: roundSummary(r.bareGet), rows: r.rows.map((x) => ({ ...x, latency: roundSummary(x.latency) })) };
       reportPipedrive(r);
+    }],
+    ['g', async () => {
+      const r = await startupBeside(quick ? 5 : 21);
+      results.startup = {
+        ...r,
+        rows: r.rows.map((x) => ({
+          ...x,
+          samples: x.samples.map((v) => round(v, 1)),
+          summary: x.summary && roundSummary(x.summary),
+          cpuSamples: x.cpuSamples.map((v) => round(v, 1)),
+          cpu: x.cpu && roundSummary(x.cpu),
+        })),
+      };
+      reportStartup(r);
     }],
   ];
 

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PROVIDERS, TRUTO_INTEGRATIONS } from '../src/config.js';
-import { ALL_TOOLS } from '../src/server.js';
+import { ALL_TOOLS } from '../src/tools/index.js';
 import { TOOLSETS } from '../src/tools/define.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');

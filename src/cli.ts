@@ -1,16 +1,17 @@
-#!/usr/bin/env node
 /**
- * Entry point: flags/env -> config -> connections -> server factory -> transport.
+ * The server's start: flags/env -> config -> connections -> server factory -> transport. Loaded by
+ * the bin entry (bin.ts, built as dist/cli.js) once the compile cache is on.
  * Nothing but JSON-RPC may reach stdout while serving stdio; everything else goes to stderr.
  */
 import { resolve, sep } from 'node:path';
 import { ConfigError, HELP, loadConfig, type Config } from './config.js';
 import { ConnectionRegistry } from './connections.js';
-import { IdempotencyStore } from './crm/idempotency.js';
+import type { IdempotencyStore } from './crm/idempotency.js';
 import { createLogger, type Logger } from './log.js';
 import { createProvider } from './providers/index.js';
 import type { LocalProvider } from './providers/local/index.js';
 import { createServerFactory, selectTools } from './server.js';
+import type { Idempotency } from './tools/define.js';
 import { isLoopback } from './transports/loopback.js';
 import { startStdio } from './transports/stdio.js';
 import { VERSION } from './version.js';
@@ -55,6 +56,20 @@ function banner(config: Config, toolCount: number, sqlite: string | undefined): 
   ].join('\n');
 }
 
+/**
+ * The store of idempotency keys for CRMs without their own (Pipedrive). Its module and file are
+ * loaded on the first keyed create: most servers never see one, and a start should not pay for it.
+ */
+function lazyIdempotency(file: string): Idempotency & { close(): void } {
+  let store: IdempotencyStore | undefined;
+  let loading: Promise<IdempotencyStore> | undefined;
+  const load = () => (loading ??= import('./crm/idempotency.js').then((m) => (store = new m.IdempotencyStore(file))));
+  return {
+    run: async (scope, key, input, create, readBack) => (await load()).run(scope, key, input, create, readBack),
+    close: () => store?.close(),
+  };
+}
+
 async function buildRegistry(config: Config, logger: Logger): Promise<ConnectionRegistry> {
   const entries = [];
   for (const c of config.connections) {
@@ -97,7 +112,7 @@ async function main(): Promise<void> {
   } catch (e) {
     fail(`cannot open the configured connections: ${(e as Error).message}`);
   }
-  const idempotency = new IdempotencyStore(config.idempotencyFile);
+  const idempotency = lazyIdempotency(config.idempotencyFile);
   const context = {
     registry,
     logger,

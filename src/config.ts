@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
 import { isLogLevel, type LogLevel } from './log.js';
-import { TOOLSETS, type Toolset } from './tools/define.js';
+import { TOOLSETS, type Toolset } from './tools/toolsets.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

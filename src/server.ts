@@ -5,39 +5,25 @@
  */
 import { McpServer } from '@modelcontextprotocol/server';
 import type { ConnectionRegistry } from './connections.js';
-import type { IdempotencyStore } from './crm/idempotency.js';
 import type { Logger } from './log.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerResources } from './resources/index.js';
-import { listConnections } from './tools/connections.js';
-import { dealTools } from './tools/deals.js';
-import { registerTool, type ToolDefinition, type Toolset } from './tools/define.js';
-import { pipelineTools } from './tools/pipelines.js';
-import { projectTools } from './tools/projects.js';
-import { stageTools } from './tools/stages.js';
-import { statsTools } from './tools/stats.js';
+import { TOOL_CATALOG, type CatalogTool } from './tools/catalog.js';
+import type { Idempotency } from './tools/define.js';
+import type { Toolset } from './tools/toolsets.js';
 import { VERSION } from './version.js';
-
-export const ALL_TOOLS: readonly ToolDefinition[] = [
-  listConnections,
-  ...pipelineTools,
-  ...stageTools,
-  ...dealTools,
-  ...projectTools,
-  ...statsTools,
-];
 
 export interface ServerContext {
   registry: ConnectionRegistry;
   logger: Logger;
-  idempotency: IdempotencyStore;
+  idempotency: Idempotency;
   readOnly: boolean;
   /** null = every toolset. list_connections is always on. */
   toolsets: ReadonlySet<Toolset> | null;
 }
 
-export function selectTools(ctx: Pick<ServerContext, 'readOnly' | 'toolsets'>): ToolDefinition[] {
-  return ALL_TOOLS.filter(
+export function selectTools(ctx: Pick<ServerContext, 'readOnly' | 'toolsets'>): CatalogTool[] {
+  return TOOL_CATALOG.filter(
     (t) =>
       (!ctx.readOnly || t.readOnly) &&
       (t.toolset === 'connections' || !ctx.toolsets || ctx.toolsets.has(t.toolset)),
@@ -67,7 +53,7 @@ export function createServerFactory(ctx: ServerContext): () => McpServer {
       { name: 'crm-mcp', version: VERSION },
       { instructions: INSTRUCTIONS, cacheHints: { 'tools/list': { ttlMs: 300_000 } } },
     );
-    for (const tool of tools) registerTool(server, tool, env, traits);
+    for (const tool of tools) tool.register(server, env, traits);
     registerPrompts(server);
     registerResources(server, ctx.registry);
     return server;

@@ -7,8 +7,8 @@
  * It walks the value with an explicit stack instead of recursion, so input nested 100,000 deep is
  * serialised like any other instead of overflowing the call stack; a cycle is an error.
  */
-import { createHash } from 'node:crypto';
 import { CrmError } from './errors.js';
+import { sha256 } from './hash.js';
 
 interface Frame {
   container: object;
@@ -67,5 +67,5 @@ export function canonicalJson(value: unknown): string {
 
 /** SHA-256 (hex) of the canonical JSON of `value`: equal for equal data whatever the key order. */
 export function canonicalHash(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+  return sha256(canonicalJson(value), 'hex');
 }

@@ -5,7 +5,7 @@
  */
 import { Pool } from 'undici';
 import qs from 'qs';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import { CrmError, type CrmErrorKind } from './errors.js';
 
 export interface RateLimitRule {

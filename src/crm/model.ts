@@ -3,6 +3,7 @@
  * These schemas are the single source for provider results, tool output schemas and tests.
  */
 import * as z from 'zod';
+import { DEAL_STATUSES, PROJECT_STATUSES, STAGE_STATUSES } from './statuses.js';
 
 export const Ref = z.object({ id: z.string(), name: z.string().optional() });
 export type Ref = z.infer<typeof Ref>;
@@ -13,18 +14,7 @@ const Timestamp = z.string();
 export const Values = z.record(z.string(), z.number());
 export type Values = z.infer<typeof Values>;
 
-export const STAGE_STATUSES = ['active', 'inactive'] as const;
-export const DEAL_STATUSES = ['open', 'won', 'lost'] as const;
-export const PROJECT_STATUSES = [
-  'open',
-  'closed',
-  'not started',
-  'in progress',
-  'deferred',
-  'cancelled',
-  'abandoned',
-  'completed',
-] as const;
+export { DEAL_STATUSES, PROJECT_STATUSES, STAGE_STATUSES };
 
 export const Stage = z.object({
   id: z.string(),

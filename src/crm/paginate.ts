@@ -4,9 +4,9 @@
  * fingerprint of the filters, so a cursor replayed with other filters is refused instead of
  * silently paging through a different result set.
  */
-import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical.js';
 import { CrmError } from './errors.js';
+import { sha256 } from './hash.js';
 
 interface CursorState {
   /** Provider-native cursor of the page start (absent for the first page). */
@@ -33,7 +33,7 @@ export function filterFingerprint(scope: string, filters: Record<string, unknown
       .sort()
       .map((k) => [k, filters[k]]),
   );
-  return createHash('sha256').update(`${scope}\u0000${canonical}`).digest('base64url').slice(0, 10);
+  return sha256(`${scope}\u0000${canonical}`, 'base64url').slice(0, 10);
 }
 
 export function encodeCursor(fingerprint: string, native: string | undefined, skip = 0): string {

@@ -25,20 +25,22 @@ import type { Logger } from '../log.js';
 import { parseArguments } from './arguments.js';
 import { cutStrings, cutText, FIELD_LIMIT, fitRecord, fits, OUTPUT_CAP, tooLargeText, wireSize } from './fit.js';
 import { precompute } from './schema.js';
+import type { Toolset } from './toolsets.js';
 
 export { OUTPUT_CAP } from './fit.js';
 
 export type ToolKind = 'read' | 'create' | 'update' | 'delete';
-export const TOOLSETS = ['pipelines', 'stages', 'deals', 'projects', 'stats'] as const;
-export type Toolset = (typeof TOOLSETS)[number] | 'connections';
+export { TOOLSETS, type Toolset } from './toolsets.js';
 
 export const MAX_LIMIT = 100;
+
+/** Keys of idempotent creates for CRMs that cannot keep them. */
+export type Idempotency = Pick<IdempotencyStore, 'run'>;
 
 export interface ToolEnv {
   registry: ConnectionRegistry;
   logger: Logger;
-  /** Keys of idempotent creates for CRMs that cannot keep them. */
-  idempotency: IdempotencyStore;
+  idempotency: Idempotency;
 }
 
 // Common arguments, built once. Descriptions are short: they are repeated in every tool.
@@ -92,7 +94,7 @@ export interface CommonArgs {
 export interface ToolCall<A> {
   name: string;
   registry: ConnectionRegistry;
-  idempotency: IdempotencyStore;
+  idempotency: Idempotency;
   args: A & CommonArgs;
   connection: string;
   provider: CrmProvider;

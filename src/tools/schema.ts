@@ -90,8 +90,11 @@ export function compactJsonSchema(schema: z.ZodType, io: 'input' | 'output'): Js
 
 // The bundle carries every tool's JSON Schemas, computed by scripts/build.mjs from these very zod
 // schemas, so a start-up does no conversion; run from source (tests), they are converted on first use.
-declare const __CRM_MCP_SCHEMAS__: Record<string, { input: Json; output: Json }> | undefined;
-const BUILT = typeof __CRM_MCP_SCHEMAS__ === 'object' ? __CRM_MCP_SCHEMAS__ : undefined;
+// They come as one JSON text: JSON.parse reads it faster than V8 parses the same object as code,
+// and a string is inlined where it is used, not hoisted into a chunk of its own.
+declare const __CRM_MCP_SCHEMAS__: string | undefined;
+const BUILT: Record<string, { input: Json; output: Json }> | undefined =
+  typeof __CRM_MCP_SCHEMAS__ === 'string' ? JSON.parse(__CRM_MCP_SCHEMAS__) : undefined;
 
 /** Every precomputed schema by its key, for the build script. */
 export const PRECOMPUTED = new Map<string, StandardSchemaWithJSON>();

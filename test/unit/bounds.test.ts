@@ -14,7 +14,7 @@ import { IdempotencyStore } from '../../src/crm/idempotency.js';
 import { isCalendarDate } from '../../src/crm/model.js';
 import type { CrmProvider } from '../../src/crm/provider.js';
 import { createLocalProvider } from '../../src/providers/local/index.js';
-import { ALL_TOOLS } from '../../src/server.js';
+import { ALL_TOOLS } from '../../src/tools/index.js';
 import { OUTPUT_CAP, type CallToolResultLike, type ToolDefinition } from '../../src/tools/define.js';
 import { compactJsonSchema } from '../../src/tools/schema.js';
 

@@ -12,7 +12,7 @@ import * as ajvFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { buildManifest, buildServerJson, json, mcpbReleaseUrl, ROOT, SETTINGS, withMcpb } from '../../scripts/manifest.js';
 import { ConfigError, HELP, loadConfig, PROVIDERS } from '../../src/config.js';
-import { ALL_TOOLS } from '../../src/server.js';
+import { ALL_TOOLS } from '../../src/tools/index.js';
 
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 const manifest = JSON.parse(read('manifest.json'));

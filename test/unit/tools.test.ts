@@ -1,15 +1,15 @@
-import { pino } from 'pino';
 import * as z from 'zod';
 import { describe, expect, it } from 'vitest';
 import { ConnectionRegistry } from '../../src/connections.js';
 import { IdempotencyStore } from '../../src/crm/idempotency.js';
+import { createLogger } from '../../src/log.js';
 import type { Deal } from '../../src/crm/model.js';
 import type { CrmProvider, DealQuery } from '../../src/crm/provider.js';
 import { listDeals, updateDeal } from '../../src/tools/deals.js';
 import { OUTPUT_CAP } from '../../src/tools/define.js';
 import { dealLine, money, projectLine, stageLine } from '../../src/tools/format.js';
 
-const logger = pino({ level: 'silent' });
+const logger = createLogger('silent');
 
 /** A provider over an in-memory array, enough to exercise the tool layer's own logic. */
 function arrayProvider(deals: Deal[]): CrmProvider {

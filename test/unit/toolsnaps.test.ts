@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { createMcpHandler } from '@modelcontextprotocol/server';
-import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConnectionRegistry } from '../../src/connections.js';
 import { IdempotencyStore } from '../../src/crm/idempotency.js';
+import { createLogger } from '../../src/log.js';
 import { createLocalProvider } from '../../src/providers/local/index.js';
 import { createServerFactory } from '../../src/server.js';
 import { CLI } from '../helpers/server.js';
@@ -19,7 +19,7 @@ const provider = createLocalProvider({ path: ':memory:', seed: false });
 const handler = createMcpHandler(
   createServerFactory({
     registry: new ConnectionRegistry([{ name: 'local', provider }], 'local'),
-    logger: pino({ level: 'silent' }),
+    logger: createLogger('silent'),
     idempotency: new IdempotencyStore(':memory:'),
     readOnly: false,
     toolsets: null,

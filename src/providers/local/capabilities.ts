@@ -1,5 +1,5 @@
 /** What the local CRM supports: everything, with every unified enum value. */
-import { DEAL_STATUSES, PROJECT_STATUSES, STAGE_STATUSES } from '../../crm/model.js';
+import { DEAL_STATUSES, PROJECT_STATUSES, STAGE_STATUSES } from '../../crm/statuses.js';
 import { STORED_PROJECT_FIELDS, WRITE_FIELDS, type Capabilities } from '../../crm/provider.js';
 
 const PIPELINE_FIELDS = WRITE_FIELDS.pipelines;

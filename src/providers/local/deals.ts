@@ -3,7 +3,8 @@
  * appends to deal_events, the history the statistics are computed from.
  */
 import { CrmError } from '../../crm/errors.js';
-import { DEAL_STATUSES, type Deal } from '../../crm/model.js';
+import type { Deal } from '../../crm/model.js';
+import { DEAL_STATUSES } from '../../crm/statuses.js';
 import { WRITE_FIELDS, type CrudOperations, type DealInput, type DealQuery } from '../../crm/provider.js';
 import type { Db } from './client.js';
 import { DEAL_SELECT, named, toDeal, type DealJoined, type PipelineRow, type StageRow } from './map.js';

@@ -3,7 +3,8 @@
  * update that gives one of those lists replaces it, and custom_fields merge key by key (null removes).
  */
 import { CrmError } from '../../crm/errors.js';
-import { PROJECT_STATUSES, type Project, type Ref } from '../../crm/model.js';
+import type { Project, Ref } from '../../crm/model.js';
+import { PROJECT_STATUSES } from '../../crm/statuses.js';
 import { STORED_PROJECT_FIELDS, type CrudOperations, type ProjectInput, type ProjectQuery } from '../../crm/provider.js';
 import type { Db } from './client.js';
 import { parseCustomFields, PROJECT_SELECT, toProject, type ProjectJoined, type ProjectLinks } from './map.js';

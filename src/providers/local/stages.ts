@@ -3,7 +3,8 @@
  * stage shifts its neighbours, deleting one closes the gap.
  */
 import { CrmError } from '../../crm/errors.js';
-import { STAGE_STATUSES, type Stage } from '../../crm/model.js';
+import type { Stage } from '../../crm/model.js';
+import { STAGE_STATUSES } from '../../crm/statuses.js';
 import type { CrudOperations, StageInput, StageQuery } from '../../crm/provider.js';
 import type { Db } from './client.js';
 import { STAGE_SELECT, toStage, type StageJoined } from './map.js';

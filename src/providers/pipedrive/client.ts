@@ -3,7 +3,7 @@
  * (pipelines, stages, users, organizations) that lets records read as names instead of bare ids.
  * Everything goes through the shared HttpClient (pool, retries, limiter, redaction).
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.js';
 import { CrmError, isCrmError } from '../../crm/errors.js';
 import { HttpClient, path, type HttpClientOptions } from '../../crm/http.js';
 import { walkPages, type Walk } from '../../crm/paginate.js';

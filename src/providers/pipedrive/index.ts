@@ -3,7 +3,7 @@
  * and movement statistics (API v1). Records read as names (stage, pipeline, owner, account), from
  * a short-lived directory cache; independent requests go out together.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.js';
 import { CrmError, excerpt, isCrmError, notFound } from '../../crm/errors.js';
 import { path } from '../../crm/http.js';
 import { completeItems, incompleteListing, localPage, sortLocally } from '../../crm/paginate.js';

@@ -4,7 +4,7 @@
  * `next_cursor`, and an Idempotency-Key on every POST and PATCH so HttpClient may retry it safely.
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.js';
 import { CrmError, excerpt } from '../../crm/errors.js';
 import { HttpClient, path, type HttpClientOptions } from '../../crm/http.js';
 import type { CallOptions, UpstreamRequest, WriteOptions } from '../../crm/provider.js';

@@ -3,7 +3,7 @@
  * serving stages, pipelines, projects, and deals as Truto `opportunities`. No statistics: Truto
  * has none, so `stats` is left undefined and the tool layer says so.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.js';
 import { CrmError, excerpt, isCrmError } from '../../crm/errors.js';
 import { completeItems, incompleteListing, localPage, sortLocally, walkPages } from '../../crm/paginate.js';
 import { together } from '../../crm/parallel.js';

@@ -1,0 +1,23 @@
+/**
+ * Every tool, in the order tools/list shows them, and the one function that registers a tool on a
+ * server. Loaded through the catalog (catalog.ts): at once when run from source, on the first tool
+ * call in the bundle.
+ */
+import { listConnections } from './connections.js';
+import { dealTools } from './deals.js';
+import type { ToolDefinition } from './define.js';
+import { pipelineTools } from './pipelines.js';
+import { projectTools } from './projects.js';
+import { stageTools } from './stages.js';
+import { statsTools } from './stats.js';
+
+export { registerTool } from './define.js';
+
+export const ALL_TOOLS: readonly ToolDefinition[] = [
+  listConnections,
+  ...pipelineTools,
+  ...stageTools,
+  ...dealTools,
+  ...projectTools,
+  ...statsTools,
+];
