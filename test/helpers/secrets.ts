@@ -61,6 +61,9 @@ interface Entry {
 
 const pairKey = (text: string, i: number) => ((text.charCodeAt(i) & 0xff) << 8) | (text.charCodeAt(i + 1) & 0xff);
 
+/** What MCPB leaves in place of an optional setting the user left empty: a placeholder, not a secret. */
+const UNSET_TEMPLATE = /^\$\{user_config\.[A-Za-z0-9_]+\}$/;
+
 export class SecretScanner {
   private readonly list: Array<{ name: string; value: string }> = [];
   private readonly windows = new Map<string, Entry>();
@@ -81,7 +84,8 @@ export class SecretScanner {
   /** Registers every secret of an environment: by variable name, and credentials inside URLs. */
   addEnv(env: Record<string, string | undefined>): this {
     for (const [name, value] of Object.entries(env)) {
-      if (!value) continue;
+      // Unset: empty, or a Claude Desktop extension's unreplaced ${user_config.x} template.
+      if (!value || UNSET_TEMPLATE.test(value)) continue;
       if (SECRET_VAR.test(name)) this.add(name, value);
       else if (/^https?:\/\//i.test(value)) this.addUrl(name, value);
     }
