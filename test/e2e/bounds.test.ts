@@ -3,7 +3,7 @@
  * (raw JSON-RPC lines where the client itself cannot serialize the input), the local CRM in a
  * database file, and the fake Pipedrive for what must never go upstream.
  */
-import Database from 'better-sqlite3';
+import { openSqlite } from '../../src/crm/sqlite.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_TOKEN, startFakePipedrive, type FakePipedrive } from '../fakes/pipedrive.js';
 import { call, fails, ok, textOf } from '../helpers/mcp.js';
@@ -27,7 +27,7 @@ describe('local CRM over stdio', () => {
     const db = tempDbPath();
     const first = await startStdio({ db, logLevel: 'silent' });
     await first.close();
-    const sqlite = new Database(db);
+    const sqlite = openSqlite(db);
     sqlite.prepare('UPDATE projects SET description = ? WHERE id = 1').run(description);
     sqlite.close();
     srv = await startStdio({ db, logLevel: 'silent' });

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import Database from 'better-sqlite3';
+import { openSqlite } from '../../src/crm/sqlite.js';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/crm/canonical.js';
 import { CrmError } from '../../src/crm/errors.js';
@@ -71,7 +71,7 @@ describe('fingerprints stored before still match', () => {
 
   it('a key reserved in an existing idempotency.db before the change replays its record', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'crm-mcp-canon-')), 'idempotency.db');
-    const db = new Database(path);
+    const db = openSqlite(path);
     db.exec(`CREATE TABLE idempotency_keys (
       scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
       record_id TEXT, state TEXT NOT NULL, created_at TEXT NOT NULL,

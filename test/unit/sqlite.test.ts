@@ -3,7 +3,8 @@
  * better-sqlite3 on Node 20): these run on both in CI.
  */
 import { spawnSync } from 'node:child_process';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isBusy, NO_SQLITE_DRIVER, openSqlite, sqliteDriverName, sqliteErrorCode } from '../../src/crm/sqlite.js';
@@ -138,4 +139,20 @@ describe('a Node with neither driver', () => {
       expect(cli.status).toBe(2);
     },
   );
+});
+
+describe('the seam is the only way to SQLite', () => {
+  // CI's Node 24 run installs without building better-sqlite3: code or a test that imports it
+  // directly would pass on Node 20 and fail there.
+  // nodes.ts only probes, inside a try, which driver another Node binary can load.
+  const allowed = ['src/crm/sqlite.ts', 'test/helpers/nodes.ts'];
+  it('no source, test, bench or script imports better-sqlite3 but the seam', () => {
+    const tracked = spawnSync('git', ['ls-files', 'src', 'test', 'bench', 'scripts'], { cwd: ROOT, encoding: 'utf8' });
+    const files = tracked.stdout.split('\n').filter((f) => /\.(ts|mts|mjs|js)$/.test(f) && !allowed.includes(f));
+    expect(files.length).toBeGreaterThan(50);
+    const direct = files.filter((f) =>
+      /(from\s+|import\(\s*|require\(\s*)['"]better-sqlite3['"]/.test(readFileSync(join(ROOT, f), 'utf8')),
+    );
+    expect(direct).toEqual([]);
+  });
 });
