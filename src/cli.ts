@@ -152,7 +152,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  startStdio(factory, closeAll);
+  startStdio(factory, closeAll, logger);
   if (process.stdin.isTTY) process.stderr.write(banner(config, toolCount, sqlite));
   else logger.debug({ connections: describeConnections(config), sqlite, tools: toolCount }, 'serving stdio');
 }

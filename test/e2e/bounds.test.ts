@@ -107,6 +107,47 @@ describe('local CRM over stdio', () => {
     expect(answers.get(4)?.result?.isError).toBeUndefined();
     await raw.stop();
   });
+
+  it('a message over 4 MB is dropped unread and answered by its id; the connection and the server live on', async () => {
+    const raw = spawnRawStdio({ db: ':memory:', logLevel: 'warn' });
+    const answers = new Map<unknown, { result?: { tools?: unknown[]; isError?: boolean }; error?: { code: number; message: string } }>();
+    let buffer = '';
+    raw.child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const msg = JSON.parse(buffer.slice(0, nl));
+        buffer = buffer.slice(nl + 1);
+        if ('id' in msg) answers.set(msg.id, msg);
+      }
+    });
+    let stderr = '';
+    raw.child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const send = (line: string) => raw.child.stdin.write(`${line}\n`);
+    send(JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } }));
+    send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+    const huge = (mb: number) => 'x'.repeat(mb * MB);
+    // The SDK client writes the id last, after the arguments; another client may write it first.
+    send(JSON.stringify({ method: 'tools/call', params: { name: 'get_pipeline', arguments: { pipeline_id: huge(12), nested: { id: 99 } } }, jsonrpc: '2.0', id: 7 }));
+    send(JSON.stringify({ jsonrpc: '2.0', id: 'call-8', method: 'tools/call', params: { name: 'list_deals', arguments: { cursor: huge(5) } } }));
+    send(JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }));
+    const deadline = Date.now() + 30_000;
+    while (answers.size < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const id of [7, 'call-8']) {
+      expect(answers.get(id)?.error?.code, String(id)).toBe(-32600);
+      expect(answers.get(id)?.error?.message).toMatch(/^Message too large: [\d,]+ bytes, over the 4 MB limit; it was dropped unread and nothing was done\./);
+    }
+    expect(answers.get(9)?.result?.tools?.length).toBeGreaterThan(10);
+    expect(raw.child.exitCode).toBeNull();
+    // One JSON log line per dropped message, without the message.
+    const drops = stderr.split('\n').filter((l) => l.includes('dropped unread'));
+    expect(drops).toHaveLength(2);
+    for (const line of drops) {
+      expect(JSON.parse(line)).toMatchObject({ msg: 'stdio message over 4 MB dropped unread' });
+      expect(line.length).toBeLessThan(300);
+    }
+    await raw.stop();
+  });
 });
 
 describe('Pipedrive: nothing impossible goes upstream', () => {
