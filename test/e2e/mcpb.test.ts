@@ -13,7 +13,7 @@ import { getMcpConfigForManifest } from '@anthropic-ai/mcpb/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MCPB_CLI as mcpbCli } from '../../scripts/manifest.js';
 import { ok } from '../helpers/mcp.js';
-import { findNode24 } from '../helpers/node24.js';
+import { findNode24 } from '../helpers/nodes.js';
 import { assertBuilt, ROOT, scratchDir, scratchHome, startStdio, stopAll, tempDbPath, tempDir } from '../helpers/server.js';
 
 afterAll(stopAll);

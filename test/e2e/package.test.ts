@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } fr
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ok } from '../helpers/mcp.js';
-import { findNode24, pathWithNode } from '../helpers/node24.js';
+import { findNode24, pathWithNode } from '../helpers/nodes.js';
 import { assertBuilt, ROOT, scratchHome, startStdio, stopAll, tempDbPath, tempDir } from '../helpers/server.js';
 
 afterAll(stopAll);

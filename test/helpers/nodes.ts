@@ -3,11 +3,13 @@
  * not use: node:sqlite (Node 22.13+, 24) or better-sqlite3 (Node 20). Nothing is downloaded (tests
  * run offline): CRM_MCP_TEST_NODE24 names a Node 24 (CI sets it), else the npx cache (where
  * `npx -y -p node@24` put one) and PATH are searched. CRM_MCP_TEST_NODE20 may name a Node 20.
+ * Also the Node 24 for tests that must run something under it whatever Node runs vitest (the
+ * installed npm tarball, the unpacked .mcpb).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -112,4 +114,34 @@ Module._resolveFilename = function (id, ...rest) {
 `,
   );
   return path;
+}
+
+export interface Node24 {
+  /** Absolute path of a Node 24 binary, or undefined when there is none (the suite skips). */
+  path: string | undefined;
+  /** Appended to a suite's name: empty, or why it is skipped. */
+  note: string;
+}
+
+/**
+ * This process when it runs on Node 24, else CRM_MCP_TEST_NODE24, else one found here. Without one
+ * a suite is skipped with the reason in its name; under CI it fails instead, so CI never passes by
+ * skipping.
+ */
+export function findNode24(): Node24 {
+  if (Number(process.versions.node.split('.')[0]) === 24) return { path: process.execPath, note: '' };
+  const given = named('CRM_MCP_TEST_NODE24');
+  if (given && major(given) !== 24) throw new Error(`CRM_MCP_TEST_NODE24=${given.path} is Node ${given.version}, not Node 24.`);
+  const found = given ?? others().find((b) => major(b) === 24);
+  if (found) return { path: found.path, note: '' };
+  const why = 'no Node 24 found (.ci/run sets CRM_MCP_TEST_NODE24 to the node@24 package; npx -y -p node@24 node -p process.execPath prints one)';
+  if (process.env.CI) throw new Error(`This suite needs Node 24 and CI is set: ${why}.`);
+  // The reporter lists skipped tests only in verbose mode: say it where it is always seen.
+  console.warn(`Skipping the Node 24 tests of this file: ${why}.`);
+  return { path: undefined, note: ` [skipped: ${why}]` };
+}
+
+/** PATH with a Node binary's folder first, so `node`, `npm` and `#!/usr/bin/env node` bins run on it. */
+export function pathWithNode(nodeBinary: string): string {
+  return [dirname(nodeBinary), process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'].join(delimiter);
 }
