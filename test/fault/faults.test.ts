@@ -17,7 +17,6 @@
  * is one entry in SUBJECTS.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { CrmError, isCrmError } from '../../src/crm/errors.js';
 import { closeAllPools, type HttpClientOptions } from '../../src/crm/http.js';
 import { IdempotencyStore } from '../../src/crm/idempotency.js';
@@ -28,6 +27,7 @@ import { DEFAULT_TOKEN, startFakePipedrive } from '../fakes/pipedrive.js';
 import type { Fault, FakeServer, RecordedRequest } from '../fakes/server.js';
 import { FAKE_TRUTO_ACCOUNT, FAKE_TRUTO_TOKEN, startFakeTruto } from '../fakes/truto.js';
 import { leakedFragment } from '../helpers/secrets.js';
+import { createLogger, type Logger } from '../../src/log.js';
 
 /** Client settings of the suite: production's shape, scaled down so a timeout costs 200 ms. */
 const TUNING = {
@@ -46,7 +46,7 @@ interface Harness {
   server: FakeServer;
   /** The credential the provider holds: no fragment of it may appear anywhere. */
   secret: string;
-  provider(logger?: pino.Logger, tuning?: Partial<HttpClientOptions>): CrmProvider;
+  provider(logger?: Logger, tuning?: Partial<HttpClientOptions>): CrmProvider;
   /** The provider's own error envelope carrying `message`. */
   errorBody(status: number, message: string): unknown;
   dealInput(name: string): DealInput;
@@ -342,7 +342,7 @@ describe.each(SUBJECTS)('$name under faults', (subject) => {
   it('leaves no fragment of the token in any error or log line, at every offset around the excerpt cut', async () => {
     const lines: string[] = [];
     // Two attempts are enough to reach "5xx exhausted"; fewer requests keep the sweep quick.
-    const logged = h.provider(pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) }), { maxAttempts: 2 });
+    const logged = h.provider(createLogger('debug', (s) => void lines.push(s)), { maxAttempts: 2 });
     const echo = (offset: number) => `${'x'.repeat(offset - 7)} token ${h.secret} is not valid here.`;
     const paths: Array<[string, (offset: number) => Fault, number]> = [
       ['400 with a message', (o) => ({ kind: 'status', status: 400, body: h.errorBody(400, echo(o)) }), 1],

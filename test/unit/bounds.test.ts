@@ -6,7 +6,7 @@
  * memory), sometimes wrapped to return records no CRM should hold.
  */
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/client/validators/ajv';
-import { pino } from 'pino';
+import { createLogger } from '../../src/log.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConnectionRegistry } from '../../src/connections.js';
 import { CrmError, excerpt } from '../../src/crm/errors.js';
@@ -18,7 +18,7 @@ import { ALL_TOOLS } from '../../src/tools/index.js';
 import { OUTPUT_CAP, type CallToolResultLike, type ToolDefinition } from '../../src/tools/define.js';
 import { compactJsonSchema } from '../../src/tools/schema.js';
 
-const logger = pino({ level: 'silent' });
+const logger = createLogger('silent');
 const local = createLocalProvider({ path: ':memory:', seed: true });
 const idempotency = new IdempotencyStore(':memory:');
 afterAll(async () => {

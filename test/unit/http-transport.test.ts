@@ -6,19 +6,13 @@
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import express from 'express';
-import { pino } from 'pino';
+import { createLogger } from '../../src/log.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errorHandler, startHttp, type HttpServerHandle } from '../../src/transports/http.js';
 
 function memoryLogger() {
   const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
+  return { logger: createLogger('info', (line) => void lines.push(...line.split('\n').filter(Boolean))), lines };
 }
 
 const STACK = /\n\s+at |file:\/\/|node:internal|\/src\/|\.ts:\d+|<html/i;

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { pino } from 'pino';
 import { FakeServer, type RecordedRequest } from '../fakes/server.js';
 import { HttpClient, closeAllPools, path, type Clock, type HttpClientOptions } from '../../src/crm/http.js';
 import { CrmError } from '../../src/crm/errors.js';
 import { expectNoFragment } from '../helpers/secrets.js';
+import { createLogger } from '../../src/log.js';
 
 const TOKEN = 'tok-SECRET-123/abc';
 
@@ -381,7 +381,7 @@ describe('paths and queries', () => {
 describe('redaction', () => {
   it('strips secrets echoed by the upstream (plain and URL-encoded) from messages and logs', async () => {
     const lines: string[] = [];
-    const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
+    const logger = createLogger('debug', (s) => void lines.push(s));
     server.inject({
       kind: 'status',
       status: 401,
@@ -427,7 +427,7 @@ describe('secret fragments never survive an excerpt', () => {
 
   it('redacts before cutting, at every offset around the cut, on every error path', async () => {
     const lines: string[] = [];
-    const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
+    const logger = createLogger('debug', (s) => void lines.push(s));
     const c = client({ headers: { 'x-api-token': SECRET }, logger, maxAttempts: 2, maxRetryWaitMs: 1000 });
     let checked = 0;
     for (let offset = 250; offset <= 350; offset++) {
@@ -474,7 +474,7 @@ describe('a token inside the configured base URL', () => {
 
   it('never reaches a dry-run path, a message or a log line', async () => {
     const lines: string[] = [];
-    const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
+    const logger = createLogger('debug', (s) => void lines.push(s));
     const withSecrets = `${base.replace('http://', `http://crm:${PASSWORD}@`)}/t/${PATH_TOKEN}/?api_token=${QUERY_TOKEN}`;
     const c = client({ baseUrl: withSecrets, logger });
     expect(c.shownPath({ path: '/api/v2/deals', query: { limit: 5 } })).toBe('/api/v2/deals?limit=5');
