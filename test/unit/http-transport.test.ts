@@ -4,7 +4,6 @@
  * JSON 500 and one log line. (The built binary under hostile requests: test/e2e/http-hostile.test.ts.)
  */
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import express from 'express';
 import { createLogger } from '../../src/log.js';
 import { afterEach, describe, expect, it } from 'vitest';
