@@ -1,0 +1,128 @@
+/**
+ * Pipedrive stages (API v2). Pipedrive filters by pipeline and sorts by position and dates itself;
+ * a name filter or name sort is done here over the full stage list.
+ */
+import { CrmError } from '../../crm/errors.js';
+import { path } from '../../crm/http.js';
+import type { Ref, Stage } from '../../crm/model.js';
+import { incompleteListing, localPage, sortLocally } from '../../crm/paginate.js';
+import type { CallOptions, CrudOperations, Page, PreparedWrite, StageInput, StageQuery } from '../../crm/provider.js';
+import { TOKEN_COST, deletedError, orNotFound, pageSize } from './client.js';
+import { namesAfterWrite, stageNames, warm, type Ctx } from './directory.js';
+import { fromStageInput, nativeId, nothingToUpdate, toStage, type PdStage } from './map.js';
+
+const STAGE_SORT: Record<NonNullable<StageQuery['sort_by']>, string | undefined> = {
+  position: 'order_nr',
+  created_at: 'add_time',
+  updated_at: 'update_time',
+  name: undefined, // Pipedrive cannot sort stages by name: done client-side.
+};
+
+export function stageOps(ctx: Ctx): CrudOperations<Stage, StageQuery, StageInput> {
+  const { client, dir } = ctx;
+  return {
+    async list(query: StageQuery, opts: CallOptions): Promise<Page<Stage>> {
+      const pid = query.pipeline_id === undefined ? undefined : nativeId(query.pipeline_id, 'pipeline', 'list_pipelines');
+      const sortBy = query.sort_by === undefined ? undefined : STAGE_SORT[query.sort_by];
+      if (query.status !== undefined) {
+        // Pipedrive lists only active stages; a deleted one is reachable by id alone.
+        throw new CrmError('unsupported', 'Pipedrive cannot filter stages by `status`: its lists hold only active stages; use get_stage for one stage.');
+      }
+      const clientSide = query.name !== undefined || query.sort_by === 'name';
+      if (!clientSide) {
+        warm(dir.pipelines.all(opts.signal));
+        const page = await client.page<PdStage>(
+          path`/api/v2/stages`,
+          { pipeline_id: pid, sort_by: sortBy, sort_direction: query.sort_direction },
+          { size: pageSize(query.limit), cursor: query.cursor },
+          TOKEN_COST.v2List,
+          opts.signal,
+        );
+        const n = await stageNames(ctx, page.items, opts.signal);
+        return { items: page.items.map((s) => toStage(s, n, { remote: opts.include_remote_data })), next_cursor: page.next_cursor };
+      }
+
+      // Name filter or name sort: Pipedrive has neither, so scan this pipeline's (or all) stages.
+      warm(dir.pipelines.all(opts.signal));
+      const walk = await client.walk<PdStage>(
+        path`/api/v2/stages`,
+        { pipeline_id: pid, sort_by: 'order_nr', sort_direction: 'asc' },
+        TOKEN_COST.v2List,
+        opts.signal,
+      );
+      const needle = query.name?.trim().toLowerCase();
+      const matched = needle === undefined ? walk.items : walk.items.filter((s) => s.name.toLowerCase().includes(needle));
+      const key = (s: PdStage): string | number =>
+        query.sort_by === 'name'
+          ? s.name.toLowerCase()
+          : query.sort_by === 'created_at'
+            ? (s.add_time ?? '')
+            : query.sort_by === 'updated_at'
+              ? (s.update_time ?? '')
+              : query.sort_by === 'position'
+                ? s.order_nr
+                : s.id;
+      const sorted = sortLocally(matched, key, query.sort_direction, (a, b) => a.id - b.id);
+      const page = localPage(sorted, query.cursor, pageSize(query.limit));
+      const n = await stageNames(ctx, page.items, opts.signal);
+      return {
+        items: page.items.map((s) => toStage(s, n, { remote: opts.include_remote_data })),
+        next_cursor: page.next_cursor,
+        ...(walk.stopped ? { incomplete: incompleteListing(walk, 'Pipedrive', 'stages') } : {}),
+      };
+    },
+
+    async get(id: string, opts: CallOptions): Promise<Stage> {
+      const sid = nativeId(id, 'stage', 'list_stages');
+      warm(dir.pipelines.all(opts.signal));
+      const env = await orNotFound('stage', id, client.read<PdStage>(path`/api/v2/stages/${sid}`, undefined, TOKEN_COST.v2Get, opts.signal));
+      return toStage(env.data, await stageNames(ctx, [env.data], opts.signal), { remote: opts.include_remote_data });
+    },
+
+    async create(input: StageInput, opts): Promise<PreparedWrite<Stage>> {
+      const body = fromStageInput(input);
+      if (body.name === undefined || body.pipeline_id === undefined) {
+        throw new CrmError('validation', 'Pipedrive requires `name` and `pipeline_id` to create a stage.');
+      }
+      const write = client.prepare<PdStage>('POST', path`/api/v2/stages`, body, TOKEN_COST.v2Write);
+      return {
+        request: write.request,
+        async execute() {
+          const created = await write.send(opts.signal);
+          dir.stages.put(created);
+          return toStage(created, await namesAfterWrite(ctx, stageNames(ctx, [created], opts.signal)), { remote: opts.include_remote_data });
+        },
+      };
+    },
+
+    async update(id: string, patch: StageInput, opts): Promise<PreparedWrite<Stage>> {
+      const sid = nativeId(id, 'stage', 'list_stages');
+      const body = nothingToUpdate(fromStageInput(patch), 'stage', 'pipeline_id, name, probability');
+      const write = client.prepare<PdStage>('PATCH', path`/api/v2/stages/${sid}`, body, TOKEN_COST.v2Write);
+      return {
+        request: write.request,
+        async execute() {
+          const updated = await orNotFound('stage', id, write.send(opts.signal));
+          dir.stages.put(updated);
+          return toStage(updated, await namesAfterWrite(ctx, stageNames(ctx, [updated], opts.signal)), { remote: opts.include_remote_data });
+        },
+      };
+    },
+
+    async delete(id: string, opts): Promise<PreparedWrite<Ref>> {
+      const sid = nativeId(id, 'stage', 'list_stages');
+      const p = path`/api/v2/stages/${sid}`;
+      const write = client.prepare('DELETE', p, undefined, TOKEN_COST.v2Delete);
+      return {
+        request: write.request,
+        async execute() {
+          const current = await orNotFound('stage', id, client.read<PdStage>(p, undefined, TOKEN_COST.v2Get, opts.signal));
+          if (current.data.is_deleted) throw deletedError('stage', id);
+          await orNotFound('stage', id, write.send(opts.signal));
+          dir.stages.invalidate();
+          return { id: String(sid), name: current.data.name };
+        },
+      };
+    },
+  };
+}
