@@ -6,8 +6,8 @@
 import { Pool } from 'undici';
 import qs from 'qs';
 import type { Logger } from 'pino';
-import { readErrorBody, type ErrorBodyReading } from './error-body.js';
 import { CrmError, type CrmErrorKind } from './errors.js';
+import { readErrorBody, type ErrorBodyReading } from './error-body.js';
 
 export interface RateLimitRule {
   capacity: number;

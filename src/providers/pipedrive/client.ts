@@ -10,7 +10,8 @@ import { CrmError, excerpt, notFound, whenNotFound } from '../../crm/errors.js';
 import { HttpClient, type HttpClientOptions } from '../../crm/http.js';
 import { walkPages, type Walk } from '../../crm/paginate.js';
 import { bodyCursor, fetchPage, type NativePage } from '../../crm/paging.js';
-import type { UpstreamRequest } from '../../crm/provider.js';
+import type { Ref } from '../../crm/model.js';
+import type { PreparedWrite, UpstreamRequest } from '../../crm/provider.js';
 import { prepareRequest } from '../../crm/writes.js';
 
 /**
@@ -195,3 +196,29 @@ export const orNotFound = <T>(what: Kind, id: string, p: Promise<T>): Promise<T>
 /** Pipedrive keeps soft-deleted records readable by id; to an agent they are gone. */
 export const deletedError = (what: Kind, id: string) =>
   new CrmError('not_found', `The ${what} with id '${excerpt(id)}' was deleted in Pipedrive. ${HINT[what]}`);
+
+/**
+ * A DELETE answered with the record's id and name. Pipedrive's answer is only {id}, so the record
+ * is read first: a 404, or a record already deleted, stops there with nothing sent.
+ */
+export function prepareDelete(
+  client: PipedriveClient,
+  what: Kind,
+  /** The id as the caller gave it (for messages), and as Pipedrive knows it. */
+  id: string,
+  nid: number,
+  p: string,
+  opts: { signal?: AbortSignal; deleted: () => void },
+): PreparedWrite<Ref> {
+  const write = client.prepare('DELETE', p, undefined, TOKEN_COST.v2Delete);
+  return {
+    request: write.request,
+    async execute() {
+      const current = await orNotFound(what, id, client.read<{ name: string; is_deleted?: boolean }>(p, undefined, TOKEN_COST.v2Get, opts.signal));
+      if (current.data.is_deleted) throw deletedError(what, id);
+      await orNotFound(what, id, write.send(opts.signal));
+      opts.deleted();
+      return { id: String(nid), name: current.data.name };
+    },
+  };
+}

@@ -8,7 +8,7 @@ import type { Pipeline, Ref, StageWithDeals } from '../../crm/model.js';
 import { completeItems } from '../../crm/paginate.js';
 import { together } from '../../crm/parallel.js';
 import type { CallOptions, CrudOperations, Page, PageQuery, PipelineInput, PreparedWrite } from '../../crm/provider.js';
-import { TOKEN_COST, deletedError, orNotFound, pageSize } from './client.js';
+import { TOKEN_COST, deletedError, orNotFound, pageSize, prepareDelete } from './client.js';
 import type { Ctx } from './directory.js';
 import {
   fromPipelineInput,
@@ -103,20 +103,13 @@ export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, Pipel
 
     async delete(id: string, opts): Promise<PreparedWrite<Ref>> {
       const pid = nativeId(id, 'pipeline', 'list_pipelines');
-      const p = path`/api/v2/pipelines/${pid}`;
-      const write = client.prepare('DELETE', p, undefined, TOKEN_COST.v2Delete);
-      return {
-        request: write.request,
-        async execute() {
-          // The delete answer is only {id}; read the name first (and 404 before deleting anything).
-          const current = await orNotFound('pipeline', id, client.read<PdPipeline>(p, undefined, TOKEN_COST.v2Get, opts.signal));
-          if (current.data.is_deleted) throw deletedError('pipeline', id);
-          await orNotFound('pipeline', id, write.send(opts.signal));
+      return prepareDelete(client, 'pipeline', id, pid, path`/api/v2/pipelines/${pid}`, {
+        signal: opts.signal,
+        deleted: () => {
           dir.pipelines.invalidate();
           dir.stages.invalidate();
-          return { id: String(pid), name: current.data.name };
         },
-      };
+      });
     },
   };
 }

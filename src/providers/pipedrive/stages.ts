@@ -7,7 +7,7 @@ import { path } from '../../crm/http.js';
 import type { Ref, Stage } from '../../crm/model.js';
 import { incompleteListing, localPage, sortLocally } from '../../crm/paginate.js';
 import type { CallOptions, CrudOperations, Page, PreparedWrite, StageInput, StageQuery } from '../../crm/provider.js';
-import { TOKEN_COST, deletedError, orNotFound, pageSize } from './client.js';
+import { TOKEN_COST, orNotFound, pageSize, prepareDelete } from './client.js';
 import { namesAfterWrite, stageNames, warm, type Ctx } from './directory.js';
 import { fromStageInput, nativeId, nothingToUpdate, toStage, type PdStage } from './map.js';
 
@@ -111,18 +111,10 @@ export function stageOps(ctx: Ctx): CrudOperations<Stage, StageQuery, StageInput
 
     async delete(id: string, opts): Promise<PreparedWrite<Ref>> {
       const sid = nativeId(id, 'stage', 'list_stages');
-      const p = path`/api/v2/stages/${sid}`;
-      const write = client.prepare('DELETE', p, undefined, TOKEN_COST.v2Delete);
-      return {
-        request: write.request,
-        async execute() {
-          const current = await orNotFound('stage', id, client.read<PdStage>(p, undefined, TOKEN_COST.v2Get, opts.signal));
-          if (current.data.is_deleted) throw deletedError('stage', id);
-          await orNotFound('stage', id, write.send(opts.signal));
-          dir.stages.invalidate();
-          return { id: String(sid), name: current.data.name };
-        },
-      };
+      return prepareDelete(client, 'stage', id, sid, path`/api/v2/stages/${sid}`, {
+        signal: opts.signal,
+        deleted: () => dir.stages.invalidate(),
+      });
     },
   };
 }

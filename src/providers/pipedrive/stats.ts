@@ -4,7 +4,7 @@
  */
 import { CrmError, excerpt } from '../../crm/errors.js';
 import { path } from '../../crm/http.js';
-import type { ConversionStats, MovementStats, Ref } from '../../crm/model.js';
+import type { ConversionStats, MovementStats, Period, Ref } from '../../crm/model.js';
 import { namesOf } from '../../crm/names.js';
 import { together } from '../../crm/parallel.js';
 import type { CallOptions, StatsOperations, StatsQuery } from '../../crm/provider.js';
@@ -71,28 +71,25 @@ export function statsOps(ctx: Ctx): StatsOperations {
     };
   }
 
-  const remote = (data: unknown, opts: CallOptions) =>
-    opts.include_remote_data ? { remote_data: data as Record<string, unknown> } : {};
+  /** The statistics in the unified shape, with whose deals were counted and, if asked, Pipedrive's own answer. */
+  async function unified<N, T>(
+    which: 'conversion' | 'movement',
+    query: StatsQuery,
+    opts: CallOptions,
+    map: (data: N, ctx: { pipeline: Ref; period: Period; stages: Map<number, string> }) => T,
+  ): Promise<T & { user: Ref }> {
+    const r = await stats<N>(which, query, opts);
+    const out = map(r.data, {
+      pipeline: r.pipeline,
+      period: { start_date: query.start_date, end_date: query.end_date },
+      stages: r.stageNames,
+    });
+    return { ...out, user: r.user, ...(opts.include_remote_data ? { remote_data: r.data as Record<string, unknown> } : {}) };
+  }
 
   return {
-    async conversion(query, opts): Promise<ConversionStats> {
-      const r = await stats<PdConversionStats>('conversion', query, opts);
-      const out = toConversionStats(r.data, {
-        pipeline: r.pipeline,
-        period: { start_date: query.start_date, end_date: query.end_date },
-        stages: r.stageNames,
-      });
-      return { ...out, user: r.user, ...remote(r.data, opts) };
-    },
-    async movement(query, opts): Promise<MovementStats> {
-      const r = await stats<PdMovementStats>('movement', query, opts);
-      const out = toMovementStats(r.data, {
-        pipeline: r.pipeline,
-        period: { start_date: query.start_date, end_date: query.end_date },
-        stages: r.stageNames,
-      });
-      return { ...out, user: r.user, ...remote(r.data, opts) };
-    },
+    conversion: (query, opts): Promise<ConversionStats> => unified<PdConversionStats, ConversionStats>('conversion', query, opts, toConversionStats),
+    movement: (query, opts): Promise<MovementStats> => unified<PdMovementStats, MovementStats>('movement', query, opts, toMovementStats),
   };
 }
 
