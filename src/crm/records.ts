@@ -1,4 +1,5 @@
 /** Small pieces every mapper from a CRM's records to the unified model needs. */
+import { CrmError } from './errors.js';
 import type { DealSummary } from './model.js';
 
 /** A copy without undefined members, so records carry only what the CRM said (and `toEqual` is exact). */
@@ -40,4 +41,11 @@ export function tallyOpenDeals<D, K>(
     add(total, d);
   }
   return { byStage, total };
+}
+
+/** An update that would change nothing is refused, naming what it could change, rather than sent as a no-op. */
+export function requireChange(body: object, noun: string, fields: readonly string[]): void {
+  if (Object.keys(body).length === 0) {
+    throw new CrmError('validation', `Nothing to update: give at least one of ${fields.join(', ')} for the ${noun}.`);
+  }
 }

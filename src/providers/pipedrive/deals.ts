@@ -5,10 +5,11 @@
 import { CrmError } from '../../crm/errors.js';
 import { path } from '../../crm/http.js';
 import type { Deal } from '../../crm/model.js';
-import type { CallOptions, CrudOperations, DealInput, DealQuery, Page, PreparedWrite } from '../../crm/provider.js';
+import { WRITE_FIELDS, type CallOptions, type CrudOperations, type DealInput, type DealQuery, type Page, type PreparedWrite } from '../../crm/provider.js';
+import { requireChange } from '../../crm/records.js';
 import { TOKEN_COST, deletedError, orNotFound, pageSize } from './client.js';
 import { dealNames, namesAfterWrite, warm, type Ctx } from './directory.js';
-import { fromDealInput, nativeId, nothingToUpdate, toDeal, type PdDeal } from './map.js';
+import { fromDealInput, nativeId, toDeal, type PdDeal } from './map.js';
 
 export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
   const { client, dir } = ctx;
@@ -66,11 +67,8 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
 
     async update(id: string, patch: DealInput, opts): Promise<PreparedWrite<Deal>> {
       const did = nativeId(id, 'deal', 'list_deals');
-      const body = nothingToUpdate(
-        fromDealInput(patch),
-        'deal',
-        'name, pipeline_id, stage_id, amount, currency, status, owner_id, account_id, close_date',
-      );
+      const body = fromDealInput(patch);
+      requireChange(body, 'deal', WRITE_FIELDS.deals);
       const write = client.prepare<PdDeal>('PATCH', path`/api/v2/deals/${did}`, body, TOKEN_COST.v2Write);
       return {
         request: write.request,

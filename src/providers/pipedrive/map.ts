@@ -348,11 +348,3 @@ export function fromDealInput(input: DealInput): PdDealBody {
     expected_close_date: input.close_date,
   });
 }
-
-/** An update body with nothing in it is refused rather than sent as a no-op PATCH. */
-export function nothingToUpdate<T extends object>(body: T, what: string, fields: string): T {
-  if (Object.keys(body).length === 0) {
-    throw new CrmError('validation', `Nothing to update: give at least one of ${fields} for the ${what}.`);
-  }
-  return body;
-}

@@ -7,13 +7,13 @@ import { path } from '../../crm/http.js';
 import type { Pipeline, Ref, StageWithDeals } from '../../crm/model.js';
 import { completeItems } from '../../crm/paginate.js';
 import { together } from '../../crm/parallel.js';
+import { requireChange } from '../../crm/records.js';
 import type { CallOptions, CrudOperations, Page, PageQuery, PipelineInput, PreparedWrite } from '../../crm/provider.js';
 import { TOKEN_COST, deletedError, orNotFound, pageSize, prepareDelete } from './client.js';
 import type { Ctx } from './directory.js';
 import {
   fromPipelineInput,
   nativeId,
-  nothingToUpdate,
   summarizeOpenDeals,
   toPipeline,
   toStage,
@@ -89,7 +89,8 @@ export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, Pipel
 
     async update(id: string, patch: PipelineInput, opts): Promise<PreparedWrite<Pipeline>> {
       const pid = nativeId(id, 'pipeline', 'list_pipelines');
-      const body = nothingToUpdate(fromPipelineInput(patch), 'pipeline', 'name, is_deal_probability_enabled');
+      const body = fromPipelineInput(patch);
+      requireChange(body, 'pipeline', ['name', 'is_deal_probability_enabled']);
       const write = client.prepare<PdPipeline>('PATCH', path`/api/v2/pipelines/${pid}`, body, TOKEN_COST.v2Write);
       return {
         request: write.request,

@@ -7,9 +7,10 @@ import { path } from '../../crm/http.js';
 import type { Ref, Stage } from '../../crm/model.js';
 import { incompleteListing, localPage, sortLocally } from '../../crm/paginate.js';
 import type { CallOptions, CrudOperations, Page, PreparedWrite, StageInput, StageQuery } from '../../crm/provider.js';
+import { requireChange } from '../../crm/records.js';
 import { TOKEN_COST, orNotFound, pageSize, prepareDelete } from './client.js';
 import { namesAfterWrite, stageNames, warm, type Ctx } from './directory.js';
-import { fromStageInput, nativeId, nothingToUpdate, toStage, type PdStage } from './map.js';
+import { fromStageInput, nativeId, toStage, type PdStage } from './map.js';
 
 const STAGE_SORT: Record<NonNullable<StageQuery['sort_by']>, string | undefined> = {
   position: 'order_nr',
@@ -97,7 +98,8 @@ export function stageOps(ctx: Ctx): CrudOperations<Stage, StageQuery, StageInput
 
     async update(id: string, patch: StageInput, opts): Promise<PreparedWrite<Stage>> {
       const sid = nativeId(id, 'stage', 'list_stages');
-      const body = nothingToUpdate(fromStageInput(patch), 'stage', 'pipeline_id, name, probability');
+      const body = fromStageInput(patch);
+      requireChange(body, 'stage', ['pipeline_id', 'name', 'probability']);
       const write = client.prepare<PdStage>('PATCH', path`/api/v2/stages/${sid}`, body, TOKEN_COST.v2Write);
       return {
         request: write.request,
