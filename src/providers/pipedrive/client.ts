@@ -11,7 +11,7 @@ import { HttpClient, type HttpClientOptions } from '../../crm/http.js';
 import { walkPages, type Walk } from '../../crm/paginate.js';
 import { bodyCursor, fetchPage, type NativePage } from '../../crm/paging.js';
 import type { Ref } from '../../crm/model.js';
-import type { PreparedWrite, UpstreamRequest } from '../../crm/provider.js';
+import type { PreparedWrite } from '../../crm/provider.js';
 import { prepareRequest } from '../../crm/writes.js';
 
 /**
@@ -83,10 +83,14 @@ const PAGING = bodyCursor({
   next: (body) => (body as Envelope<unknown>).additional_data?.next_cursor,
 });
 
-/** A write ready to send: what a dry run shows, and how to send exactly that. */
-export interface PreparedSend<T> {
-  request: UpstreamRequest;
-  send(signal?: AbortSignal): Promise<T>;
+/** A POST or PATCH of one record. */
+export interface RecordWrite {
+  method: 'POST' | 'PATCH';
+  path: string;
+  body: unknown;
+  signal?: AbortSignal;
+  /** For an update: a 404 then names the record and the tool listing valid ids. */
+  record?: { what: Kind; id: string };
 }
 
 export class PipedriveClient {
@@ -150,13 +154,50 @@ export class PipedriveClient {
     return walk;
   }
 
-  /** A POST, PATCH or DELETE ready to send; sending it spends its tokens and unwraps the envelope. */
-  prepare<T>(method: 'POST' | 'PATCH' | 'DELETE', p: string, body: unknown, tokens: number): PreparedSend<T> {
-    // No idempotency key: Pipedrive has none, and passing one would let HttpClient resend the write.
+  /**
+   * A write ready to send: `request` is what a dry run shows; `execute` sends exactly that, once
+   * (no idempotency key: Pipedrive has none, and one would let HttpClient resend the write), and
+   * turns Pipedrive's answer into the record with `then`.
+   */
+  prepareWrite<T, R>(w: RecordWrite, then: (answer: T) => R | Promise<R>): PreparedWrite<R> {
+    const send = this.sender<T>(w.method, w.path, w.body, TOKEN_COST.v2Write);
+    return {
+      request: send.request,
+      execute: async () => then(await (w.record ? orNotFound(w.record.what, w.record.id, send.send(w.signal)) : send.send(w.signal))),
+    };
+  }
+
+  /**
+   * A DELETE answered with the record's id and name. Pipedrive's answer is only {id}, so the record
+   * is read first: a 404, or a record already deleted, stops there with nothing sent.
+   */
+  prepareDelete(
+    what: Kind,
+    /** The id as the caller gave it (for messages), and as Pipedrive knows it. */
+    id: string,
+    nid: number,
+    p: string,
+    opts: { signal?: AbortSignal; deleted: () => void },
+  ): PreparedWrite<Ref> {
+    const send = this.sender('DELETE', p, undefined, TOKEN_COST.v2Delete);
+    return {
+      request: send.request,
+      execute: async () => {
+        const current = await orNotFound(what, id, this.read<{ name: string; is_deleted?: boolean }>(p, undefined, TOKEN_COST.v2Get, opts.signal));
+        if (current.data.is_deleted) throw deletedError(what, id);
+        await orNotFound(what, id, send.send(opts.signal));
+        opts.deleted();
+        return { id: String(nid), name: current.data.name };
+      },
+    };
+  }
+
+  /** The request a dry run shows, and a send of exactly that which spends its tokens and unwraps the envelope. */
+  private sender<T>(method: 'POST' | 'PATCH' | 'DELETE', p: string, body: unknown, tokens: number) {
     const prepared = prepareRequest(this.http, { method, path: p, body });
     return {
       request: prepared.request,
-      send: async (signal) => {
+      send: async (signal?: AbortSignal): Promise<T> => {
         this.spend(tokens);
         const res = await prepared.send(signal);
         return envelope(res.body as Envelope<T> | undefined).data;
@@ -196,29 +237,3 @@ export const orNotFound = <T>(what: Kind, id: string, p: Promise<T>): Promise<T>
 /** Pipedrive keeps soft-deleted records readable by id; to an agent they are gone. */
 export const deletedError = (what: Kind, id: string) =>
   new CrmError('not_found', `The ${what} with id '${excerpt(id)}' was deleted in Pipedrive. ${HINT[what]}`);
-
-/**
- * A DELETE answered with the record's id and name. Pipedrive's answer is only {id}, so the record
- * is read first: a 404, or a record already deleted, stops there with nothing sent.
- */
-export function prepareDelete(
-  client: PipedriveClient,
-  what: Kind,
-  /** The id as the caller gave it (for messages), and as Pipedrive knows it. */
-  id: string,
-  nid: number,
-  p: string,
-  opts: { signal?: AbortSignal; deleted: () => void },
-): PreparedWrite<Ref> {
-  const write = client.prepare('DELETE', p, undefined, TOKEN_COST.v2Delete);
-  return {
-    request: write.request,
-    async execute() {
-      const current = await orNotFound(what, id, client.read<{ name: string; is_deleted?: boolean }>(p, undefined, TOKEN_COST.v2Get, opts.signal));
-      if (current.data.is_deleted) throw deletedError(what, id);
-      await orNotFound(what, id, write.send(opts.signal));
-      opts.deleted();
-      return { id: String(nid), name: current.data.name };
-    },
-  };
-}

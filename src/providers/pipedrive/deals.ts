@@ -58,22 +58,15 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
     async create(input: DealInput, opts): Promise<PreparedWrite<Deal>> {
       const body = fromDealInput(input);
       if (body.title === undefined) throw new CrmError('validation', 'Pipedrive requires `name` to create a deal.');
-      const write = client.prepare<PdDeal>('POST', path`/api/v2/deals`, body, TOKEN_COST.v2Write);
-      return {
-        request: write.request,
-        execute: async () => writtenDeal(await write.send(opts.signal), opts),
-      };
+      return client.prepareWrite({ method: 'POST', path: path`/api/v2/deals`, body, signal: opts.signal }, (raw: PdDeal) => writtenDeal(raw, opts));
     },
 
     async update(id: string, patch: DealInput, opts): Promise<PreparedWrite<Deal>> {
       const did = nativeId(id, 'deal', 'list_deals');
       const body = fromDealInput(patch);
       requireChange(body, 'deal', WRITE_FIELDS.deals);
-      const write = client.prepare<PdDeal>('PATCH', path`/api/v2/deals/${did}`, body, TOKEN_COST.v2Write);
-      return {
-        request: write.request,
-        execute: async () => writtenDeal(await orNotFound('deal', id, write.send(opts.signal)), opts),
-      };
+      const write = { method: 'PATCH', path: path`/api/v2/deals/${did}`, body, signal: opts.signal, record: { what: 'deal', id } } as const;
+      return client.prepareWrite(write, (raw: PdDeal) => writtenDeal(raw, opts));
     },
   };
 }

@@ -9,7 +9,7 @@ import { completeItems } from '../../crm/paginate.js';
 import { together } from '../../crm/parallel.js';
 import { requireChange } from '../../crm/records.js';
 import type { CallOptions, CrudOperations, Page, PageQuery, PipelineInput, PreparedWrite } from '../../crm/provider.js';
-import { TOKEN_COST, deletedError, orNotFound, pageSize, prepareDelete } from './client.js';
+import { TOKEN_COST, deletedError, orNotFound, pageSize } from './client.js';
 import type { Ctx } from './directory.js';
 import {
   fromPipelineInput,
@@ -76,35 +76,26 @@ export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, Pipel
       if (body.name === undefined) {
         throw new CrmError('validation', 'Pipedrive requires `name` to create a pipeline.');
       }
-      const write = client.prepare<PdPipeline>('POST', path`/api/v2/pipelines`, body, TOKEN_COST.v2Write);
-      return {
-        request: write.request,
-        async execute() {
-          const created = await write.send(opts.signal);
-          dir.pipelines.put(created);
-          return toPipeline(created, { remote: opts.include_remote_data });
-        },
-      };
+      return client.prepareWrite({ method: 'POST', path: path`/api/v2/pipelines`, body, signal: opts.signal }, (created: PdPipeline) => {
+        dir.pipelines.put(created);
+        return toPipeline(created, { remote: opts.include_remote_data });
+      });
     },
 
     async update(id: string, patch: PipelineInput, opts): Promise<PreparedWrite<Pipeline>> {
       const pid = nativeId(id, 'pipeline', 'list_pipelines');
       const body = fromPipelineInput(patch);
       requireChange(body, 'pipeline', ['name', 'is_deal_probability_enabled']);
-      const write = client.prepare<PdPipeline>('PATCH', path`/api/v2/pipelines/${pid}`, body, TOKEN_COST.v2Write);
-      return {
-        request: write.request,
-        async execute() {
-          const updated = await orNotFound('pipeline', id, write.send(opts.signal));
-          dir.pipelines.put(updated);
-          return toPipeline(updated, { remote: opts.include_remote_data });
-        },
-      };
+      const write = { method: 'PATCH', path: path`/api/v2/pipelines/${pid}`, body, signal: opts.signal, record: { what: 'pipeline', id } } as const;
+      return client.prepareWrite(write, (updated: PdPipeline) => {
+        dir.pipelines.put(updated);
+        return toPipeline(updated, { remote: opts.include_remote_data });
+      });
     },
 
     async delete(id: string, opts): Promise<PreparedWrite<Ref>> {
       const pid = nativeId(id, 'pipeline', 'list_pipelines');
-      return prepareDelete(client, 'pipeline', id, pid, path`/api/v2/pipelines/${pid}`, {
+      return client.prepareDelete('pipeline', id, pid, path`/api/v2/pipelines/${pid}`, {
         signal: opts.signal,
         deleted: () => {
           dir.pipelines.invalidate();

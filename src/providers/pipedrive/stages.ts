@@ -8,7 +8,7 @@ import type { Ref, Stage } from '../../crm/model.js';
 import { incompleteListing, localPage, sortLocally } from '../../crm/paginate.js';
 import type { CallOptions, CrudOperations, Page, PreparedWrite, StageInput, StageQuery } from '../../crm/provider.js';
 import { requireChange } from '../../crm/records.js';
-import { TOKEN_COST, orNotFound, pageSize, prepareDelete } from './client.js';
+import { TOKEN_COST, orNotFound, pageSize } from './client.js';
 import { namesAfterWrite, stageNames, warm, type Ctx } from './directory.js';
 import { fromStageInput, nativeId, toStage, type PdStage } from './map.js';
 
@@ -21,6 +21,13 @@ const STAGE_SORT: Record<NonNullable<StageQuery['sort_by']>, string | undefined>
 
 export function stageOps(ctx: Ctx): CrudOperations<Stage, StageQuery, StageInput> {
   const { client, dir } = ctx;
+
+  /** A stage Pipedrive just wrote, with names when they can be had. */
+  const written = (opts: CallOptions) => async (raw: PdStage) => {
+    dir.stages.put(raw);
+    return toStage(raw, await namesAfterWrite(ctx, stageNames(ctx, [raw], opts.signal)), { remote: opts.include_remote_data });
+  };
+
   return {
     async list(query: StageQuery, opts: CallOptions): Promise<Page<Stage>> {
       const pid = query.pipeline_id === undefined ? undefined : nativeId(query.pipeline_id, 'pipeline', 'list_pipelines');
@@ -85,35 +92,19 @@ export function stageOps(ctx: Ctx): CrudOperations<Stage, StageQuery, StageInput
       if (body.name === undefined || body.pipeline_id === undefined) {
         throw new CrmError('validation', 'Pipedrive requires `name` and `pipeline_id` to create a stage.');
       }
-      const write = client.prepare<PdStage>('POST', path`/api/v2/stages`, body, TOKEN_COST.v2Write);
-      return {
-        request: write.request,
-        async execute() {
-          const created = await write.send(opts.signal);
-          dir.stages.put(created);
-          return toStage(created, await namesAfterWrite(ctx, stageNames(ctx, [created], opts.signal)), { remote: opts.include_remote_data });
-        },
-      };
+      return client.prepareWrite({ method: 'POST', path: path`/api/v2/stages`, body, signal: opts.signal }, written(opts));
     },
 
     async update(id: string, patch: StageInput, opts): Promise<PreparedWrite<Stage>> {
       const sid = nativeId(id, 'stage', 'list_stages');
       const body = fromStageInput(patch);
       requireChange(body, 'stage', ['pipeline_id', 'name', 'probability']);
-      const write = client.prepare<PdStage>('PATCH', path`/api/v2/stages/${sid}`, body, TOKEN_COST.v2Write);
-      return {
-        request: write.request,
-        async execute() {
-          const updated = await orNotFound('stage', id, write.send(opts.signal));
-          dir.stages.put(updated);
-          return toStage(updated, await namesAfterWrite(ctx, stageNames(ctx, [updated], opts.signal)), { remote: opts.include_remote_data });
-        },
-      };
+      return client.prepareWrite({ method: 'PATCH', path: path`/api/v2/stages/${sid}`, body, signal: opts.signal, record: { what: 'stage', id } }, written(opts));
     },
 
     async delete(id: string, opts): Promise<PreparedWrite<Ref>> {
       const sid = nativeId(id, 'stage', 'list_stages');
-      return prepareDelete(client, 'stage', id, sid, path`/api/v2/stages/${sid}`, {
+      return client.prepareDelete('stage', id, sid, path`/api/v2/stages/${sid}`, {
         signal: opts.signal,
         deleted: () => dir.stages.invalidate(),
       });
