@@ -43,6 +43,12 @@ export interface HttpClientOptions {
   clock?: Clock;
 }
 
+/** What a provider lets tests (and unusual deployments) tune; production uses the defaults. */
+export type HttpTuning = Pick<
+  HttpClientOptions,
+  'timeouts' | 'maxRetryWaitMs' | 'maxAttempts' | 'retryBaseMs' | 'clock' | 'deadlineMs' | 'maxResponseBytes' | 'limiter'
+>;
+
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string; // already encoded, built with `path` below

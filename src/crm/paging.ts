@@ -26,6 +26,8 @@ export interface PageAnswer {
 export interface ListRequest {
   path: string;
   query?: Record<string, unknown>;
+  /** Headers the CRM needs on every page request, never secrets (e.g. a JSON:API Accept). */
+  headers?: Record<string, string>;
 }
 
 export interface PagingStyle {
@@ -115,15 +117,16 @@ export function pageRequest(
   first: ListRequest,
   size: number | undefined,
   cursor: string | undefined,
-): Pick<HttpRequest, 'path' | 'query' | 'search'> {
-  if (!style.links || cursor === undefined) return { path: first.path, query: { ...first.query, ...style.params(size, cursor) } };
+): Pick<HttpRequest, 'path' | 'query' | 'search' | 'headers'> {
+  const headers = first.headers;
+  if (!style.links || cursor === undefined) return { path: first.path, query: { ...first.query, ...style.params(size, cursor) }, headers };
   const q = cursor.indexOf('?');
   const path = q < 0 ? cursor : cursor.slice(0, q);
   if (path !== first.path) {
     // A link cursor from another listing (or made up): never a request to another collection.
     throw new CrmError('validation', 'That cursor belongs to another list: repeat the same call that returned it, or omit cursor to start again.');
   }
-  return q < 0 ? { path } : { path, search: cursor.slice(q + 1) };
+  return q < 0 ? { path, headers } : { path, search: cursor.slice(q + 1), headers };
 }
 
 export interface PageReading<T> {

@@ -12,6 +12,8 @@ export interface WriteRequest {
   path: string;
   query?: Record<string, unknown>;
   body?: unknown;
+  /** Headers the CRM needs on this request, never secrets (e.g. JSON:API's content type); not shown in a dry run. */
+  headers?: Record<string, string>;
   /**
    * Sent as Idempotency-Key on POST and PATCH, which lets HttpClient retry the write. Shown in the
    * dry run only when the caller chose it: a generated key would differ on the real send.
@@ -38,6 +40,7 @@ export function prepareRequest(http: HttpClient, w: WriteRequest): PreparedReque
         path: w.path,
         query: w.query,
         body: w.body,
+        headers: w.headers,
         signal,
         idempotencyKey: w.idempotencyKey?.key,
         idempotencyKeyGenerated: w.idempotencyKey !== undefined && !w.idempotencyKey.chosenByCaller,

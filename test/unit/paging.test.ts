@@ -195,6 +195,13 @@ describe('links are followed only under the base URL', () => {
     expect(page.next_cursor).toMatch(/^\/stages\?page%5Bafter%5D=/);
   });
 
+  it("the listing's own headers go with every page, the followed links too", async () => {
+    const accept = { accept: 'application/vnd.api+json' };
+    await walkAll(http, jsonApi, { path: '/stages', headers: accept }, { size: 3, maxPages: 10, items });
+    expect(server.requests).toHaveLength(3);
+    for (const r of server.requests) expect(r.headers.accept).toBe('application/vnd.api+json');
+  });
+
   it('a link cursor is sent exactly as the CRM gave it', async () => {
     const page = await fetchPage(http, jsonApi, { path: '/stages' }, { size: 3, items });
     server.reset();

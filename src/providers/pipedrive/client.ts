@@ -7,7 +7,7 @@
 import type { Logger } from '../../log.js';
 import { errorBodyReader } from '../../crm/error-body.js';
 import { CrmError, excerpt, notFound, whenNotFound } from '../../crm/errors.js';
-import { HttpClient, type HttpClientOptions } from '../../crm/http.js';
+import { HttpClient, type HttpTuning } from '../../crm/http.js';
 import { walkPages, type Walk } from '../../crm/paginate.js';
 import { bodyCursor, fetchPage, type NativePage } from '../../crm/paging.js';
 import type { Ref } from '../../crm/model.js';
@@ -44,11 +44,8 @@ export interface PipedriveClientOptions {
   logger?: Logger;
   /** Requests per rolling 2 s window for this token; Lite plan 20, Growth 40, Premium 100, Ultimate 120. */
   burstLimit?: number;
-  /** Test and tuning hooks passed to the HttpClient (timeouts, retry budget, backoff base, clock). */
-  http?: Pick<
-    HttpClientOptions,
-    'timeouts' | 'maxRetryWaitMs' | 'maxAttempts' | 'retryBaseMs' | 'clock' | 'deadlineMs' | 'maxResponseBytes'
-  >;
+  /** Test and tuning hooks passed to the HttpClient (timeouts, retry budget, backoff base, clock); the burst limit is `burstLimit`. */
+  http?: Omit<HttpTuning, 'limiter'>;
 }
 
 interface Envelope<T> {

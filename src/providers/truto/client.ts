@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log.js';
 import { readErrorBody } from '../../crm/error-body.js';
 import { CrmError, excerpt } from '../../crm/errors.js';
-import { HttpClient, path, type HttpClientOptions } from '../../crm/http.js';
+import { HttpClient, path, type HttpTuning } from '../../crm/http.js';
 import type { Walk } from '../../crm/paginate.js';
 import { bodyCursor, fetchPage, walkAll, type NativePage } from '../../crm/paging.js';
 import type { CallOptions, WriteOptions } from '../../crm/provider.js';
@@ -19,12 +19,6 @@ export const TRUTO_DEFAULT_BASE_URL = 'https://api.truto.one';
 
 export type TrutoResource = 'stages' | 'pipelines' | 'projects' | 'opportunities';
 
-/** Knobs tests (and unusual deployments) may tune; production uses HttpClient's defaults. */
-export type TrutoHttpTuning = Pick<
-  HttpClientOptions,
-  'retryBaseMs' | 'maxRetryWaitMs' | 'maxAttempts' | 'timeouts' | 'clock' | 'limiter' | 'deadlineMs' | 'maxResponseBytes'
->;
-
 export interface TrutoClientOptions {
   apiToken: string;
   integratedAccountId: string;
@@ -34,7 +28,7 @@ export interface TrutoClientOptions {
   /** "Insightly": who said it, for remote errors. */
   integrationLabel?: string;
   logger?: Logger;
-  http?: TrutoHttpTuning;
+  http?: HttpTuning;
 }
 
 /** Truto's list envelope (provider-apis §1.4). `result` is an object only with truto_key_by. */

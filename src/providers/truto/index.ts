@@ -8,7 +8,8 @@ import type { Logger } from '../../log.js';
 import { CrmError, excerpt } from '../../crm/errors.js';
 import type { CrmProvider } from '../../crm/provider.js';
 import { INTEGRATION_LABELS, TRUTO_PROJECT_INTEGRATIONS, trutoCapabilities, type TrutoIntegration } from './capabilities.js';
-import { TRUTO_DEFAULT_BASE_URL, TrutoClient, type TrutoHttpTuning } from './client.js';
+import type { HttpTuning } from '../../crm/http.js';
+import { TRUTO_DEFAULT_BASE_URL, TrutoClient } from './client.js';
 import { dealOps } from './deals.js';
 import { pipelineOps } from './pipelines.js';
 import { projectOps } from './projects.js';
@@ -25,7 +26,7 @@ export interface TrutoProviderOptions {
   integration?: TrutoIntegration;
   logger?: Logger;
   /** Retry/timeout tuning, for tests. */
-  http?: TrutoHttpTuning;
+  http?: HttpTuning;
 }
 
 export function createTrutoProvider(options: TrutoProviderOptions): CrmProvider {
