@@ -74,3 +74,17 @@ function stringify(value: unknown): string {
 export function notFound(what: string, id: string, hint: string): CrmError {
   return new CrmError('not_found', `No ${what} with id '${excerpt(id)}'. ${hint}`);
 }
+
+/** `e`, or `replace(e)` when it is a not_found: a sentence naming the record and the tool listing valid ids. */
+export function replaceNotFound(e: unknown, replace: (e: CrmError) => CrmError): unknown {
+  return isCrmError(e) && e.kind === 'not_found' ? replace(e) : e;
+}
+
+/** Awaits `p`; a not_found from it becomes `replace(e)`. */
+export async function whenNotFound<T>(p: Promise<T>, replace: (e: CrmError) => CrmError): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw replaceNotFound(e, replace);
+  }
+}

@@ -7,6 +7,7 @@ import { Pool } from 'undici';
 import qs from 'qs';
 import type { Logger } from '../log.js';
 import { CrmError, type CrmErrorKind } from './errors.js';
+import { readErrorBody, type ErrorBodyReading } from './error-body.js';
 
 export interface RateLimitRule {
   capacity: number;
@@ -42,10 +43,18 @@ export interface HttpClientOptions {
   clock?: Clock;
 }
 
+/** What a provider lets tests (and unusual deployments) tune; production uses the defaults. */
+export type HttpTuning = Pick<
+  HttpClientOptions,
+  'timeouts' | 'maxRetryWaitMs' | 'maxAttempts' | 'retryBaseMs' | 'clock' | 'deadlineMs' | 'maxResponseBytes' | 'limiter'
+>;
+
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string; // already encoded, built with `path` below
   query?: Record<string, unknown>; // qs.stringify with arrayFormat 'brackets', undefined skipped
+  /** A query string sent as it is instead of `query`: a next-page link's, from `linkCursor`. */
+  search?: string;
   body?: unknown; // JSON
   headers?: Record<string, string>; // e.g. content-type override (application/vnd.api+json)
   signal?: AbortSignal; // MCP request's abort signal: aborts the upstream request and any wait
@@ -58,6 +67,8 @@ export interface HttpRequest {
   /** The key was made up for this one call, so the caller cannot repeat it: advice must not say it can. */
   idempotencyKeyGenerated?: boolean;
 }
+
+type PathAndQuery = Pick<HttpRequest, 'path' | 'query' | 'search'>;
 
 export interface HttpResponse<T = unknown> {
   status: number;
@@ -482,15 +493,15 @@ function sentence(s: string): string {
   return /[.!?]$/.test(t) ? t : `${t}.`;
 }
 
+const BODY_TEXT_READING: ErrorBodyReading = { messageKeys: ['message', 'error_description', 'error', 'detail', 'title'], errors: 'none' };
+
 /** The text of an error body a message may quote, when the provider's describeError has nothing. */
 function bodyText(body: unknown): string | undefined {
   if (body === undefined || body === null || body === '') return undefined;
   if (typeof body === 'string') return body;
   if (typeof body === 'object') {
-    const o = body as Record<string, unknown>;
-    for (const k of ['message', 'error_description', 'error', 'detail', 'title']) {
-      if (typeof o[k] === 'string' && o[k]) return o[k] as string;
-    }
+    const said = readErrorBody(body, BODY_TEXT_READING);
+    if (said) return said;
     try {
       return JSON.stringify(body);
     } catch {
@@ -593,19 +604,40 @@ export class HttpClient {
   }
 
   /** The path+query string exactly as `request` sends it, base path included. */
-  target(req: Pick<HttpRequest, 'path' | 'query'>): string {
+  target(req: PathAndQuery): string {
     return `${this.basePath}${this.relative(req)}`;
+  }
+
+  /**
+   * A link the CRM gave (a next page: JSON:API `links.next`, a `Link` header) as path+query under
+   * the base URL, the form a native cursor keeps and `request` follows. A link to another origin or
+   * outside the base path is refused: a cursor must never carry the token elsewhere.
+   */
+  linkCursor(link: string): string {
+    let u: URL | undefined;
+    try {
+      u = new URL(link, `${this.origin}${this.basePath}/`);
+    } catch {
+      u = undefined;
+    }
+    const under = u !== undefined && u.origin === this.origin && (u.pathname === this.basePath || u.pathname.startsWith(`${this.basePath}/`));
+    if (!u || !under) {
+      throw new CrmError('upstream', `${this.provider} gave a next-page link outside its base URL, so crm-mcp did not follow it; check the base URL.`, {
+        provider: this.provider,
+      });
+    }
+    return `${u.pathname.slice(this.basePath.length) || '/'}${u.search}`;
   }
 
   /**
    * The path+query under the configured base, as a dry run shows it: exactly what `request` sends
    * after the base, never the base's own path (a proxy's path may carry a token).
    */
-  shownPath(req: Pick<HttpRequest, 'path' | 'query'>): string {
+  shownPath(req: PathAndQuery): string {
     return this.redact(this.relative(req));
   }
 
-  private relative(req: Pick<HttpRequest, 'path' | 'query'>): string {
+  private relative(req: PathAndQuery): string {
     if (typeof req.path !== 'string' || !req.path.startsWith('/')) {
       throw new CrmError('validation', `Internal error: ${this.provider} request path must start with '/'.`);
     }
@@ -618,7 +650,10 @@ export class HttpClient {
         throw new CrmError('validation', `Refusing a ${this.provider} request path with '.' or '..' segments.`);
       }
     }
-    const q = req.query ? qs.stringify(req.query, { arrayFormat: 'brackets' }) : '';
+    if (req.search !== undefined && /[#\s\u0000-\u001f\u007f]/.test(req.search)) {
+      throw new CrmError('validation', `Refusing a ${this.provider} query string with spaces, control characters or '#'.`);
+    }
+    const q = req.search !== undefined ? req.search.replace(/^\?/, '') : req.query ? qs.stringify(req.query, { arrayFormat: 'brackets' }) : '';
     return `${req.path}${q ? `?${q}` : ''}`;
   }
 

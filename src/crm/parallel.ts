@@ -1,3 +1,6 @@
+/** Upstream calls that run at the same time: sent together, or one load shared by several callers. */
+import { CrmError } from './errors.js';
+
 /**
  * Independent upstream calls sent together. The first failure cancels the others: their answer
  * could no longer be used, so they must not go on retrying against the CRM's rate limit.
@@ -22,4 +25,28 @@ export async function together<T extends readonly unknown[]>(
   } finally {
     signal?.removeEventListener('abort', follow);
   }
+}
+
+/**
+ * Waits for a promise other callers share (a directory load), but lets this caller walk away when
+ * its own signal aborts; the shared work goes on for the others.
+ */
+export function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined, provider: string): Promise<T> {
+  if (!signal) return p;
+  const cancelled = () => new CrmError('cancelled', `The request to ${provider} was cancelled.`, { provider });
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelled());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }

@@ -1,6 +1,7 @@
 /**
  * Builds a provider from a connection's config. Remote providers are imported on demand so the
- * default (local) start-up loads no HTTP client code.
+ * default (local) start-up loads no HTTP client code. The shape of a provider folder and the
+ * checklist for adding a CRM: README.md in this folder.
  */
 import type { ConnectionConfig } from '../config.js';
 import type { CrmProvider } from '../crm/provider.js';

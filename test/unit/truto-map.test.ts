@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Deal, Pipeline, Project, Stage } from '../../src/crm/model.js';
-import { isPartialRecord } from '../../src/providers/truto/index.js';
+import { describeTrutoError } from '../../src/providers/truto/client.js';
 import {
   UNKNOWN_REF,
   dealFromTruto,
   dealStatus,
   dealToTruto,
-  describeTrutoError,
+  isPartialRecord,
   pipelineFromTruto,
   pipelineToTruto,
   projectFromTruto,

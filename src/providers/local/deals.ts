@@ -8,6 +8,7 @@ import { DEAL_STATUSES } from '../../crm/statuses.js';
 import { WRITE_FIELDS, type CrudOperations, type DealInput, type DealQuery } from '../../crm/provider.js';
 import type { Db } from './client.js';
 import { DEAL_SELECT, named, toDeal, type DealJoined, type PipelineRow, type StageRow } from './map.js';
+import { compact, requireChange } from '../../crm/records.js';
 import {
   checkAmount,
   checkCurrency,
@@ -15,13 +16,11 @@ import {
   checkEnum,
   checkName,
   checkSignal,
-  defined,
   prepareChange,
   prepareCreate,
   requireDeal,
   requireDirectory,
   requirePipeline,
-  requireSomething,
   requireStage,
   run,
   selectPage,
@@ -146,7 +145,7 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
           const f = commonFields(db, input);
           const status = f.status ?? 'open';
           return {
-            body: defined({
+            body: compact({
               name,
               pipeline_id: input.pipeline_id,
               stage_id: input.stage_id,
@@ -216,7 +215,7 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
         }
 
         const f = commonFields(db, patch);
-        const body = defined({
+        const body = compact({
           name: patch.name === undefined ? undefined : checkName(patch.name),
           pipeline_id: patch.pipeline_id,
           stage_id: patch.stage_id,
@@ -227,7 +226,7 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
           account_id: patch.account_id,
           close_date: f.close_date,
         });
-        requireSomething(body, 'deal', FIELDS);
+        requireChange(body, 'deal', FIELDS);
 
         return {
           body,

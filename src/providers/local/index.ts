@@ -1,18 +1,19 @@
 /**
  * The embedded default provider: a SQLite mini-CRM. Safe for several processes sharing one file
- * (WAL, busy timeout, every write in one immediate transaction).
+ * (WAL, busy timeout, every write in one immediate transaction). This file only assembles the
+ * folder's parts (see src/providers/README.md).
  */
-import type { CrmProvider, StatsOperations } from '../../crm/provider.js';
+import type { CrmProvider } from '../../crm/provider.js';
 import type { SqliteDriverName } from '../../crm/sqlite.js';
 import { isMemoryPath, openDatabase } from './client.js';
 import { localCapabilities } from './capabilities.js';
 import { dealOps } from './deals.js';
 import { pipelineOps } from './pipelines.js';
 import { projectOps } from './projects.js';
-import { seedDemoData } from './seed.js';
-import { conversionStats, movementStats } from './stats.js';
+import { initialize } from './seed.js';
+import { statsOps } from './stats.js';
 import { stageOps } from './stages.js';
-import { checkSignal, run, stamp, type Ctx } from './store.js';
+import type { Ctx } from './store.js';
 
 export interface LocalProviderOptions {
   /** Database file, or ":memory:" for a throwaway one. */
@@ -31,24 +32,6 @@ export type LocalProvider = CrmProvider & {
   close(): Promise<void>;
 };
 
-/**
- * Marks the database initialized exactly once, seeding it if asked and it is empty. The marker
- * lives in the file, so a user who deletes all demo records never gets them back on restart, and
- * two processes opening a new file at once seed it once.
- */
-function initialize(ctx: Ctx, seed: boolean): void {
-  const { db } = ctx;
-  db.immediate(() => {
-    if (db.prepare("SELECT 1 FROM meta WHERE key = 'initialized_at'").get()) return;
-    const empty = !db.prepare('SELECT 1 FROM pipelines UNION ALL SELECT 1 FROM users LIMIT 1').get();
-    if (seed && empty) {
-      const summary = seedDemoData(db, ctx.now());
-      db.prepare("INSERT INTO meta (key, value) VALUES ('seeded', ?)").run(JSON.stringify(summary));
-    }
-    db.prepare("INSERT INTO meta (key, value) VALUES ('initialized_at', ?)").run(stamp(ctx));
-  });
-}
-
 export function createLocalProvider(options: LocalProviderOptions): LocalProvider {
   const db = openDatabase(options.path);
   const ctx: Ctx = { db, now: options.now ?? (() => new Date()) };
@@ -58,17 +41,6 @@ export function createLocalProvider(options: LocalProviderOptions): LocalProvide
     db.close();
     throw e;
   }
-
-  const stats: StatsOperations = {
-    async conversion(query, opts) {
-      checkSignal(opts.signal);
-      return run(() => conversionStats(db, query));
-    },
-    async movement(query, opts) {
-      checkSignal(opts.signal);
-      return run(() => movementStats(db, query, ctx.now()));
-    },
-  };
 
   return {
     kind: 'local',
@@ -81,7 +53,7 @@ export function createLocalProvider(options: LocalProviderOptions): LocalProvide
     stages: stageOps(ctx),
     deals: dealOps(ctx),
     projects: projectOps(ctx),
-    stats,
+    stats: statsOps(ctx),
     async close() {
       if (db.open) db.close();
     },

@@ -3,6 +3,7 @@
  * NULLs become absent fields (the model uses optional, not nullable, fields).
  */
 import type { Deal, DealSummary, Pipeline, Project, Ref, Stage, Values } from '../../crm/model.js';
+import { compact } from '../../crm/records.js';
 
 /** Currency assumed for an amount stored without one. */
 export const DEFAULT_CURRENCY = 'USD';
@@ -120,12 +121,6 @@ export function rawRow(row: object): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(row)) if (!k.startsWith('j_')) out[k] = v;
   return out;
-}
-
-/** Copies defined values only, so absent SQL values never show up as `undefined` keys. */
-function compact<T extends object>(obj: T): T {
-  for (const key of Object.keys(obj) as (keyof T)[]) if (obj[key] === undefined) delete obj[key];
-  return obj;
 }
 
 const orUndef = <T>(v: T | null): T | undefined => (v === null ? undefined : v);

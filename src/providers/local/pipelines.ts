@@ -11,16 +11,15 @@ import {
   type PipelineRow,
   type StageJoined,
 } from './map.js';
+import { compact, requireChange } from '../../crm/records.js';
 import {
   checkBoolean,
   checkName,
   checkSignal,
   countOf,
-  defined,
   prepareChange,
   prepareCreate,
   requirePipeline,
-  requireSomething,
   run,
   selectPage,
   type Ctx,
@@ -92,7 +91,7 @@ export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, Pipel
               ? undefined
               : checkBoolean(input.is_deal_probability_enabled, 'is_deal_probability_enabled');
           return {
-            body: defined({ name, is_deal_probability_enabled: enabled }),
+            body: compact({ name, is_deal_probability_enabled: enabled }),
             insert: (at) =>
               Number(
                 db
@@ -110,14 +109,14 @@ export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, Pipel
     async update(id, patch, opts) {
       return prepareChange(ctx, 'PATCH', `/pipelines/${id}`, opts, () => {
         const row = requirePipeline(db, id);
-        const body = defined({
+        const body = compact({
           name: patch.name === undefined ? undefined : checkName(patch.name),
           is_deal_probability_enabled:
             patch.is_deal_probability_enabled === undefined
               ? undefined
               : checkBoolean(patch.is_deal_probability_enabled, 'is_deal_probability_enabled'),
         });
-        requireSomething(body, 'pipeline', FIELDS);
+        requireChange(body, 'pipeline', FIELDS);
         return {
           body,
           apply(at) {

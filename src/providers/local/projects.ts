@@ -8,6 +8,7 @@ import { PROJECT_STATUSES } from '../../crm/statuses.js';
 import { STORED_PROJECT_FIELDS, type CrudOperations, type ProjectInput, type ProjectQuery } from '../../crm/provider.js';
 import type { Db } from './client.js';
 import { parseCustomFields, PROJECT_SELECT, toProject, type ProjectJoined, type ProjectLinks } from './map.js';
+import { compact, requireChange } from '../../crm/records.js';
 import {
   checkAmount,
   checkCurrency,
@@ -17,14 +18,12 @@ import {
   checkName,
   checkSignal,
   checkText,
-  defined,
   likeContains,
   prepareChange,
   prepareCreate,
   requireDeal,
   requireDirectory,
   requireProject,
-  requireSomething,
   requireStage,
   run,
   selectPage,
@@ -118,7 +117,7 @@ function resolve(db: Db, input: ProjectInput): Resolved {
   if (input.custom_fields !== undefined) out.custom_fields = checkJsonObject(input.custom_fields, 'custom_fields');
 
   const asRefs = (ids: string[] | undefined): Ref[] | undefined => ids?.map((id) => ({ id }));
-  out.body = defined({
+  out.body = compact({
     name: input.name === undefined ? undefined : checkName(input.name),
     description: input.description === undefined ? undefined : checkText(input.description, 'description', 10_000),
     status: input.status === undefined ? undefined : checkEnum(input.status, 'status', PROJECT_STATUSES),
@@ -251,7 +250,7 @@ export function projectOps(ctx: Ctx): CrudOperations<Project, ProjectQuery, Proj
         const project = requireProject(db, id);
         const r = resolve(db, patch);
         const b = r.body;
-        requireSomething(b, 'project', FIELDS);
+        requireChange(b, 'project', FIELDS);
         return {
           body: b,
           apply(at) {

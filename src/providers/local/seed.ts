@@ -1,8 +1,10 @@
 /**
  * Deterministic demo data: a seeded PRNG and dates relative to `now`, so the same `now` always gives
- * the same database (tests pin it) while a real first run gets a history ending today.
+ * the same database (tests pin it) while a real first run gets a history ending today. And the
+ * first open of a database file, which seeds it once when it is new and empty.
  */
 import type { Db } from './client.js';
+import { stamp, type Ctx } from './store.js';
 
 const DAY = 86_400_000;
 
@@ -429,4 +431,22 @@ export function seedDemoData(db: Db, now: Date, seed = 20240611): SeedSummary {
   }
 
   return summary;
+}
+
+/**
+ * Marks the database initialized exactly once, seeding it if asked and it is empty. The marker
+ * lives in the file, so a user who deletes all demo records never gets them back on restart, and
+ * two processes opening a new file at once seed it once.
+ */
+export function initialize(ctx: Ctx, seed: boolean): void {
+  const { db } = ctx;
+  db.immediate(() => {
+    if (db.prepare("SELECT 1 FROM meta WHERE key = 'initialized_at'").get()) return;
+    const empty = !db.prepare('SELECT 1 FROM pipelines UNION ALL SELECT 1 FROM users LIMIT 1').get();
+    if (seed && empty) {
+      const summary = seedDemoData(db, ctx.now());
+      db.prepare("INSERT INTO meta (key, value) VALUES ('seeded', ?)").run(JSON.stringify(summary));
+    }
+    db.prepare("INSERT INTO meta (key, value) VALUES ('initialized_at', ?)").run(stamp(ctx));
+  });
 }

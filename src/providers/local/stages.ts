@@ -8,6 +8,7 @@ import { STAGE_STATUSES } from '../../crm/statuses.js';
 import type { CrudOperations, StageInput, StageQuery } from '../../crm/provider.js';
 import type { Db } from './client.js';
 import { STAGE_SELECT, toStage, type StageJoined } from './map.js';
+import { compact, requireChange } from '../../crm/records.js';
 import {
   checkColor,
   checkEnum,
@@ -16,12 +17,10 @@ import {
   checkProbability,
   checkSignal,
   countOf,
-  defined,
   likeContains,
   prepareChange,
   prepareCreate,
   requirePipeline,
-  requireSomething,
   requireStage,
   run,
   selectPage,
@@ -128,7 +127,7 @@ export function stageOps(ctx: Ctx): CrudOperations<Stage, StageQuery, StageInput
           const color = input.color === undefined ? undefined : checkColor(input.color);
           const status = input.status === undefined ? undefined : checkEnum(input.status, 'status', STAGE_STATUSES);
           return {
-            body: defined({ pipeline_id: input.pipeline_id, name, position, probability, color, status }),
+            body: compact({ pipeline_id: input.pipeline_id, name, position, probability, color, status }),
             insert(at) {
               const id = Number(
                 db
@@ -164,7 +163,7 @@ export function stageOps(ctx: Ctx): CrudOperations<Stage, StageQuery, StageInput
         }
         const pipelineId = moving ? target.id : stage.pipeline_id;
         const max = stageCount(db, pipelineId) + (moving ? 1 : 0);
-        const body = defined({
+        const body = compact({
           pipeline_id: patch.pipeline_id,
           name: patch.name === undefined ? undefined : checkName(patch.name),
           position: patch.position === undefined ? undefined : checkPosition(patch.position, max),
@@ -172,7 +171,7 @@ export function stageOps(ctx: Ctx): CrudOperations<Stage, StageQuery, StageInput
           color: patch.color === undefined ? undefined : checkColor(patch.color),
           status: patch.status === undefined ? undefined : checkEnum(patch.status, 'status', STAGE_STATUSES),
         });
-        requireSomething(body, 'stage', FIELDS);
+        requireChange(body, 'stage', FIELDS);
         return {
           body,
           apply(at) {

@@ -24,10 +24,10 @@
  */
 import { CrmError } from '../../crm/errors.js';
 import type { ConversionStats, DealGroup, MovementStats, Period, Ref } from '../../crm/model.js';
-import type { StatsQuery } from '../../crm/provider.js';
+import type { StatsOperations, StatsQuery } from '../../crm/provider.js';
 import type { Db } from './client.js';
 import { addValue, type DealEventRow, type PipelineRow, type StageRow } from './map.js';
-import { checkDate, requireDirectory, requirePipeline } from './store.js';
+import { checkDate, checkSignal, requireDirectory, requirePipeline, run, type Ctx } from './store.js';
 
 const DAY_MS = 86_400_000;
 
@@ -270,6 +270,20 @@ export function movementStats(db: Db, q: StatsQuery, now: Date = new Date()): Mo
     average_age_in_days: {
       across_all_stages: mean(open.map((o) => ageDays(o.state.createdAt))),
       by_stages,
+    },
+  };
+}
+
+/** The statistics as the provider serves them: cancellable before they start, SQLite errors mapped. */
+export function statsOps(ctx: Ctx): StatsOperations {
+  return {
+    async conversion(query, opts) {
+      checkSignal(opts.signal);
+      return run(() => conversionStats(ctx.db, query));
+    },
+    async movement(query, opts) {
+      checkSignal(opts.signal);
+      return run(() => movementStats(ctx.db, query, ctx.now()));
     },
   };
 }

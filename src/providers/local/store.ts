@@ -8,6 +8,7 @@ import type { PreparedWrite, Resource, WriteOptions } from '../../crm/provider.j
 import { sqliteErrorCode } from '../../crm/sqlite.js';
 import type { Db } from './client.js';
 import { named, type DealRow, type PipelineRow, type ProjectRow, type StageRow } from './map.js';
+import { compact } from '../../crm/records.js';
 
 export interface Ctx {
   db: Db;
@@ -242,19 +243,6 @@ export function checkJsonObject(value: unknown, field: string): Record<string, u
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-/** Rejects an update that would change nothing. */
-export function requireSomething(body: object, noun: string, fields: readonly string[]): void {
-  if (!Object.keys(body).length) {
-    throw invalid(`Nothing to update: give at least one of ${fields.join(', ')} for the ${noun}.`);
-  }
-}
-
-/** Drops undefined keys. */
-export function defined<T extends object>(obj: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(obj)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Idempotent creates
@@ -333,7 +321,7 @@ export function prepareCreate<T>(ctx: Ctx, spec: CreateSpec<T>): PreparedWrite<T
     try {
       body = run(() => spec.plan()).body;
     } catch {
-      body = defined(spec.input as Record<string, unknown>);
+      body = compact(spec.input as Record<string, unknown>);
     }
   } else {
     body = run(() => spec.plan()).body;

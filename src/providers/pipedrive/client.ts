@@ -1,13 +1,18 @@
 /**
- * Requests to Pipedrive: envelopes, cursor pages, token costs, and the short-lived name directory
- * (pipelines, stages, users, organizations) that lets records read as names instead of bare ids.
- * Everything goes through the shared HttpClient (pool, retries, limiter, redaction).
+ * Requests to Pipedrive (provider-apis.md §2): the company root as base URL, the `x-api-token`
+ * header, the burst limiter, `{success, data, additional_data}` envelopes with cursor pages, token
+ * costs per endpoint, and Pipedrive's error bodies. Everything goes through the shared HttpClient
+ * (pool, retries, limiter, redaction).
  */
 import type { Logger } from '../../log.js';
-import { CrmError, isCrmError } from '../../crm/errors.js';
-import { HttpClient, path, type HttpClientOptions } from '../../crm/http.js';
+import { errorBodyReader } from '../../crm/error-body.js';
+import { CrmError, excerpt, notFound, whenNotFound } from '../../crm/errors.js';
+import { HttpClient, type HttpTuning } from '../../crm/http.js';
 import { walkPages, type Walk } from '../../crm/paginate.js';
-import type { PdOrganization, PdPipeline, PdStage, PdUser } from './map.js';
+import { bodyCursor, fetchPage, type NativePage } from '../../crm/paging.js';
+import type { Ref } from '../../crm/model.js';
+import type { PreparedWrite } from '../../crm/provider.js';
+import { prepareRequest } from '../../crm/writes.js';
 
 /**
  * Token cost per endpoint (provider-apis §2.8, the specs' x-token-cost). They count against the
@@ -30,28 +35,23 @@ export const MAX_PAGE = 500;
 /** A full scan stops here (100,000 records at 500 a page) rather than looping forever on a bad cursor. */
 const MAX_SCAN_PAGES = 200;
 
+/** A tool's `limit` as a page size Pipedrive accepts. */
+export const pageSize = (n: number | undefined): number => Math.min(MAX_PAGE, Math.max(1, Math.floor(n ?? 100)));
+
 export interface PipedriveClientOptions {
   apiToken: string;
   baseUrl?: string;
   logger?: Logger;
   /** Requests per rolling 2 s window for this token; Lite plan 20, Growth 40, Premium 100, Ultimate 120. */
   burstLimit?: number;
-  /** Test and tuning hooks passed to the HttpClient (timeouts, retry budget, backoff base, clock). */
-  http?: Pick<
-    HttpClientOptions,
-    'timeouts' | 'maxRetryWaitMs' | 'maxAttempts' | 'retryBaseMs' | 'clock' | 'deadlineMs' | 'maxResponseBytes'
-  >;
+  /** Test and tuning hooks passed to the HttpClient (timeouts, retry budget, backoff base, clock); the burst limit is `burstLimit`. */
+  http?: Omit<HttpTuning, 'limiter'>;
 }
 
 interface Envelope<T> {
   success?: boolean;
   data: T;
   additional_data?: { next_cursor?: string | null } | null;
-}
-
-export interface ListResult<T> {
-  items: T[];
-  next_cursor: string | null;
 }
 
 export const DEFAULT_BASE_URL = 'https://api.pipedrive.com';
@@ -66,14 +66,28 @@ export function companyRoot(baseUrl: string | undefined): string {
 }
 
 /** Pipedrive errors are {success:false, error, error_info}; error_info is usually a generic pointer. */
-export function describePipedriveError(_status: number, body: unknown): string | undefined {
-  if (typeof body !== 'object' || body === null) return undefined;
-  const b = body as { error?: unknown; error_info?: unknown };
-  const error = typeof b.error === 'string' ? b.error : undefined;
-  const info =
-    typeof b.error_info === 'string' && !/check developers\.pipedrive\.com/i.test(b.error_info) ? b.error_info : undefined;
-  if (!error) return info;
-  return info ? `${error} (${info})` : error;
+export const describePipedriveError = errorBodyReader({
+  messageKeys: ['error'],
+  detailKey: 'error_info',
+  skipDetail: /check developers\.pipedrive\.com/i,
+  errors: 'none',
+});
+
+/** Cursor pages: `limit` and `cursor` in, `additional_data.next_cursor` out (null on the last page). */
+const PAGING = bodyCursor({
+  sizeParam: 'limit',
+  cursorParam: 'cursor',
+  next: (body) => (body as Envelope<unknown>).additional_data?.next_cursor,
+});
+
+/** A POST or PATCH of one record. */
+export interface RecordWrite {
+  method: 'POST' | 'PATCH';
+  path: string;
+  body: unknown;
+  signal?: AbortSignal;
+  /** For an update: a 404 then names the record and the tool listing valid ids. */
+  record?: { what: Kind; id: string };
 }
 
 export class PipedriveClient {
@@ -103,11 +117,6 @@ export class PipedriveClient {
     });
   }
 
-  /** path+query exactly as sent under the company root, for dry runs. */
-  shownPath(p: string, query?: Record<string, unknown>): string {
-    return this.http.shownPath({ path: p, query });
-  }
-
   private spend(tokens: number): void {
     this.tokensSpent += tokens;
     this.logger?.debug({ provider: 'Pipedrive', tokens, tokensSpent: this.tokensSpent }, 'daily-budget tokens');
@@ -115,13 +124,21 @@ export class PipedriveClient {
 
   async read<T>(p: string, query: Record<string, unknown> | undefined, tokens: number, signal?: AbortSignal): Promise<Envelope<T>> {
     this.spend(tokens);
-    const res = await this.http.request<Envelope<T>>({ method: 'GET', path: p, query: clean(query), signal });
+    // Undefined parameters are left out of the query string (qs skips them).
+    const res = await this.http.request<Envelope<T>>({ method: 'GET', path: p, query, signal });
     return envelope(res.body);
   }
 
-  async list<T>(p: string, query: Record<string, unknown>, tokens: number, signal?: AbortSignal): Promise<ListResult<T>> {
-    const env = await this.read<T[]>(p, query, tokens, signal);
-    return { items: Array.isArray(env.data) ? env.data : [], next_cursor: env.additional_data?.next_cursor ?? null };
+  /** One page of a v2 listing: `size` records from `cursor` (the first page without one). */
+  async page<T>(
+    p: string,
+    query: Record<string, unknown>,
+    page: { size: number; cursor?: string },
+    tokens: number,
+    signal?: AbortSignal,
+  ): Promise<NativePage<T>> {
+    this.spend(tokens);
+    return fetchPage<T>(this.http, PAGING, { path: p, query }, { ...page, signal, items: listItems<T> });
   }
 
   /**
@@ -129,22 +146,60 @@ export class PipedriveClient {
    * page cap and says so in `stopped` (each caller decides whether a partial scan may be used).
    */
   async walk<T>(p: string, query: Record<string, unknown>, tokens: number, signal?: AbortSignal): Promise<Walk<T>> {
-    const walk = await walkPages((cursor) => this.list<T>(p, { ...query, limit: MAX_PAGE, cursor }, tokens, signal), MAX_SCAN_PAGES);
+    const walk = await walkPages((cursor) => this.page<T>(p, query, { size: MAX_PAGE, cursor }, tokens, signal), MAX_SCAN_PAGES);
     if (walk.stopped) this.logger?.warn({ provider: 'Pipedrive', path: p, records: walk.items.length, stopped: walk.stopped }, 'full scan incomplete');
     return walk;
   }
 
-  async write<T>(
-    method: 'POST' | 'PATCH' | 'DELETE',
+  /**
+   * A write ready to send: `request` is what a dry run shows; `execute` sends exactly that, once
+   * (no idempotency key: Pipedrive has none, and one would let HttpClient resend the write), and
+   * turns Pipedrive's answer into the record with `then`.
+   */
+  prepareWrite<T, R>(w: RecordWrite, then: (answer: T) => R | Promise<R>): PreparedWrite<R> {
+    const send = this.sender<T>(w.method, w.path, w.body, TOKEN_COST.v2Write);
+    return {
+      request: send.request,
+      execute: async () => then(await (w.record ? orNotFound(w.record.what, w.record.id, send.send(w.signal)) : send.send(w.signal))),
+    };
+  }
+
+  /**
+   * A DELETE answered with the record's id and name. Pipedrive's answer is only {id}, so the record
+   * is read first: a 404, or a record already deleted, stops there with nothing sent.
+   */
+  prepareDelete(
+    what: Kind,
+    /** The id as the caller gave it (for messages), and as Pipedrive knows it. */
+    id: string,
+    nid: number,
     p: string,
-    body: unknown,
-    tokens: number,
-    signal?: AbortSignal,
-  ): Promise<T> {
-    this.spend(tokens);
-    // No idempotencyKey: Pipedrive has none, and passing one would let HttpClient resend the write.
-    const res = await this.http.request<Envelope<T>>({ method, path: p, body, signal });
-    return envelope(res.body).data;
+    opts: { signal?: AbortSignal; deleted: () => void },
+  ): PreparedWrite<Ref> {
+    const send = this.sender('DELETE', p, undefined, TOKEN_COST.v2Delete);
+    return {
+      request: send.request,
+      execute: async () => {
+        const current = await orNotFound(what, id, this.read<{ name: string; is_deleted?: boolean }>(p, undefined, TOKEN_COST.v2Get, opts.signal));
+        if (current.data.is_deleted) throw deletedError(what, id);
+        await orNotFound(what, id, send.send(opts.signal));
+        opts.deleted();
+        return { id: String(nid), name: current.data.name };
+      },
+    };
+  }
+
+  /** The request a dry run shows, and a send of exactly that which spends its tokens and unwraps the envelope. */
+  private sender<T>(method: 'POST' | 'PATCH' | 'DELETE', p: string, body: unknown, tokens: number) {
+    const prepared = prepareRequest(this.http, { method, path: p, body });
+    return {
+      request: prepared.request,
+      send: async (signal?: AbortSignal): Promise<T> => {
+        this.spend(tokens);
+        const res = await prepared.send(signal);
+        return envelope(res.body as Envelope<T> | undefined).data;
+      },
+    };
   }
 }
 
@@ -157,196 +212,25 @@ function envelope<T>(body: Envelope<T> | undefined): Envelope<T> {
   return body;
 }
 
-function clean(q: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (!q) return undefined;
-  const out = Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined));
-  return Object.keys(out).length ? out : undefined;
+function listItems<T>(body: unknown): T[] {
+  const { data } = envelope(body as Envelope<T[]> | undefined);
+  return Array.isArray(data) ? data : [];
 }
-
-/** Waits for a shared promise, but lets this caller walk away when its own signal aborts. */
-export function raceAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) return Promise.reject(cancelled());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(cancelled());
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
-const cancelled = () => new CrmError('cancelled', 'The request to Pipedrive was cancelled.', { provider: 'Pipedrive' });
 
 // ---------------------------------------------------------------------------------------------
-// Name directory
+// Answers that name the record
 
-export const NAME_TTL_MS = 60_000;
+export const HINT = {
+  pipeline: 'Call list_pipelines to see valid pipeline ids.',
+  stage: 'Call list_stages (optionally with pipeline_id) to see valid stage ids.',
+  deal: 'Call list_deals to see valid deal ids.',
+};
 
-/**
- * A whole-collection lookup (all pipelines, all stages, all users) cached for a short TTL.
- * Concurrent callers share one load; an unknown id triggers at most one refresh per call, and ids
- * still unknown after a refresh are remembered until the TTL runs out, so a deleted owner does not
- * cost a refetch on every list.
- */
-export class CollectionCache<T extends { id: number }> {
-  private items?: Map<number, T>;
-  private loadedAt = 0;
-  private inflight?: Promise<Map<number, T>>;
-  private missing = new Set<number>();
+export type Kind = keyof typeof HINT;
 
-  constructor(
-    private readonly load: () => Promise<T[]>,
-    private readonly ttlMs = NAME_TTL_MS,
-    private readonly now: () => number = Date.now,
-  ) {}
+/** Rewrites Pipedrive's 404 into a not_found that names the record and the tool to call. */
+export const orNotFound = <T>(what: Kind, id: string, p: Promise<T>): Promise<T> => whenNotFound(p, () => notFound(what, id, HINT[what]));
 
-  private fresh(): boolean {
-    return this.items !== undefined && this.now() - this.loadedAt < this.ttlMs;
-  }
-
-  private reload(): Promise<Map<number, T>> {
-    this.inflight ??= this.load()
-      .then((rows) => {
-        this.items = new Map(rows.map((r) => [r.id, r]));
-        this.loadedAt = this.now();
-        this.missing = new Set();
-        return this.items;
-      })
-      .finally(() => {
-        this.inflight = undefined;
-      });
-    return this.inflight;
-  }
-
-  /** The cached collection, loading it when absent or stale. */
-  async all(signal?: AbortSignal): Promise<Map<number, T>> {
-    if (this.fresh()) return this.items!;
-    return raceAbort(this.reload(), signal);
-  }
-
-  /** The collection, refreshed once if any of `ids` is unknown and the copy predates this call. */
-  async resolve(ids: Iterable<number>, signal?: AbortSignal): Promise<Map<number, T>> {
-    const wasFresh = this.fresh();
-    let items = await this.all(signal);
-    const unknown = [...new Set(ids)].filter((id) => !items.has(id) && !this.missing.has(id));
-    if (unknown.length && wasFresh) {
-      items = await raceAbort(this.reload(), signal);
-    }
-    for (const id of unknown) if (!items.has(id)) this.missing.add(id);
-    return items;
-  }
-
-  /** Records a record just read or written, so names stay current without a reload. */
-  put(item: T): void {
-    if (this.items) {
-      this.items.set(item.id, item);
-      this.missing.delete(item.id);
-    }
-  }
-
-  invalidate(): void {
-    this.items = undefined;
-  }
-}
-
-/** A 403: the token works but may not read this kind of record (an OAuth token without a scope). */
-const permissionDenied = (e: unknown): boolean => isCrmError(e) && e.kind === 'auth' && e.status === 403;
-
-/** Organizations are many, so they are fetched by id (`ids=`, 100 at a time) and cached per id. */
-export class OrgCache {
-  private readonly names = new Map<number, { name: string | undefined; at: number }>();
-  /** Organizations are not asked for until then: the token may not read them (403). */
-  private deniedUntil = Number.NEGATIVE_INFINITY;
-
-  constructor(
-    private readonly client: PipedriveClient,
-    private readonly ttlMs = NAME_TTL_MS,
-    private readonly now: () => number = Date.now,
-    private readonly logger?: Logger,
-  ) {}
-
-  async resolve(ids: Iterable<number>, signal?: AbortSignal): Promise<Map<number, string>> {
-    const wanted = [...new Set(ids)];
-    const t = this.now();
-    const stale =
-      t < this.deniedUntil
-        ? []
-        : wanted.filter((id) => {
-            const hit = this.names.get(id);
-            return !hit || t - hit.at >= this.ttlMs;
-          });
-    const chunks: number[][] = [];
-    for (let i = 0; i < stale.length; i += 100) chunks.push(stale.slice(i, i + 100));
-    try {
-      await Promise.all(
-        chunks.map(async (chunk) => {
-          const page = await this.client.list<PdOrganization>(
-            path`/api/v2/organizations`,
-            { ids: chunk.join(','), limit: chunk.length },
-            TOKEN_COST.v2OrganizationsList,
-            signal,
-          );
-          const found = new Map(page.items.map((o) => [o.id, o.name]));
-          // Not visible or deleted: remember that too, so it is not asked again until the TTL.
-          for (const id of chunk) this.names.set(id, { name: found.get(id), at: t });
-        }),
-      );
-    } catch (e) {
-      // An OAuth token without contacts:read can still read deals: show account ids, not an error.
-      if (!permissionDenied(e)) throw e;
-      this.deniedUntil = t + this.ttlMs;
-      this.logger?.warn({ provider: 'Pipedrive' }, 'cannot read organizations; accounts will show ids only');
-    }
-    const out = new Map<number, string>();
-    for (const id of wanted) {
-      const name = this.names.get(id)?.name;
-      if (name !== undefined) out.set(id, name);
-    }
-    return out;
-  }
-
-  put(org: { id: number; name: string }): void {
-    this.names.set(org.id, { name: org.name, at: this.now() });
-  }
-}
-
-export interface Directory {
-  pipelines: CollectionCache<PdPipeline>;
-  stages: CollectionCache<PdStage>;
-  users: CollectionCache<PdUser>;
-  orgs: OrgCache;
-}
-
-export function createDirectory(client: PipedriveClient, logger?: Logger): Directory {
-  // Names only: a scan cut short leaves some ids without a name, which is shown as the bare id.
-  const scan = async <T>(p: string) => (await client.walk<T>(p, {}, TOKEN_COST.v2List)).items;
-  return {
-    pipelines: new CollectionCache(() => scan<PdPipeline>(path`/api/v2/pipelines`)),
-    stages: new CollectionCache(() => scan<PdStage>(path`/api/v2/stages`)),
-    users: new CollectionCache(async () => {
-      try {
-        const env = await client.read<PdUser[]>(path`/api/v1/users`, undefined, TOKEN_COST.v1Users);
-        return Array.isArray(env.data) ? env.data : [];
-      } catch (e) {
-        // An OAuth token without users:read can still read deals: show owner ids, not an error.
-        if (permissionDenied(e)) {
-          logger?.warn({ provider: 'Pipedrive' }, 'cannot read users; owners will show ids only');
-          return [];
-        }
-        throw e;
-      }
-    }),
-    orgs: new OrgCache(client, NAME_TTL_MS, Date.now, logger),
-  };
-}
-
-export const names = <T extends { id: number; name: string }>(m: ReadonlyMap<number, T>): Map<number, string> =>
-  new Map([...m.values()].map((x) => [x.id, x.name]));
+/** Pipedrive keeps soft-deleted records readable by id; to an agent they are gone. */
+export const deletedError = (what: Kind, id: string) =>
+  new CrmError('not_found', `The ${what} with id '${excerpt(id)}' was deleted in Pipedrive. ${HINT[what]}`);

@@ -18,6 +18,7 @@ import {
   type Values,
 } from '../../crm/model.js';
 import type { DealInput, PipelineInput, StageInput } from '../../crm/provider.js';
+import { compact, tallyOpenDeals } from '../../crm/records.js';
 
 // ---------------------------------------------------------------------------------------------
 // Native shapes (only the fields we read; the rest rides along in remote_data).
@@ -162,11 +163,6 @@ export function nativeId(id: string, what: string, listTool: string): number {
 const withRemote = <T extends object>(record: T, native: object, include: boolean | undefined): T =>
   include ? { ...record, remote_data: { ...native } } : record;
 
-/** Drops undefined keys so records carry only what Pipedrive actually told us. */
-function compact<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
-
 const ts = (v: string | null | undefined): string | undefined => (v ? v : undefined);
 
 // ---------------------------------------------------------------------------------------------
@@ -237,25 +233,10 @@ export function summarizeOpenDeals(deals: readonly PdDeal[]): {
   byStage: Map<number, DealSummary>;
   total: DealSummary;
 } {
-  const byStage = new Map<number, DealSummary>();
-  const total: DealSummary = { count: 0, values: {} };
-  const add = (s: DealSummary, d: PdDeal) => {
-    s.count += 1;
-    const cur = d.currency ?? '';
-    if (cur) s.values[cur] = round2((s.values[cur] ?? 0) + (d.value ?? 0));
-  };
-  for (const d of deals) {
-    if (d.status !== 'open' || d.is_deleted) continue;
-    let s = byStage.get(d.stage_id);
-    if (!s) byStage.set(d.stage_id, (s = { count: 0, values: {} }));
-    add(s, d);
-    add(total, d);
-  }
-  return { byStage, total };
+  return tallyOpenDeals(deals, (d) =>
+    d.status !== 'open' || d.is_deleted ? undefined : { stage: d.stage_id, amount: d.value, currency: d.currency },
+  );
 }
-
-// Money sums in floating point drift (0.1 + 0.2); cents are what people read.
-const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 export function toConversionStats(
   s: PdConversionStats,
@@ -342,7 +323,8 @@ export function fromStageInput(input: StageInput): PdStageBody {
   });
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** A calendar date as Pipedrive takes it (and the unified model keeps it). */
+export const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export function fromDealInput(input: DealInput): PdDealBody {
   if (input.close_date !== undefined && !DATE.test(input.close_date)) {

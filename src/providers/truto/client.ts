@@ -1,24 +1,23 @@
 /**
  * Requests to Truto's unified CRM API (provider-apis.md §1): `Authorization: Bearer`, the
  * integrated account on every call, query options in qs bracket syntax, list envelopes with
- * `next_cursor`, and an Idempotency-Key on every POST and PATCH so HttpClient may retry it safely.
+ * `next_cursor`, an Idempotency-Key on every POST and PATCH so HttpClient may retry it safely,
+ * Truto's limit of 50 requests per 10 s per account, and Truto's error bodies.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log.js';
+import { readErrorBody } from '../../crm/error-body.js';
 import { CrmError, excerpt } from '../../crm/errors.js';
-import { HttpClient, path, type HttpClientOptions } from '../../crm/http.js';
-import type { CallOptions, UpstreamRequest, WriteOptions } from '../../crm/provider.js';
-import { describeTrutoError } from './map.js';
+import { HttpClient, path, type HttpTuning } from '../../crm/http.js';
+import type { Walk } from '../../crm/paginate.js';
+import { bodyCursor, fetchPage, walkAll, type NativePage } from '../../crm/paging.js';
+import type { CallOptions, WriteOptions } from '../../crm/provider.js';
+import { prepareRequest, type PreparedRequest } from '../../crm/writes.js';
+import { str } from './map.js';
 
 export const TRUTO_DEFAULT_BASE_URL = 'https://api.truto.one';
 
 export type TrutoResource = 'stages' | 'pipelines' | 'projects' | 'opportunities';
-
-/** Knobs tests (and unusual deployments) may tune; production uses HttpClient's defaults. */
-export type TrutoHttpTuning = Pick<
-  HttpClientOptions,
-  'retryBaseMs' | 'maxRetryWaitMs' | 'maxAttempts' | 'timeouts' | 'clock' | 'limiter' | 'deadlineMs' | 'maxResponseBytes'
->;
 
 export interface TrutoClientOptions {
   apiToken: string;
@@ -29,7 +28,7 @@ export interface TrutoClientOptions {
   /** "Insightly": who said it, for remote errors. */
   integrationLabel?: string;
   logger?: Logger;
-  http?: TrutoHttpTuning;
+  http?: HttpTuning;
 }
 
 /** Truto's list envelope (provider-apis §1.4). `result` is an object only with truto_key_by. */
@@ -41,19 +40,6 @@ export interface TrutoListEnvelope<T> {
   is_partial_response?: boolean;
 }
 
-export interface TrutoPage<T> {
-  items: T[];
-  next_cursor: string | null;
-  /** Truto says list items lack fields that only `get` returns. */
-  partial: boolean;
-}
-
-/** A write ready to send: what a dry run shows, and how to send exactly that. */
-export interface TrutoPreparedRequest {
-  request: UpstreamRequest;
-  send<T>(): Promise<T>;
-}
-
 export interface ReadOptions extends CallOptions {
   /** Extra truto_exclude_fields[] for this call. */
   exclude?: readonly string[];
@@ -61,6 +47,13 @@ export interface ReadOptions extends CallOptions {
 
 // Truto allows 50 requests / 10 s per integrated account (provider-apis §1.4); stay under it.
 const TRUTO_ACCOUNT_LIMIT = { capacity: 50, windowMs: 10_000 };
+
+/** Cursor pages: `limit` and `next_cursor` in, `next_cursor` out (null or absent on the last page). */
+const PAGING = bodyCursor({
+  sizeParam: 'limit',
+  cursorParam: 'next_cursor',
+  next: (body) => (body as TrutoListEnvelope<unknown>).next_cursor,
+});
 
 export class TrutoClient {
   readonly http: HttpClient;
@@ -94,23 +87,33 @@ export class TrutoClient {
     return q;
   }
 
-  async list<T>(resource: TrutoResource, params: Record<string, unknown>, opts: ReadOptions): Promise<TrutoPage<T>> {
-    const res = await this.http.request<TrutoListEnvelope<T>>({
-      method: 'GET',
-      path: collectionPath(resource),
-      query: this.query(opts, params),
+  /** One page of a listing: `size` records (Truto's default when undefined) from `cursor`. */
+  list<T>(resource: TrutoResource, params: Record<string, unknown>, opts: ReadOptions, page: { size?: number; cursor?: string }): Promise<NativePage<T>> {
+    return fetchPage<T>(this.http, PAGING, { path: collectionPath(resource), query: this.query(opts, params) }, {
+      ...page,
       signal: opts.signal,
+      items: (body) => this.items<T>(body, resource),
     });
-    const env = res.body;
+  }
+
+  /** Every page of a listing, `size` records a page, at most `maxPages` pages. */
+  walk<T>(resource: TrutoResource, params: Record<string, unknown>, opts: ReadOptions, size: number, maxPages: number): Promise<Walk<T>> {
+    return walkAll<T>(this.http, PAGING, { path: collectionPath(resource), query: this.query(opts, params) }, {
+      size,
+      maxPages,
+      signal: opts.signal,
+      items: (body) => this.items<T>(body, resource),
+    });
+  }
+
+  private items<T>(env: unknown, resource: TrutoResource): T[] {
     if (typeof env !== 'object' || env === null) {
       throw new CrmError('upstream', `${this.label} answered a list of ${resource} without a body; try again.`, {
         provider: this.label,
       });
     }
-    const result = env.result;
-    const items = Array.isArray(result) ? result : result && typeof result === 'object' ? Object.values(result) : [];
-    const next = typeof env.next_cursor === 'string' && env.next_cursor !== '' ? env.next_cursor : null;
-    return { items, next_cursor: next, partial: env.is_partial_response === true };
+    const result = (env as TrutoListEnvelope<T>).result;
+    return Array.isArray(result) ? result : result && typeof result === 'object' ? Object.values(result) : [];
   }
 
   async get<T>(resource: TrutoResource, id: string, opts: ReadOptions): Promise<T> {
@@ -142,30 +145,16 @@ export class TrutoClient {
     id: string | undefined,
     body: Record<string, unknown> | undefined,
     opts: WriteOptions,
-  ): TrutoPreparedRequest {
-    const p = id === undefined ? collectionPath(resource) : recordPath(resource, id);
-    const query = this.query(opts);
-    const request: TrutoPreparedRequest['request'] = { method, path: this.http.shownPath({ path: p, query }) };
-    if (body !== undefined) request.body = body;
-    const keyable = method !== 'DELETE';
-    const callerKey = (keyable && opts.idempotency_key?.trim()) || undefined;
-    if (callerKey) request.headers = { 'Idempotency-Key': callerKey };
-    const key = callerKey ?? (keyable ? randomUUID() : undefined);
-    return {
-      request,
-      send: async <T>() => {
-        const res = await this.http.request<T>({
-          method,
-          path: p,
-          query,
-          body,
-          signal: opts.signal,
-          idempotencyKey: key,
-          idempotencyKeyGenerated: key !== undefined && !callerKey,
-        });
-        return res.body;
-      },
-    };
+  ): PreparedRequest {
+    const callerKey = (method !== 'DELETE' && opts.idempotency_key?.trim()) || undefined;
+    return prepareRequest(this.http, {
+      method,
+      path: id === undefined ? collectionPath(resource) : recordPath(resource, id),
+      query: this.query(opts),
+      body,
+      idempotencyKey:
+        method === 'DELETE' ? undefined : callerKey ? { key: callerKey, chosenByCaller: true } : { key: randomUUID(), chosenByCaller: false },
+    });
   }
 }
 
@@ -175,4 +164,71 @@ export function collectionPath(resource: TrutoResource): string {
 
 export function recordPath(resource: TrutoResource, id: string): string {
   return path`/unified/crm/${resource}/${id}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error bodies
+
+interface TrutoInsight {
+  description?: unknown;
+  value?: unknown;
+}
+
+const INSIGHT_PHRASES: Record<string, [singular: string, plural: string]> = {
+  missing_required_body_fields: ['missing required body field', 'missing required body fields'],
+  missing_required_query_parameters: ['missing required query parameter', 'missing required query parameters'],
+  conditionally_required_body_fields: ['conditionally required body field', 'conditionally required body fields'],
+  conditionally_required_query_parameters: [
+    'conditionally required query parameter',
+    'conditionally required query parameters',
+  ],
+};
+
+function valueList(v: unknown): string[] {
+  if (Array.isArray(v)) return v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
+  if (typeof v === 'string') return [v];
+  if (typeof v === 'object' && v !== null) {
+    const o = v as Record<string, unknown>;
+    if (Array.isArray(o.missing_scopes)) return valueList(o.missing_scopes);
+    return Object.keys(o);
+  }
+  return [];
+}
+
+function insightSentence(key: string, insight: TrutoInsight): string | undefined {
+  const phrase = INSIGHT_PHRASES[key];
+  const values = valueList(insight?.value);
+  if (phrase && values.length) return `${values.length === 1 ? phrase[0] : phrase[1]} ${values.join(', ')}`;
+  if (key === 'forbidden_error' && values.length) return `missing scopes ${values.join(', ')}`;
+  const d = str(insight?.description);
+  return d || undefined;
+}
+
+/**
+ * Truto error body -> one sentence for HttpClient to embed after "Truto (X) rejected the request
+ * (422): ". Remote errors name the CRM that said it ("Insightly says: ..."), in the CRM's own words
+ * from `raw_response` (read like any CRM's error body), and Truto's `truto_error_insight` hints
+ * (e.g. missing_required_body_fields) become plain words, so an agent knows which field to add.
+ */
+export function describeTrutoError(body: unknown, integrationLabel?: string): string | undefined {
+  if (typeof body !== 'object' || body === null) return typeof body === 'string' && body.trim() ? body.trim() : undefined;
+  const b = body as Record<string, unknown>;
+  const message = str(b.message);
+  const parts: string[] = [];
+  const insights = b.truto_error_insight;
+  if (typeof insights === 'object' && insights !== null) {
+    for (const [key, insight] of Object.entries(insights as Record<string, TrutoInsight>)) {
+      const s = insightSentence(key, insight);
+      if (s && !parts.includes(s)) parts.push(s);
+    }
+  }
+  const isRemote = b.truto_is_remote_error === true;
+  const raw = isRemote ? readErrorBody(b.raw_response) : undefined;
+  const said = [...parts];
+  if (raw && !said.some((p) => p.includes(raw))) said.push(raw);
+  if (!said.length && message) said.push(message);
+  else if (message && !isRemote && !said.includes(message)) said.unshift(message);
+  if (!said.length) return undefined;
+  const who = isRemote ? `${integrationLabel ?? 'the CRM behind Truto'} says: ` : '';
+  return `${who}${said.join('; ')}`;
 }

@@ -17,6 +17,7 @@ import {
   type Stage,
 } from '../../crm/model.js';
 import type { DealInput, IdRef, PipelineInput, ProjectInput, StageInput } from '../../crm/provider.js';
+import { compact, tallyOpenDeals } from '../../crm/records.js';
 
 // ---------------------------------------------------------------------------------------------
 // Truto's unified shapes (only what we read; anything else stays in remote_data).
@@ -107,7 +108,7 @@ export const UNKNOWN_REF: Ref = Object.freeze({ id: '', name: '(unknown)' });
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-function str(v: unknown): string | undefined {
+export function str(v: unknown): string | undefined {
   if (v === null || v === undefined) return undefined;
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
@@ -147,12 +148,6 @@ function remote(v: unknown, opts: MapOptions): Record<string, unknown> | undefin
   if (!opts.include_remote_data) return undefined;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
   return v as Record<string, unknown>;
-}
-
-/** Drops undefined keys so records stay compact and `toEqual` in tests is exact. */
-function compact<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
-  return o;
 }
 
 function requireId(v: unknown, what: string): string {
@@ -353,91 +348,6 @@ export function projectToTruto(input: ProjectInput): Record<string, unknown> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Errors
-
-interface TrutoInsight {
-  description?: unknown;
-  value?: unknown;
-}
-
-const INSIGHT_PHRASES: Record<string, [singular: string, plural: string]> = {
-  missing_required_body_fields: ['missing required body field', 'missing required body fields'],
-  missing_required_query_parameters: ['missing required query parameter', 'missing required query parameters'],
-  conditionally_required_body_fields: ['conditionally required body field', 'conditionally required body fields'],
-  conditionally_required_query_parameters: [
-    'conditionally required query parameter',
-    'conditionally required query parameters',
-  ],
-};
-
-function valueList(v: unknown): string[] {
-  if (Array.isArray(v)) return v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
-  if (typeof v === 'string') return [v];
-  if (typeof v === 'object' && v !== null) {
-    const o = v as Record<string, unknown>;
-    if (Array.isArray(o.missing_scopes)) return valueList(o.missing_scopes);
-    return Object.keys(o);
-  }
-  return [];
-}
-
-function insightSentence(key: string, insight: TrutoInsight): string | undefined {
-  const phrase = INSIGHT_PHRASES[key];
-  const values = valueList(insight?.value);
-  if (phrase && values.length) return `${values.length === 1 ? phrase[0] : phrase[1]} ${values.join(', ')}`;
-  if (key === 'forbidden_error' && values.length) return `missing scopes ${values.join(', ')}`;
-  const d = str(insight?.description);
-  return d || undefined;
-}
-
-/** The CRM's own words from a Truto remote error's raw_response, when it has any. */
-function rawMessage(raw: unknown): string | undefined {
-  if (typeof raw === 'string') return raw.trim() || undefined;
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const o = raw as Record<string, unknown>;
-  for (const k of ['message', 'error_description', 'detail', 'title', 'error']) {
-    if (typeof o[k] === 'string' && o[k]) return o[k] as string;
-  }
-  if (Array.isArray(o.errors) && o.errors.length) {
-    const first = o.errors[0] as Record<string, unknown> | string;
-    if (typeof first === 'string') return first;
-    const parts = [str(first.field) ?? str((first.source as Record<string, unknown> | undefined)?.pointer), str(first.message) ?? str(first.detail) ?? str(first.title)];
-    const m = parts.filter(Boolean).join(' ');
-    if (m) return m;
-  }
-  return undefined;
-}
-
-/**
- * Truto error body -> one sentence for HttpClient to embed after "Truto (X) rejected the request
- * (422): ". Remote errors name the CRM that said it ("Insightly says: ..."), and Truto's
- * `truto_error_insight` hints (e.g. missing_required_body_fields) become plain words, so an agent
- * knows which field to add.
- */
-export function describeTrutoError(body: unknown, integrationLabel?: string): string | undefined {
-  if (typeof body !== 'object' || body === null) return typeof body === 'string' && body.trim() ? body.trim() : undefined;
-  const b = body as Record<string, unknown>;
-  const message = str(b.message);
-  const parts: string[] = [];
-  const insights = b.truto_error_insight;
-  if (typeof insights === 'object' && insights !== null) {
-    for (const [key, insight] of Object.entries(insights as Record<string, TrutoInsight>)) {
-      const s = insightSentence(key, insight);
-      if (s && !parts.includes(s)) parts.push(s);
-    }
-  }
-  const isRemote = b.truto_is_remote_error === true;
-  const raw = isRemote ? rawMessage(b.raw_response) : undefined;
-  const said = [...parts];
-  if (raw && !said.some((p) => p.includes(raw))) said.push(raw);
-  if (!said.length && message) said.push(message);
-  else if (message && !isRemote && !said.includes(message)) said.unshift(message);
-  if (!said.length) return undefined;
-  const who = isRemote ? `${integrationLabel ?? 'the CRM behind Truto'} says: ` : '';
-  return `${who}${said.join('; ')}`;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Open deals per stage (get_pipeline)
 
 /**
@@ -450,23 +360,20 @@ export function summarizeOpenDeals(
   pipelineId: string,
   stageIds: ReadonlySet<string>,
 ): { byStage: Map<string, DealSummary>; total: DealSummary } {
-  const byStage = new Map<string, DealSummary>();
-  const total: DealSummary = { count: 0, values: {} };
-  const add = (s: DealSummary, d: Deal) => {
-    s.count += 1;
-    if (d.currency) s.values[d.currency] = round2((s.values[d.currency] ?? 0) + (d.amount ?? 0));
-  };
-  for (const d of deals) {
-    if (d.status !== 'open') continue;
+  return tallyOpenDeals(deals, (d) => {
     const inPipeline = d.pipeline.id === pipelineId || (d.pipeline.id === '' && stageIds.has(d.stage.id));
-    if (!inPipeline) continue;
-    let s = byStage.get(d.stage.id);
-    if (!s) byStage.set(d.stage.id, (s = { count: 0, values: {} }));
-    add(s, d);
-    add(total, d);
-  }
-  return { byStage, total };
+    return d.status === 'open' && inPipeline ? { stage: d.stage.id, amount: d.amount, currency: d.currency } : undefined;
+  });
 }
 
-// Money sums in floating point drift (0.1 + 0.2); cents are what people read.
-const round2 = (n: number): number => Math.round(n * 100) / 100;
+// ---------------------------------------------------------------------------------------------
+// Write answers
+
+/**
+ * A write answer that cannot stand for the record: nothing but an id (Teamleader answers
+ * `{type, id}`), or no name. A full unified record always carries its name.
+ */
+export function isPartialRecord(rec: Record<string, unknown>): boolean {
+  const keys = Object.keys(rec).filter((k) => k !== 'id' && k !== 'type' && k !== 'remote_data');
+  return keys.length === 0 || rec.name === undefined || rec.name === null;
+}

@@ -1,0 +1,51 @@
+/** Small pieces every mapper from a CRM's records to the unified model needs. */
+import { CrmError } from './errors.js';
+import type { DealSummary } from './model.js';
+
+/** A copy without undefined members, so records carry only what the CRM said (and `toEqual` is exact). */
+export function compact<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+// Money sums in floating point drift (0.1 + 0.2); cents are what people read.
+const round2 = (n: number): number => Math.round(n * 100) / 100;
+
+/** What an open deal adds to its stage's summary. */
+export interface OpenDeal<K> {
+  stage: K;
+  amount?: number | null;
+  currency?: string | null;
+}
+
+/**
+ * Count and value per currency of open deals, per stage and for the whole pipeline (get_pipeline).
+ * `pick` returns undefined for a deal that does not count (not open, deleted, another pipeline).
+ * A deal without a currency counts but adds no value.
+ */
+export function tallyOpenDeals<D, K>(
+  deals: Iterable<D>,
+  pick: (deal: D) => OpenDeal<K> | undefined,
+): { byStage: Map<K, DealSummary>; total: DealSummary } {
+  const byStage = new Map<K, DealSummary>();
+  const total: DealSummary = { count: 0, values: {} };
+  const add = (s: DealSummary, d: OpenDeal<K>) => {
+    s.count += 1;
+    if (d.currency) s.values[d.currency] = round2((s.values[d.currency] ?? 0) + (d.amount ?? 0));
+  };
+  for (const deal of deals) {
+    const d = pick(deal);
+    if (!d) continue;
+    let s = byStage.get(d.stage);
+    if (!s) byStage.set(d.stage, (s = { count: 0, values: {} }));
+    add(s, d);
+    add(total, d);
+  }
+  return { byStage, total };
+}
+
+/** An update that would change nothing is refused, naming what it could change, rather than sent as a no-op. */
+export function requireChange(body: object, noun: string, fields: readonly string[]): void {
+  if (Object.keys(body).length === 0) {
+    throw new CrmError('validation', `Nothing to update: give at least one of ${fields.join(', ')} for the ${noun}.`);
+  }
+}

@@ -1,0 +1,25 @@
+/** Deals through Truto: its unified `opportunities`, without the fields a Deal never shows. */
+import type { Deal } from '../../crm/model.js';
+import type { CrudOperations, DealInput, DealQuery } from '../../crm/provider.js';
+import { compact } from '../../crm/records.js';
+import type { TrutoClient } from './client.js';
+import { OPPORTUNITY_UNUSED_FIELDS, dealFromTruto, dealToTruto, type TrutoOpportunity } from './map.js';
+import { trutoResource } from './resource.js';
+
+export function dealOps(client: TrutoClient): CrudOperations<Deal, DealQuery, DealInput> {
+  return trutoResource<Deal, TrutoOpportunity, DealInput, DealQuery>(client, {
+    resource: 'opportunities',
+    noun: 'deal',
+    listTool: 'list_deals',
+    fromTruto: (o, opts) => dealFromTruto(o, opts),
+    toTruto: dealToTruto,
+    exclude: OPPORTUNITY_UNUSED_FIELDS,
+    listParams: (q) =>
+      compact({
+        pipeline: q.pipeline_id === undefined ? undefined : { id: q.pipeline_id },
+        stage: q.stage_id === undefined ? undefined : { id: q.stage_id },
+        status: q.status,
+        owner: q.owner_id === undefined ? undefined : { id: q.owner_id },
+      }),
+  });
+}
