@@ -18,6 +18,31 @@ afterAll(async () => {
   await stopAll();
 });
 
+interface RawAnswer {
+  result?: { isError?: boolean; content: Array<{ text: string }>; tools?: unknown[] };
+  error?: { code: number; message: string };
+}
+
+/** A built server over raw JSON-RPC lines, initialized: for input the SDK client cannot send. */
+function rawSession(logLevel: 'silent' | 'warn') {
+  const raw = spawnRawStdio({ db: ':memory:', logLevel });
+  const answers = new Map<unknown, RawAnswer>();
+  let buffer = '';
+  raw.child.stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const msg = JSON.parse(buffer.slice(0, nl));
+      buffer = buffer.slice(nl + 1);
+      if ('id' in msg) answers.set(msg.id, msg);
+    }
+  });
+  const send = (line: string) => raw.child.stdin.write(`${line}\n`);
+  send(JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } }));
+  send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+  return { raw, answers, send };
+}
+
 describe('local CRM over stdio', () => {
   let srv: StdioServer;
   const description = 'D'.repeat(MB);
@@ -73,21 +98,7 @@ describe('local CRM over stdio', () => {
 
   it('custom_fields nested 5,000 and 100,000 deep are refused with a sentence; the server lives on', async () => {
     // The SDK client cannot serialize such input itself: raw JSON-RPC lines.
-    const raw = spawnRawStdio({ db: ':memory:', logLevel: 'silent' });
-    const answers = new Map<number, { result?: { isError?: boolean; content: Array<{ text: string }> }; error?: unknown }>();
-    let buffer = '';
-    raw.child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const msg = JSON.parse(buffer.slice(0, nl));
-        buffer = buffer.slice(nl + 1);
-        if (typeof msg.id === 'number') answers.set(msg.id, msg);
-      }
-    });
-    const send = (line: string) => raw.child.stdin.write(`${line}\n`);
-    send(JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } }));
-    send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+    const { raw, answers, send } = rawSession('silent');
     const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
     const deepCall = (id: number, depth: number) =>
       `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"create_project","arguments":{"name":"Deep","custom_fields":${nested(depth)}}}}`;
@@ -109,23 +120,9 @@ describe('local CRM over stdio', () => {
   });
 
   it('a message over 4 MB is dropped unread and answered by its id; the connection and the server live on', async () => {
-    const raw = spawnRawStdio({ db: ':memory:', logLevel: 'warn' });
-    const answers = new Map<unknown, { result?: { tools?: unknown[]; isError?: boolean }; error?: { code: number; message: string } }>();
-    let buffer = '';
-    raw.child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const msg = JSON.parse(buffer.slice(0, nl));
-        buffer = buffer.slice(nl + 1);
-        if ('id' in msg) answers.set(msg.id, msg);
-      }
-    });
+    const { raw, answers, send } = rawSession('warn');
     let stderr = '';
     raw.child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const send = (line: string) => raw.child.stdin.write(`${line}\n`);
-    send(JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } }));
-    send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
     const huge = (mb: number) => 'x'.repeat(mb * MB);
     // The SDK client writes the id last, after the arguments; another client may write it first.
     send(JSON.stringify({ method: 'tools/call', params: { name: 'get_pipeline', arguments: { pipeline_id: huge(12), nested: { id: 99 } } }, jsonrpc: '2.0', id: 7 }));

@@ -3,6 +3,7 @@
  * the same database (tests pin it) while a real first run gets a history ending today. And the
  * first open of a database file, which seeds it once when it is new and empty.
  */
+import { PROJECT_STATUSES } from '../../crm/statuses.js';
 import type { Db } from './client.js';
 import { stamp, type Ctx } from './store.js';
 
@@ -155,16 +156,6 @@ const PROJECT_KINDS = [
   'API integration',
   'renewal review',
 ];
-const PROJECT_STATUSES = [
-  'open',
-  'closed',
-  'not started',
-  'in progress',
-  'deferred',
-  'cancelled',
-  'abandoned',
-  'completed',
-] as const;
 
 export interface SeedSummary {
   users: number;
