@@ -7,7 +7,7 @@ export const listConnections = defineTool({
   title: 'List CRM connections',
   description:
     'CRM connections: name, provider, default, what each supports. Pass a name as `connection`.',
-  toolset: 'connections',
+  toolset: 'core',
   kind: 'read',
   args: {},
   common: [],

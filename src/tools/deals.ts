@@ -37,6 +37,7 @@ export const listDeals = listTool(deals, {
     stage_id: id('Stage').optional(),
     status: z.enum(DEAL_STATUSES).optional().describe('Deal status'),
     owner_id: id('Owner (user)').optional(),
+    account_id: id('Account').optional(),
   },
 });
 

@@ -16,11 +16,12 @@ import type {
   CrmProvider,
   Page,
   PreparedWrite,
+  ProgressReporter,
   Resource,
   WriteOptions,
 } from '../crm/provider.js';
 import type { IdempotencyStore } from '../crm/idempotency.js';
-import { boundedText, FreeForm, idArg, LIMITS, Ref } from '../crm/model.js';
+import { boundedText, ConnectionRef, FreeForm, idArg, LIMITS, Ref } from '../crm/model.js';
 import type { Logger } from '../log.js';
 import { parseArguments } from './arguments.js';
 import { cutStrings, cutText, FIELD_LIMIT, fitRecord, fits, OUTPUT_CAP, tooLargeText, wireSize } from './fit.js';
@@ -139,8 +140,15 @@ export interface ToolDefinition {
   /**
    * Validates the raw arguments and runs the tool. `remoteQuery` false refuses `remote_query` as
    * an unknown argument, as the tools/list of a server without a Truto connection shows it.
+   * `onProgress` is set when the client asked for progress.
    */
-  invoke(rawArgs: unknown, signal: AbortSignal, env: ToolEnv, remoteQuery?: boolean): Promise<CallToolResultLike>;
+  invoke(
+    rawArgs: unknown,
+    signal: AbortSignal,
+    env: ToolEnv,
+    remoteQuery?: boolean,
+    onProgress?: ProgressReporter,
+  ): Promise<CallToolResultLike>;
 }
 
 export interface CallToolResultLike {
@@ -157,7 +165,7 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
   // Strict: an argument the tool does not know is an error, never silently dropped.
   const inputSchema = z.strictObject({ ...spec.args, ...commonArgs });
   const withRemoteQuery = spec.remoteQuery ? inputSchema.extend({ remote_query }) : undefined;
-  const outputSchema = z.object(spec.output);
+  const outputSchema = z.object({ ...spec.output, connection: CONNECTION_OUTPUT });
   return {
     name: spec.name,
     title: spec.title,
@@ -173,10 +181,13 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
       output: precompute(outputSchema, `${spec.name}:output`),
     },
     listedWithRemoteQuery: withRemoteQuery && precompute(withRemoteQuery, `${spec.name}:input+remote_query`, false),
-    async invoke(rawArgs, signal, env, remoteQuery = true) {
+    async invoke(rawArgs, signal, env, remoteQuery = true, onProgress) {
       const parsed = parseArguments(spec.name, (remoteQuery && withRemoteQuery) || inputSchema, rawArgs);
       if (!parsed.success) return errorText(parsed.message);
       const args = parsed.data as z.infer<z.ZodObject<S>> & CommonArgs;
+      // Progress stops with the answer: a parallel branch finishing late reports nothing more.
+      let answered = false;
+      const progress: ProgressReporter | undefined = onProgress && ((...a) => void (answered || onProgress(...a)));
       try {
         const { name: connection, provider } = env.registry.get(args.connection);
         if (args.remote_query !== undefined && !provider.capabilities.remote_query) {
@@ -198,20 +209,25 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
             include_remote_data: args.include_remote_data ?? false,
             idempotency_key: args.idempotency_key,
             remote_query: args.remote_query,
+            ...(progress ? { onProgress: progress } : {}),
           },
           logger: env.logger,
         });
+        // Which connection answered: an agent working with several CRMs never confuses them.
+        const structured = { ...out.structured, connection: { name: connection, provider: provider.kind } };
         // The flows fit their answers; this guards against any that does not.
-        if (!fits(out)) {
-          env.logger.error({ tool: spec.name, bytes: wireSize(out.text) + wireSize(out.structured) }, 'oversize answer withheld');
+        if (!fits({ text: out.text, structured })) {
+          env.logger.error({ tool: spec.name, bytes: wireSize(out.text) + wireSize(structured) }, 'oversize answer withheld');
           return errorText(
             `The answer of ${spec.name} was too large to send (over ${OUTPUT_CAP.toLocaleString('en-US')} characters), so it was withheld.` +
               (spec.kind === 'read' ? ' Ask for less: filters, a smaller limit, response_format concise.' : ' The write itself was done; read the record with the get tool.'),
           );
         }
-        return { content: [{ type: 'text', text: out.text }], structuredContent: out.structured };
+        return { content: [{ type: 'text', text: out.text }], structuredContent: structured };
       } catch (error) {
         return errorResult(spec.name, error, env.logger, signal);
+      } finally {
+        answered = true;
       }
     },
   };
@@ -257,8 +273,39 @@ export function registerTool(server: McpServer, tool: ToolDefinition, env: ToolE
       outputSchema: tool.listed.output,
       annotations: { ...ANNOTATIONS[tool.kind], openWorldHint: traits.openWorld },
     },
-    (args, ctx) => tool.invoke(args, ctx.mcpReq.signal, env, traits.remoteQuery) as never,
+    (args, ctx) => tool.invoke(args, ctx.mcpReq.signal, env, traits.remoteQuery, progressReporter(ctx)) as never,
   );
+}
+
+/** What a tool handler's context offers for progress (the SDK's ServerContext, narrowed). */
+interface ProgressContext {
+  mcpReq: {
+    _meta?: { progressToken?: string | number; [key: string]: unknown };
+    notify(notification: { method: string; params?: Record<string, unknown> }): Promise<void>;
+  };
+}
+
+/**
+ * notifications/progress for a call whose client sent a progress token, else undefined. Each
+ * report counts one step (a page read, a type searched): parallel work reports in any order, and
+ * `progress` must still grow with every notification. `total` is sent only when it is known and
+ * not below the steps already done.
+ */
+export function progressReporter(ctx: ProgressContext): ProgressReporter | undefined {
+  const progressToken = ctx.mcpReq._meta?.progressToken;
+  if (progressToken === undefined) return undefined;
+  let steps = 0;
+  return (_done, total, message) => {
+    steps += 1;
+    const params = {
+      progressToken,
+      progress: steps,
+      ...(total !== undefined && total >= steps ? { total } : {}),
+      ...(message ? { message } : {}),
+    };
+    // A client that went away cannot be told; the work itself goes on or is cancelled.
+    ctx.mcpReq.notify({ method: 'notifications/progress', params }).catch(() => undefined);
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -461,9 +508,9 @@ export async function deleteFlow(
 }
 
 async function previewRecord(call: ToolCall<object>, resource: Resource, id: string): Promise<Ref> {
-  const get = call.provider[resource]?.get;
-  if (!get || !call.provider.capabilities[resource]?.get) return { id };
-  return refOf((await get.call(call.provider[resource], id, { signal: call.options.signal })) as Ref);
+  const ops = call.provider[resource] as { get?(id: string, o: CallOptions): Promise<unknown> } | undefined;
+  if (!ops?.get || !call.provider.capabilities[resource]?.get) return { id };
+  return refOf((await ops.get(id, { signal: call.options.signal })) as Ref);
 }
 
 export const refText = (r: Ref) => (r.name ? `${r.name} (${r.id})` : `(${r.id})`);
@@ -480,6 +527,8 @@ export function outline<T extends z.ZodRawShape>(schema: z.ZodObject<T>, keys: r
 // server instructions and left open here, because every byte of tools/list is paid per conversation.
 const Written = z.looseObject({});
 const DryRun = z.looseObject({});
+/** `connection: {name, provider}`, in every answer; the server instructions say what it holds. */
+const CONNECTION_OUTPUT = ConnectionRef;
 /** Writes answer with the record as read back or a dry run. */
 export const writeOutput = (key: string) => ({ [key]: Written.optional(), dry_run: DryRun.optional() });
 export const deleteOutput = (key: string) => ({

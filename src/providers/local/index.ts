@@ -6,12 +6,17 @@ import type { CrmProvider, StatsOperations } from '../../crm/provider.js';
 import type { SqliteDriverName } from '../../crm/sqlite.js';
 import { isMemoryPath, openDatabase } from './client.js';
 import { localCapabilities } from './capabilities.js';
+import { accountOps } from './accounts.js';
+import { activityOps } from './activities.js';
+import { contactOps } from './contacts.js';
 import { dealOps } from './deals.js';
 import { pipelineOps } from './pipelines.js';
 import { projectOps } from './projects.js';
 import { seedDemoData } from './seed.js';
 import { conversionStats, movementStats } from './stats.js';
+import { searchOp } from './search.js';
 import { stageOps } from './stages.js';
+import { userOps } from './users.js';
 import { checkSignal, run, stamp, type Ctx } from './store.js';
 
 export interface LocalProviderOptions {
@@ -81,7 +86,12 @@ export function createLocalProvider(options: LocalProviderOptions): LocalProvide
     stages: stageOps(ctx),
     deals: dealOps(ctx),
     projects: projectOps(ctx),
+    accounts: accountOps(ctx),
+    contacts: contactOps(ctx),
+    users: userOps(ctx),
+    activities: activityOps(ctx),
     stats,
+    search: searchOp(ctx),
     async close() {
       if (db.open) db.close();
     },

@@ -3,11 +3,11 @@
  * lookups with actionable not-found messages, input validators, and idempotent creates.
  */
 import { canonicalHash } from '../../crm/canonical.js';
-import { CrmError, excerpt, notFound } from '../../crm/errors.js';
+import { CrmError, notFound, unknownReference } from '../../crm/errors.js';
 import type { PreparedWrite, Resource, WriteOptions } from '../../crm/provider.js';
 import { sqliteErrorCode } from '../../crm/sqlite.js';
 import type { Db } from './client.js';
-import { named, type DealRow, type PipelineRow, type ProjectRow, type StageRow } from './map.js';
+import { named, type ActivityRow, type DealRow, type PipelineRow, type ProjectRow, type StageRow } from './map.js';
 
 export interface Ctx {
   db: Db;
@@ -95,29 +95,9 @@ export const requireDeal = (db: Db, raw: unknown): DealRow => requireRow<DealRow
 export const requireProject = (db: Db, raw: unknown): ProjectRow =>
   requireRow<ProjectRow>(db, 'projects', 'project', raw);
 
-/** Records that have no list tool of their own: a miss lists the known ones instead. */
+/** Records other records refer to by id: a miss says where to find ids, never lists them inline. */
 type Directory = 'users' | 'accounts' | 'contacts' | 'tags';
-const DIRECTORY_NOUN: Record<Directory, string> = {
-  users: 'user',
-  accounts: 'account',
-  contacts: 'contact',
-  tags: 'tag',
-};
-
-/** "Ana Lima (1), Ben Okafor (2), … and 12 more", or "none yet". */
-export function knownList(db: Db, table: Directory, cap = 25): string {
-  const rows = db.prepare(`SELECT id, name FROM ${table} ORDER BY id LIMIT ?`).all(cap + 1) as {
-    id: number;
-    name: string;
-  }[];
-  if (!rows.length) return 'none yet';
-  const shown = rows.slice(0, cap).map((r) => named(r.name, r.id));
-  if (rows.length > cap) {
-    const total = (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
-    shown.push(`and ${total - cap} more`);
-  }
-  return shown.join(', ');
-}
+const DIRECTORY_NOUN = { users: 'user', accounts: 'account', contacts: 'contact' } as const;
 
 export function requireDirectory(db: Db, table: Directory, raw: unknown): { id: number; name: string } {
   const id = parseId(raw);
@@ -126,11 +106,20 @@ export function requireDirectory(db: Db, table: Directory, raw: unknown): { id: 
       ? undefined
       : (db.prepare(`SELECT id, name FROM ${table} WHERE id = ?`).get(id) as { id: number; name: string } | undefined);
   if (!row) {
-    const noun = DIRECTORY_NOUN[table];
-    throw new CrmError('not_found', `No ${noun} with id '${excerpt(raw)}'. Known ${table}: ${knownList(db, table)}.`);
+    if (table === 'tags') {
+      throw notFound('tag', String(raw), 'Tag ids show on projects: list_projects or get_project with response_format detailed.');
+    }
+    throw unknownReference(DIRECTORY_NOUN[table], String(raw));
   }
   return row;
 }
+
+export const requireActivity = (db: Db, raw: unknown): ActivityRow => {
+  const id = parseId(raw);
+  const row = id === undefined ? undefined : byId<ActivityRow>(db, 'activities', id);
+  if (!row) throw unknownReference('activity', String(raw));
+  return row;
+};
 
 /** "Lead In (1), Qualified (2)" in position order. */
 export function stageList(db: Db, pipelineId: number, activeOnly = false): string {
