@@ -1,6 +1,6 @@
 import { Account, boundedText, LIMITS, NameArg } from '../crm/model.js';
 import { createTool, getTool, listTool, updateTool, type ResourceSpec } from './crud.js';
-import { id, outline } from './define.js';
+import { id } from './define.js';
 import { accountLine } from './format.js';
 
 const CONCISE = ['id', 'name', 'domain', 'industry', 'owner'] as const;
@@ -8,7 +8,6 @@ const CONCISE = ['id', 'name', 'domain', 'industry', 'owner'] as const;
 const accounts: ResourceSpec<Account> = {
   resource: 'accounts',
   singular: 'account',
-  summary: outline(Account, ['id', 'name']),
   concise: CONCISE,
   line: accountLine,
   fields: {

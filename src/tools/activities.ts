@@ -12,7 +12,7 @@ import {
 } from '../crm/model.js';
 import type { ActivityInput } from '../crm/provider.js';
 import { createTool, listTool, updateTool, type ResourceSpec } from './crud.js';
-import { id, outline } from './define.js';
+import { id } from './define.js';
 import { activityLine } from './format.js';
 
 const CONCISE = [
@@ -41,7 +41,7 @@ const parents = {
 const activities: ResourceSpec<Activity> = {
   resource: 'activities',
   singular: 'activity',
-  summary: outline(Activity, ['id', 'type']),
+  summary: z.looseObject({ id: z.string(), type: z.string() }),
   concise: CONCISE,
   line: activityLine,
   // Overdue is derived here, the same for every CRM: not done and due before today (UTC).
@@ -69,7 +69,7 @@ function checkNote(type: string | undefined, data: ActivityInput): void {
 export const activityTools = [
   listTool(activities, {
     description:
-      'Notes, tasks, calls, meetings on a deal, account, contact or project, newest first; overdue tasks are marked. Filter by the record.',
+      'Notes, tasks, calls and meetings on a deal, account, contact or project (filter by it), newest first; overdue marked.',
     filters: {
       ...parents,
       type: z.enum(ACTIVITY_TYPES).optional().describe('Kind'),

@@ -2,7 +2,7 @@ import { boundedList, boundedText, Contact, EmailArg, LIMITS, PhoneArg } from '.
 import { CrmError } from '../crm/errors.js';
 import type { ContactInput } from '../crm/provider.js';
 import { createTool, getTool, listTool, updateTool, type ResourceSpec } from './crud.js';
-import { id, outline } from './define.js';
+import { id } from './define.js';
 import { contactLine } from './format.js';
 
 const CONCISE = ['id', 'name', 'title', 'emails', 'account', 'owner'] as const;
@@ -11,7 +11,6 @@ const personName = (what: string) => boundedText(LIMITS.name).min(1).optional().
 const contacts: ResourceSpec<Contact> = {
   resource: 'contacts',
   singular: 'contact',
-  summary: outline(Contact, ['id', 'name']),
   concise: CONCISE,
   line: contactLine,
   fields: {

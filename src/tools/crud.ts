@@ -23,6 +23,7 @@ import {
   listFlow,
   pageArgs,
   readAnswer,
+  RecordOutline,
   refText,
   requireSomeField,
   shapeRecord,
@@ -43,8 +44,8 @@ export interface ResourceSpec<T extends Rec> {
   /** The toolset its tools belong to; by default the resource's own. */
   toolset?: Toolset;
   singular: string;
-  /** Output schema of one record in get answers (and lists, unless `listSummary`). */
-  summary: z.ZodType;
+  /** Output schema of one record in get answers (and lists, unless `listSummary`); RecordOutline by default. */
+  summary?: z.ZodType;
   listSummary?: z.ZodType;
   /** Fields kept in concise structured answers. */
   concise: readonly string[];
@@ -88,7 +89,7 @@ export function listTool<T extends Rec>(
     kind: 'read',
     remoteQuery: true,
     args: { ...t.filters, ...pageArgs },
-    output: { [spec.resource]: z.array(spec.listSummary ?? spec.summary), next_cursor: z.string().nullable() },
+    output: { [spec.resource]: z.array(spec.listSummary ?? spec.summary ?? RecordOutline), next_cursor: z.string().nullable() },
     run(call) {
       const args = call.args as unknown as Record<string, unknown>;
       // Defaults are sent explicitly: a CRM's own default order may differ from what the tool promises.
@@ -118,7 +119,7 @@ export function getTool<T extends Rec>(spec: ResourceSpec<T>, t: Texts): ToolDef
     toolset: toolsetOf(spec),
     kind: 'read',
     args: { [key]: id(capital(spec.singular)) },
-    output: { [spec.singular]: spec.summary },
+    output: { [spec.singular]: spec.summary ?? RecordOutline },
     async run(call) {
       const get = operation<[string], T>(call, spec.resource, 'get');
       const recordId = (call.args as Record<string, string>)[key];

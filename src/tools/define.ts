@@ -21,7 +21,7 @@ import type {
   WriteOptions,
 } from '../crm/provider.js';
 import type { IdempotencyStore } from '../crm/idempotency.js';
-import { boundedText, ConnectionRef, FreeForm, idArg, LIMITS, Ref } from '../crm/model.js';
+import { boundedText, FreeForm, idArg, LIMITS, Ref } from '../crm/model.js';
 import type { Logger } from '../log.js';
 import { parseArguments } from './arguments.js';
 import { cutStrings, cutText, FIELD_LIMIT, fitRecord, fits, OUTPUT_CAP, tooLargeText, wireSize } from './fit.js';
@@ -48,7 +48,7 @@ export interface ToolEnv {
 // Booleans default to false and say so only in the description's wording.
 const common = {
   connection: boundedText(LIMITS.connection).optional().describe('Connection name'),
-  response_format: z.enum(['concise', 'detailed']).default('concise').describe('Detail level'),
+  response_format: z.enum(['concise', 'detailed']).optional().describe('Default concise'),
   include_remote_data: z.boolean().optional().describe('Add raw CRM record'),
   dry_run: z.boolean().optional().describe('Preview; send nothing'),
   idempotency_key: boundedText(LIMITS.key).optional().describe('Dedupes repeated creates'),
@@ -165,7 +165,7 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
   // Strict: an argument the tool does not know is an error, never silently dropped.
   const inputSchema = z.strictObject({ ...spec.args, ...commonArgs });
   const withRemoteQuery = spec.remoteQuery ? inputSchema.extend({ remote_query }) : undefined;
-  const outputSchema = z.object({ ...spec.output, connection: CONNECTION_OUTPUT });
+  const outputSchema = z.object(spec.output);
   return {
     name: spec.name,
     title: spec.title,
@@ -213,7 +213,9 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
           },
           logger: env.logger,
         });
-        // Which connection answered: an agent working with several CRMs never confuses them.
+        // Which connection answered: an agent working with several CRMs never confuses them. Output
+        // schemas are open objects, so it validates everywhere without being declared in each: that
+        // would cost 1,000 bytes of tools/list; the server instructions say it is there.
         const structured = { ...out.structured, connection: { name: connection, provider: provider.kind } };
         // The flows fit their answers; this guards against any that does not.
         if (!fits({ text: out.text, structured })) {
@@ -516,6 +518,13 @@ async function previewRecord(call: ToolCall<object>, resource: Resource, id: str
 export const refText = (r: Ref) => (r.name ? `${r.name} (${r.id})` : `(${r.id})`);
 
 /**
+ * A record in an output schema: its id and name, and open to every other field. The text beside it
+ * shows the rest and structuredContent carries it; declaring each field would cost every
+ * conversation its bytes in tools/list for no decision an agent takes.
+ */
+export const RecordOutline = z.looseObject({ id: z.string(), name: z.string() });
+
+/**
  * Output schemas declare the fields every answer carries (the concise ones) and leave records open,
  * so detailed answers validate too while tools/list stays small.
  */
@@ -527,8 +536,7 @@ export function outline<T extends z.ZodRawShape>(schema: z.ZodObject<T>, keys: r
 // server instructions and left open here, because every byte of tools/list is paid per conversation.
 const Written = z.looseObject({});
 const DryRun = z.looseObject({});
-/** `connection: {name, provider}`, in every answer; the server instructions say what it holds. */
-const CONNECTION_OUTPUT = ConnectionRef;
+
 /** Writes answer with the record as read back or a dry run. */
 export const writeOutput = (key: string) => ({ [key]: Written.optional(), dry_run: DryRun.optional() });
 export const deleteOutput = (key: string) => ({

@@ -1,6 +1,5 @@
 import { boundedText, EmailArg, LIMITS, User } from '../crm/model.js';
 import { listTool, type ResourceSpec } from './crud.js';
-import { outline } from './define.js';
 import { userLine } from './format.js';
 
 const users: ResourceSpec<User> = {
@@ -8,7 +7,6 @@ const users: ResourceSpec<User> = {
   // Always on: every owner_id of every other tool comes from here.
   toolset: 'core',
   singular: 'user',
-  summary: outline(User, ['id', 'name']),
   concise: ['id', 'name', 'email', 'active'],
   line: userLine,
   fields: {},
