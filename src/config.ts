@@ -54,7 +54,7 @@ export interface Config {
 
 export const DEFAULT_DB = join(homedir(), '.crm-mcp', 'crm.db');
 
-export const HELP = `crm-mcp — an MCP server for CRM pipelines, stages, deals and projects
+export const HELP = `crm-mcp — an MCP server for CRM pipelines, deals, accounts, contacts, notes and tasks
 
 Usage: crm-mcp [options]
 

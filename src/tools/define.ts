@@ -218,8 +218,9 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
         // would cost 1,000 bytes of tools/list; the server instructions say it is there.
         const structured = { ...out.structured, connection: { name: connection, provider: provider.kind } };
         // The flows fit their answers; this guards against any that does not.
-        if (!fits({ text: out.text, structured })) {
-          env.logger.error({ tool: spec.name, bytes: wireSize(out.text) + wireSize(structured) }, 'oversize answer withheld');
+        // The connection (a name of at most 64 characters and a provider kind) rides on top of the cap.
+        if (!fits(out)) {
+          env.logger.error({ tool: spec.name, bytes: wireSize(out.text) + wireSize(out.structured) }, 'oversize answer withheld');
           return errorText(
             `The answer of ${spec.name} was too large to send (over ${OUTPUT_CAP.toLocaleString('en-US')} characters), so it was withheld.` +
               (spec.kind === 'read' ? ' Ask for less: filters, a smaller limit, response_format concise.' : ' The write itself was done; read the record with the get tool.'),
