@@ -101,13 +101,13 @@ export function checkWrite(
 ): void {
   const rules = provider.capabilities[resource]?.[op];
   if (!rules) throw unsupported(provider, `${VERB[op]} ${resource}`);
-  const noun = SINGULAR[resource];
+  const noun = `${/^[aeiou]/.test(SINGULAR[resource]) ? 'an' : 'a'} ${SINGULAR[resource]}`;
   const given = givenFields(input);
   const extra = given.filter((f) => !rules.supported.includes(f));
   if (extra.length) {
     throw new CrmError(
       'unsupported',
-      `${provider.label} does not support ${list(extra.map((f) => `\`${f}\``))} when ${VERB[op]} a ${noun}; ` +
+      `${provider.label} does not support ${list(extra.map((f) => `\`${f}\``))} when ${VERB[op]} ${noun}; ` +
         `supported fields: ${rules.supported.join(', ')}.`,
     );
   }
@@ -118,7 +118,7 @@ export function checkWrite(
       .join('');
     throw new CrmError(
       'validation',
-      `${provider.label} requires ${list(missing.map((f) => `\`${f}\``))} to ${op} a ${noun}${enumHint}.`,
+      `${provider.label} requires ${list(missing.map((f) => `\`${f}\``))} to ${op} ${noun}${enumHint}.`,
     );
   }
   for (const [field, allowed] of Object.entries(rules.enums ?? {})) {
@@ -126,7 +126,7 @@ export function checkWrite(
     if (value !== undefined && !allowed.includes(String(value))) {
       throw new CrmError(
         'validation',
-        `${provider.label} does not accept ${field} '${excerpt(value)}' for a ${noun}; allowed: ${allowed.join(', ')}.`,
+        `${provider.label} does not accept ${field} '${excerpt(value)}' for ${noun}; allowed: ${allowed.join(', ')}.`,
       );
     }
   }
