@@ -45,6 +45,13 @@ const READ_TOOLS = [
   'get_project',
   'pipeline_conversion_stats',
   'pipeline_movement_stats',
+  'search',
+  'list_users',
+  'list_accounts',
+  'get_account',
+  'list_contacts',
+  'get_contact',
+  'list_activities',
 ];
 const WRITE_TOOLS = [
   'create_pipeline',
@@ -58,7 +65,15 @@ const WRITE_TOOLS = [
   'create_project',
   'update_project',
   'delete_project',
+  'create_account',
+  'update_account',
+  'create_contact',
+  'update_contact',
+  'create_activity',
+  'update_activity',
 ];
+/** Always on, whatever --toolsets says: they serve ids and connection names to every other tool. */
+const CORE_TOOLS = ['list_connections', 'list_users', 'search'];
 const ALL_TOOLS = [...READ_TOOLS, ...WRITE_TOOLS];
 
 const LIST_KEYS: Record<string, string> = {
@@ -132,9 +147,10 @@ describe('stdio: demo CRM, read tools and contract', () => {
       tools = (await demo.client.listTools()).tools as S[];
     });
 
-    // DESIGN.md §5 names 22 tools (1 + 5 pipelines + 5 stages + 4 deals + 5 projects + 2 stats).
+    // DESIGN.md §5 names 35 tools (1 + 5 pipelines + 5 stages + 4 deals + 5 projects + 2 stats
+    // + 4 accounts + 4 contacts + list_users + 3 activities + search).
     it('has exactly the tools of the contract', () => {
-      expect(ALL_TOOLS).toHaveLength(22);
+      expect(ALL_TOOLS).toHaveLength(35);
       expect(sorted(tools.map((t) => t.name))).toEqual(sorted(ALL_TOOLS));
     });
 
@@ -1333,14 +1349,14 @@ describe('stdio: --read-only and --toolsets', () => {
     }
   });
 
-  it('--toolsets stages,pipelines exposes only those plus list_connections', async () => {
+  it('--toolsets stages,pipelines exposes only those plus list_connections, list_users and search', async () => {
     const s = await startStdio({ db: ':memory:', args: ['--toolsets', 'stages,pipelines'] });
     try {
       const { tools } = await s.client.listTools();
       expect(sorted(tools.map((t) => t.name))).toEqual(
-        sorted(ALL_TOOLS.filter((n) => n === 'list_connections' || /_(pipeline|pipelines|stage|stages)$/.test(n))),
+        sorted(ALL_TOOLS.filter((n) => CORE_TOOLS.includes(n) || /_(pipeline|pipelines|stage|stages)$/.test(n))),
       );
-      expect(tools).toHaveLength(11);
+      expect(tools).toHaveLength(13);
       await refused(s, 'list_deals', {});
     } finally {
       await s.close();
@@ -1352,10 +1368,10 @@ describe('stdio: --read-only and --toolsets', () => {
     const env = await startStdio({ db: ':memory:', env: { CRM_MCP_READ_ONLY: '1', CRM_MCP_TOOLSETS: 'stats' } });
     try {
       expect(sorted((await both.client.listTools()).tools.map((t) => t.name))).toEqual(
-        sorted(['list_connections', 'list_pipelines', 'get_pipeline', 'list_stages', 'get_stage']),
+        sorted([...CORE_TOOLS, 'list_pipelines', 'get_pipeline', 'list_stages', 'get_stage']),
       );
       expect(sorted((await env.client.listTools()).tools.map((t) => t.name))).toEqual(
-        sorted(['list_connections', 'pipeline_conversion_stats', 'pipeline_movement_stats']),
+        sorted([...CORE_TOOLS, 'pipeline_conversion_stats', 'pipeline_movement_stats']),
       );
     } finally {
       await Promise.all([both.close(), env.close()]);
