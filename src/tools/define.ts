@@ -276,7 +276,14 @@ export function registerTool(server: McpServer, tool: ToolDefinition, env: ToolE
       outputSchema: tool.listed.output,
       annotations: { ...ANNOTATIONS[tool.kind], openWorldHint: traits.openWorld },
     },
-    (args, ctx) => tool.invoke(args, ctx.mcpReq.signal, env, traits.remoteQuery, progressReporter(ctx)) as never,
+    async (args, ctx) => {
+      const progress = progressReporter(ctx);
+      const result = await tool.invoke(args, ctx.mcpReq.signal, env, traits.remoteQuery, progress?.report);
+      // Every notification is on its way before the answer: a client drops progress for a request
+      // it has already seen answered.
+      await progress?.sent();
+      return result as never;
+    },
   );
 }
 
@@ -292,22 +299,27 @@ interface ProgressContext {
  * notifications/progress for a call whose client sent a progress token, else undefined. Each
  * report counts one step (a page read, a type searched): parallel work reports in any order, and
  * `progress` must still grow with every notification. `total` is sent only when it is known and
- * not below the steps already done.
+ * not below the steps already done. Notifications go out one after the other, in order; `sent()`
+ * resolves when all of them have.
  */
-export function progressReporter(ctx: ProgressContext): ProgressReporter | undefined {
+export function progressReporter(ctx: ProgressContext): { report: ProgressReporter; sent(): Promise<void> } | undefined {
   const progressToken = ctx.mcpReq._meta?.progressToken;
   if (progressToken === undefined) return undefined;
   let steps = 0;
-  return (_done, total, message) => {
-    steps += 1;
-    const params = {
-      progressToken,
-      progress: steps,
-      ...(total !== undefined && total >= steps ? { total } : {}),
-      ...(message ? { message } : {}),
-    };
-    // A client that went away cannot be told; the work itself goes on or is cancelled.
-    ctx.mcpReq.notify({ method: 'notifications/progress', params }).catch(() => undefined);
+  let queue = Promise.resolve();
+  return {
+    report(_done, total, message) {
+      steps += 1;
+      const params = {
+        progressToken,
+        progress: steps,
+        ...(total !== undefined && total >= steps ? { total } : {}),
+        ...(message ? { message } : {}),
+      };
+      // A client that went away cannot be told; the work itself goes on or is cancelled.
+      queue = queue.then(() => ctx.mcpReq.notify({ method: 'notifications/progress', params })).catch(() => undefined);
+    },
+    sent: () => queue,
   };
 }
 

@@ -17,7 +17,8 @@
  */
 import type { Client } from '@modelcontextprotocol/client';
 import { expect } from 'vitest';
-import { call, ok, recordLines, textOf, type S } from './mcp.js';
+import type { FakeServer, RecordedRequest } from '../fakes/server.js';
+import { call, ok, recordLines, textOf, until, type S } from './mcp.js';
 
 /** The tools of issue 9, and the capability (resource and operation) each needs. */
 export const RECORD_TOOLS = [
@@ -300,4 +301,43 @@ export async function runRecordsSuite(opts: RecordsSuiteOptions): Promise<Record
   report.exercised.sort((a, b) => RECORD_TOOL_NAMES.indexOf(a) - RECORD_TOOL_NAMES.indexOf(b));
   report.refused.sort((a, b) => RECORD_TOOL_NAMES.indexOf(a) - RECORD_TOOL_NAMES.indexOf(b));
   return report;
+}
+
+export interface CancelOptions {
+  client: Client;
+  /** The fake CRM (test/fakes/server.ts) the connection talks to. */
+  server: FakeServer;
+  tool: string;
+  args: Record<string, unknown>;
+  /** The request to hold (a later page, one type's search): the call is cancelled once it arrives. */
+  slow: (r: RecordedRequest) => boolean;
+}
+
+/**
+ * Cancels a multi-request call (a page walk, a search across types) while one of its requests is
+ * held upstream, and asserts that the call ends with the client's abort, that no request reaches
+ * the CRM afterwards (no next page, no other type), and that the server serves on. Returns the
+ * requests the call made, for the caller to check which were sent.
+ */
+export async function expectCancelStopsUpstream(opts: CancelOptions): Promise<RecordedRequest[]> {
+  const { client, server } = opts;
+  const start = server.requests.length;
+  server.inject({ kind: 'delay', ms: 15_000 }, { match: opts.slow });
+  const controller = new AbortController();
+  const settled = client.callTool({ name: opts.tool, arguments: opts.args }, { signal: controller.signal }).then(
+    () => 'answered',
+    (e: Error) => e,
+  );
+  await until(() => server.requests.slice(start).some(opts.slow), `the held request of ${opts.tool} to reach the fake`);
+  controller.abort();
+  const outcome = await settled;
+  expect(outcome, `${opts.tool} should end with the client's abort`).toBeInstanceOf(Error);
+  const atCancel = server.requests.length;
+  // Long enough for any request the server still meant to send (its pages follow each other at
+  // once; the held one alone waits) to have reached the fake.
+  await new Promise((r) => setTimeout(r, 500));
+  await server.settled();
+  expect(server.requests.slice(atCancel).map((r) => `${r.method} ${r.rawUrl}`), 'requests after the cancellation').toEqual([]);
+  expect((await ok(client, 'list_connections')).s.connections.length).toBeGreaterThan(0);
+  return server.requests.slice(start, atCancel);
 }

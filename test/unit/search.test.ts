@@ -215,12 +215,13 @@ describe('progress notifications', () => {
     expect(progressReporter(context().ctx)).toBeUndefined();
   });
 
-  it('one step per report, always increasing, with the total only when it is not behind', () => {
+  it('one step per report, always increasing, with the total only when it is not behind', async () => {
     const { ctx, sent } = context('t1');
-    const report = progressReporter(ctx)!;
-    report(1, 3, 'searched deals');
-    report(1, undefined, 'read 1 page'); // parallel work restarting its own count
-    report(3, 2);
+    const progress = progressReporter(ctx)!;
+    progress.report(1, 3, 'searched deals');
+    progress.report(1, undefined, 'read 1 page'); // parallel work restarting its own count
+    progress.report(3, 2);
+    await progress.sent();
     expect(sent).toEqual([
       { method: 'notifications/progress', progressToken: 't1', progress: 1, total: 3, message: 'searched deals' },
       { method: 'notifications/progress', progressToken: 't1', progress: 2, message: 'read 1 page' },
