@@ -251,10 +251,16 @@ describe('stdio: demo CRM, read tools and contract', () => {
   });
 
   describe('prompts', () => {
-    it('lists pipeline_review and project_status_update with their arguments', async () => {
+    it('lists pipeline_review, project_status_update and log_meeting with their arguments', async () => {
       const { prompts } = await demo.client.listPrompts();
       const names = prompts.map((p) => p.name);
-      expect(names).toEqual(expect.arrayContaining(['pipeline_review', 'project_status_update']));
+      expect(names).toEqual(expect.arrayContaining(['pipeline_review', 'project_status_update', 'log_meeting']));
+      const meeting = prompts.find((p) => p.name === 'log_meeting')!;
+      expect((meeting.arguments ?? []).map((a) => [a.name, a.required ?? false])).toEqual([
+        ['deal_id', true],
+        ['summary', true],
+        ['follow_up_due_date', false],
+      ]);
       const review = prompts.find((p) => p.name === 'pipeline_review')!;
       expect(review.description?.length).toBeGreaterThan(10);
       expect((review.arguments ?? []).map((a) => a.name)).toEqual(
@@ -262,19 +268,38 @@ describe('stdio: demo CRM, read tools and contract', () => {
       );
     });
 
-    it('pipeline_review names get_pipeline and both stats tools with the arguments filled in', async () => {
+    it('pipeline_review names get_pipeline, both stats tools and the open tasks, with the arguments filled in', async () => {
       const res = await demo.client.getPrompt({
         name: 'pipeline_review',
         arguments: { pipeline_id: main.id, start_date: '2024-01-01', end_date: '2024-03-31' },
       });
       expect(res.messages.length).toBeGreaterThan(0);
       const text = res.messages.map((m) => (m.content.type === 'text' ? m.content.text : '')).join('\n');
-      for (const tool of ['get_pipeline', 'pipeline_conversion_stats', 'pipeline_movement_stats']) {
+      for (const tool of ['get_pipeline', 'pipeline_conversion_stats', 'pipeline_movement_stats', 'list_activities']) {
         expect(text).toContain(tool);
       }
+      expect(text).toContain('"type": "task", "done": false');
+      expect(text).toMatch(/Deals with overdue tasks/);
       expect(text).toContain(main.id);
       expect(text).toContain('2024-01-01');
       expect(text).toContain('2024-03-31');
+    });
+
+    it('log_meeting records a note and a follow-up task on the deal with create_activity', async () => {
+      const res = await demo.client.getPrompt({
+        name: 'log_meeting',
+        arguments: { deal_id: '12', summary: 'They want a pilot for 20 seats.', follow_up_due_date: '2026-07-01' },
+      });
+      const text = res.messages.map((m) => (m.content.type === 'text' ? m.content.text : '')).join('\n');
+      expect(text).toContain('create_activity {"type": "note", "deal_id": "12"');
+      expect(text).toContain('create_activity {"type": "task", "deal_id": "12"');
+      expect(text).toContain('"due_date": "2026-07-01"');
+      expect(text).toContain('They want a pilot for 20 seats.');
+      const undated = await demo.client.getPrompt({ name: 'log_meeting', arguments: { deal_id: '12', summary: 'x' } });
+      expect(JSON.stringify(undated.messages)).toContain('a week from today');
+      await expect(
+        demo.client.getPrompt({ name: 'log_meeting', arguments: { deal_id: '12', summary: 'x', follow_up_due_date: '2026-02-30' } }),
+      ).rejects.toThrow();
     });
 
     it('project_status_update names get_project', async () => {
