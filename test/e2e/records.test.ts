@@ -8,9 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startFakePipedrive, type FakeDeal, type FakePipedrive } from '../fakes/pipedrive.js';
 import { FAKE_TRUTO_ACCOUNT, FAKE_TRUTO_TOKEN, startFakeTruto } from '../fakes/truto.js';
-import { call, fails, listAll, ok, recordLines, splitConnection, textOf, type S } from '../helpers/mcp.js';
+import { call, fails, listAll, ok, recordLines, splitConnection, textOf, until, type S } from '../helpers/mcp.js';
 import { expectCancelStopsUpstream, RECORD_TOOL_NAMES, runRecordsSuite } from '../helpers/records-suite.js';
-import { isolatedDbPath, startStdio, stopAll, tempDbPath, type StdioServer } from '../helpers/server.js';
+import { isolatedDbPath, spawnRawStdio, startStdio, stopAll, tempDbPath, type StdioServer } from '../helpers/server.js';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 afterAll(stopAll);
@@ -257,26 +257,66 @@ describe('--read-only and --toolsets with the new tools', () => {
   });
 });
 
+/**
+ * The server's stdout as JSON-RPC messages, in the order it wrote them. Progress is checked on the
+ * wire: the SDK client hands notifications to their handler a microtask late but a response at
+ * once, so progress read in the same chunk as the answer never reaches `onprogress`.
+ */
+async function rawSession() {
+  const raw = spawnRawStdio({ db: ':memory:' });
+  const messages: S[] = [];
+  let buffer = '';
+  raw.child.stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString('utf8');
+    const lines = buffer.split('\n');
+    buffer = lines.pop()!;
+    for (const line of lines) messages.push(JSON.parse(line) as S);
+  });
+  const send = (msg: object) => raw.child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...msg })}\n`);
+  const answer = (id: number) => until(() => messages.find((m) => m.id === id), `the answer to request ${id}`);
+  send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } });
+  await answer(1);
+  send({ method: 'notifications/initialized' });
+  return { raw, messages, send, answer };
+}
+
 describe('progress notifications', () => {
-  it('search across types reports one step per type, in order, when the client sends a progress token; none without', async () => {
+  it('search across types sends one step per type, in order, all before its answer; none without a progress token', async () => {
+    const { raw, messages, send, answer } = await rawSession();
+    try {
+      send({ id: 2, method: 'tools/call', params: { name: 'search', arguments: { query: 'acme' }, _meta: { progressToken: 'p-2' } } });
+      await answer(2);
+      send({ id: 3, method: 'tools/call', params: { name: 'search', arguments: { query: 'acme' } } });
+      await answer(3);
+      const at = (id: number) => messages.findIndex((m) => m.id === id);
+      const progress = messages.filter((m) => m.method === 'notifications/progress');
+      expect(progress.map((m) => m.params)).toEqual(
+        ['deals', 'accounts', 'contacts', 'projects', 'pipelines', 'stages', 'users'].map((type, i) => ({
+          progressToken: 'p-2',
+          progress: i + 1,
+          total: 7,
+          message: `searched ${type}`,
+        })),
+      );
+      for (const p of progress) expect(messages.indexOf(p)).toBeLessThan(at(2));
+      expect(messages[at(2)].result.isError).toBeFalsy();
+      expect(messages[at(3)].result.structuredContent.results.length).toBeGreaterThan(0);
+    } finally {
+      await raw.stop();
+    }
+  });
+});
+
+describe('progress through the SDK client', () => {
+  it('what reaches onprogress comes in order: steps 1, 2, ... of 7, one type each', async () => {
     const srv = await startStdio({ db: ':memory:' });
     try {
+      const types = ['deals', 'accounts', 'contacts', 'projects', 'pipelines', 'stages', 'users'];
       const updates: Array<{ progress: number; total?: number; message?: string }> = [];
-      const res = await srv.client.callTool(
-        { name: 'search', arguments: { query: 'acme' } },
-        { onprogress: (p) => updates.push({ progress: p.progress, total: p.total, message: p.message }) },
-      );
+      const res = await srv.client.callTool({ name: 'search', arguments: { query: 'acme' } }, { onprogress: (p) => void updates.push(p) });
       expect(res.isError).toBeFalsy();
-      expect(updates.map((u) => u.progress)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-      expect(updates.every((u) => u.total === 7)).toBe(true);
-      expect(updates.map((u) => u.message)).toEqual(
-        ['deals', 'accounts', 'contacts', 'projects', 'pipelines', 'stages', 'users'].map((t) => `searched ${t}`),
-      );
-      // A call without a progress token gets its answer and nothing else.
-      const quiet: unknown[] = [];
-      srv.client.setNotificationHandler('notifications/progress', (n) => void quiet.push(n));
-      await ok(srv.client, 'search', { query: 'acme', types: ['deals', 'users'] });
-      expect(quiet).toEqual([]);
+      // Those read in the answer's own chunk are dropped by the client (see rawSession), never reordered.
+      updates.forEach((u, i) => expect(u).toEqual({ progress: i + 1, total: 7, message: `searched ${types[i]}` }));
     } finally {
       await srv.close();
     }
@@ -320,42 +360,40 @@ describe('cancellation stops the upstream requests of multi-page work', () => {
 });
 
 describe('the records suite on providers that serve none of the new tools yet', () => {
-  it('Pipedrive refuses each one in a sentence and sends nothing', async () => {
-    const fake = await startFakePipedrive();
-    const srv = await startStdio({
-      db: isolatedDbPath(),
-      env: { CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: fake.state.token, PIPEDRIVE_BASE_URL: fake.url },
+  const providers = [
+    {
+      name: 'Pipedrive',
+      start: async () => {
+        const fake = await startFakePipedrive();
+        const env = { CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: fake.state.token, PIPEDRIVE_BASE_URL: fake.url };
+        return { fake, env };
+      },
+    },
+    {
+      name: 'Truto',
+      start: async () => {
+        const fake = await startFakeTruto();
+        const env = { CRM_PROVIDER: 'truto', TRUTO_API_TOKEN: FAKE_TRUTO_TOKEN, TRUTO_INTEGRATED_ACCOUNT_ID: FAKE_TRUTO_ACCOUNT, TRUTO_BASE_URL: fake.url };
+        return { fake, env };
+      },
+    },
+  ];
+  for (const provider of providers) {
+    it(`${provider.name} refuses each one in a sentence and sends nothing`, async () => {
+      const { fake, env } = await provider.start();
+      const srv = await startStdio({ db: isolatedDbPath(), env });
+      try {
+        const report = await runRecordsSuite({
+          client: srv.client,
+          fixtures: { deal_id: '1', user_id: '1', account_id: '1', search: { query: 'Acme' } },
+          upstreamRequests: () => fake.server.requests.length,
+        });
+        expect(report.refused).toEqual(RECORD_TOOL_NAMES);
+        expect(report.exercised).toEqual([]);
+      } finally {
+        await srv.close();
+        await fake.stop();
+      }
     });
-    try {
-      const report = await runRecordsSuite({
-        client: srv.client,
-        fixtures: { deal_id: '1', user_id: '1', account_id: '1', search: { query: 'Acme' } },
-        upstreamRequests: () => fake.server.requests.length,
-      });
-      expect(report.refused).toEqual(RECORD_TOOL_NAMES);
-      expect(report.exercised).toEqual([]);
-    } finally {
-      await srv.close();
-      await fake.stop();
-    }
-  });
-
-  it('Truto refuses each one in a sentence and sends nothing', async () => {
-    const fake = await startFakeTruto();
-    const srv = await startStdio({
-      db: isolatedDbPath(),
-      env: { CRM_PROVIDER: 'truto', TRUTO_API_TOKEN: FAKE_TRUTO_TOKEN, TRUTO_INTEGRATED_ACCOUNT_ID: FAKE_TRUTO_ACCOUNT, TRUTO_BASE_URL: fake.url },
-    });
-    try {
-      const report = await runRecordsSuite({
-        client: srv.client,
-        fixtures: { deal_id: '1', user_id: '1', account_id: '1', search: { query: 'Acme' } },
-        upstreamRequests: () => fake.server.requests.length,
-      });
-      expect(report.refused).toEqual(RECORD_TOOL_NAMES);
-    } finally {
-      await srv.close();
-      await fake.stop();
-    }
-  });
+  }
 });

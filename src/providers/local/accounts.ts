@@ -4,16 +4,17 @@ import { WRITE_FIELDS, type AccountInput, type AccountQuery, type CrudOperations
 import type { Db } from './client.js';
 import { ACCOUNT_SELECT, toAccount, type AccountJoined } from './map.js';
 import {
+  byName,
   checkName,
   checkSignal,
   defined,
-  likeContains,
+  listRecords,
+  nameContains,
   prepareChange,
   prepareCreate,
   requireDirectory,
   requireSomething,
   run,
-  selectPage,
   type Ctx,
 } from './store.js';
 
@@ -32,28 +33,11 @@ function fields(db: Db, input: AccountInput) {
 export function accountOps(ctx: Ctx): CrudOperations<Account, AccountQuery, AccountInput> {
   const { db } = ctx;
   return {
-    async list(query, opts) {
-      checkSignal(opts.signal);
-      return run(() => {
-        const where: string[] = [];
-        const params: unknown[] = [];
-        if (query.name !== undefined) {
-          where.push("a.name LIKE ? ESCAPE '\\'");
-          params.push(likeContains(query.name));
-        }
-        if (query.owner_id !== undefined) {
-          where.push('a.owner_id = ?');
-          params.push(requireDirectory(db, 'users', query.owner_id).id);
-        }
-        const order = [
-          { expr: 'a.name', field: 'name', nocase: true },
-          { expr: 'a.id', field: 'id' },
-        ];
-        return selectPage(db, { select: ACCOUNT_SELECT, where, params, order }, query, (rows: AccountJoined[]) =>
-          rows.map((r) => toAccount(r, Boolean(opts.include_remote_data))),
-        );
-      });
-    },
+    list: (query, opts) =>
+      listRecords(db, query, opts, { select: ACCOUNT_SELECT, order: byName('a.') }, () => [
+        query.name !== undefined && nameContains('a.name', query.name),
+        query.owner_id !== undefined && ['a.owner_id = ?', requireDirectory(db, 'users', query.owner_id).id],
+      ], toAccount),
 
     async get(id, opts) {
       checkSignal(opts.signal);

@@ -24,7 +24,7 @@ import {
   requireProject,
   requireSomething,
   run,
-  selectPage,
+  listRecords,
   type Ctx,
 } from './store.js';
 
@@ -56,6 +56,14 @@ function fields(db: Db, input: ActivityInput, type: Activity['type']) {
   };
 }
 
+const NEWEST_FIRST = [
+  { expr: 'x.created_at', field: 'created_at', desc: true },
+  { expr: 'x.id', field: 'id', desc: true },
+];
+
+/** Owner and parents as the INSERT and UPDATE statements take them. */
+const links = (f: ReturnType<typeof fields>) => [f.owner ?? null, f.deal ?? null, f.account ?? null, f.contact ?? null, f.project ?? null];
+
 const bodyOf = (input: ActivityInput, f: ReturnType<typeof fields>) =>
   defined({
     type: input.type,
@@ -73,40 +81,19 @@ const bodyOf = (input: ActivityInput, f: ReturnType<typeof fields>) =>
 export function activityOps(ctx: Ctx): CrudOperations<Activity, ActivityQuery, ActivityInput> {
   const { db } = ctx;
   return {
-    async list(query, opts) {
-      checkSignal(opts.signal);
-      return run(() => {
-        const where: string[] = [];
-        const params: unknown[] = [];
+    list: (query, opts) =>
+      listRecords(db, query, opts, { select: ACTIVITY_SELECT, order: NEWEST_FIRST }, () => {
         const p = parents(db, query);
-        for (const [column, id] of [
-          ['deal_id', p.deal],
-          ['account_id', p.account],
-          ['contact_id', p.contact],
-          ['project_id', p.project],
-        ] as const) {
-          if (id === undefined) continue;
-          where.push(`x.${column} = ?`);
-          params.push(id);
-        }
-        if (query.type !== undefined) {
-          where.push('x.type = ?');
-          params.push(checkEnum(query.type, 'type', ACTIVITY_TYPES));
-        }
-        if (query.done !== undefined) {
-          // Notes are never done, so neither filter lists them.
-          where.push('x.done = ?');
-          params.push(checkBoolean(query.done, 'done') ? 1 : 0);
-        }
-        const order = [
-          { expr: 'x.created_at', field: 'created_at', desc: true },
-          { expr: 'x.id', field: 'id', desc: true },
+        return [
+          p.deal !== undefined && ['x.deal_id = ?', p.deal],
+          p.account !== undefined && ['x.account_id = ?', p.account],
+          p.contact !== undefined && ['x.contact_id = ?', p.contact],
+          p.project !== undefined && ['x.project_id = ?', p.project],
+          query.type !== undefined && ['x.type = ?', checkEnum(query.type, 'type', ACTIVITY_TYPES)],
+          // Notes are never done, so neither value lists them.
+          query.done !== undefined && ['x.done = ?', checkBoolean(query.done, 'done') ? 1 : 0],
         ];
-        return selectPage(db, { select: ACTIVITY_SELECT, where, params, order }, query, (rows: ActivityJoined[]) =>
-          rows.map((r) => toActivity(r, Boolean(opts.include_remote_data))),
-        );
-      });
-    },
+      }, toActivity),
 
     async get(id, opts) {
       checkSignal(opts.signal);
@@ -141,11 +128,7 @@ export function activityOps(ctx: Ctx): CrudOperations<Activity, ActivityQuery, A
                     f.body ?? null,
                     f.due_date ?? null,
                     type === 'note' ? null : f.done ? 1 : 0,
-                    f.owner ?? null,
-                    f.deal ?? null,
-                    f.account ?? null,
-                    f.contact ?? null,
-                    f.project ?? null,
+                    ...links(f),
                     at,
                     at,
                   ).lastInsertRowid,
@@ -180,11 +163,7 @@ export function activityOps(ctx: Ctx): CrudOperations<Activity, ActivityQuery, A
               f.body ?? null,
               due,
               done,
-              f.owner ?? null,
-              f.deal ?? null,
-              f.account ?? null,
-              f.contact ?? null,
-              f.project ?? null,
+              ...links(f),
               at,
               current.id,
             );

@@ -167,6 +167,13 @@ CREATE TABLE idempotency_keys (
  * one deal, account, contact or project. Existing contacts keep their data: the name is split at
  * its first space, the email becomes a one-item list.
  */
+const ACTIVITY_PARENT_TABLES = [
+  ['deal', 'deal_id'],
+  ['account', 'account_id'],
+  ['contact', 'contact_id'],
+  ['project', 'project_id'],
+] as const;
+
 const MIGRATION_2 = `
 ALTER TABLE users ADD COLUMN active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1));
 
@@ -212,18 +219,13 @@ CREATE INDEX activities_open_by_due ON activities(due_date) WHERE done = 0;
 
 -- A deleted record takes along the activities that hung on it alone; those that also hang on
 -- another record stay there (the foreign key then clears the deleted one).
-CREATE TRIGGER activities_of_deleted_deal BEFORE DELETE ON deals BEGIN
-  DELETE FROM activities WHERE deal_id = OLD.id AND account_id IS NULL AND contact_id IS NULL AND project_id IS NULL;
-END;
-CREATE TRIGGER activities_of_deleted_account BEFORE DELETE ON accounts BEGIN
-  DELETE FROM activities WHERE account_id = OLD.id AND deal_id IS NULL AND contact_id IS NULL AND project_id IS NULL;
-END;
-CREATE TRIGGER activities_of_deleted_contact BEFORE DELETE ON contacts BEGIN
-  DELETE FROM activities WHERE contact_id = OLD.id AND deal_id IS NULL AND account_id IS NULL AND project_id IS NULL;
-END;
-CREATE TRIGGER activities_of_deleted_project BEFORE DELETE ON projects BEGIN
-  DELETE FROM activities WHERE project_id = OLD.id AND deal_id IS NULL AND account_id IS NULL AND contact_id IS NULL;
-END;
+${ACTIVITY_PARENT_TABLES.map(
+  ([table, column]) => `CREATE TRIGGER activities_of_deleted_${table} BEFORE DELETE ON ${table}s BEGIN
+  DELETE FROM activities WHERE ${column} = OLD.id AND ${ACTIVITY_PARENT_TABLES.filter(([, c]) => c !== column)
+    .map(([, c]) => `${c} IS NULL`)
+    .join(' AND ')};
+END;`,
+).join('\n')}
 `;
 
 /** Ordered schema steps; step i brings user_version from i to i + 1. Append only, never edit. */

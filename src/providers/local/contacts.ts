@@ -8,16 +8,17 @@ import { WRITE_FIELDS, type ContactInput, type ContactQuery, type CrudOperations
 import type { Db } from './client.js';
 import { CONTACT_SELECT, fullName, toContact, type ContactJoined, type ContactRow } from './map.js';
 import {
+  byName,
   checkName,
   checkSignal,
   defined,
-  likeContains,
+  listRecords,
+  nameContains,
   prepareChange,
   prepareCreate,
   requireDirectory,
   requireSomething,
   run,
-  selectPage,
   type Ctx,
 } from './store.js';
 
@@ -74,36 +75,13 @@ const bodyOf = (f: Fields, input: ContactInput) =>
 export function contactOps(ctx: Ctx): CrudOperations<Contact, ContactQuery, ContactInput> {
   const { db } = ctx;
   return {
-    async list(query, opts) {
-      checkSignal(opts.signal);
-      return run(() => {
-        const where: string[] = [];
-        const params: unknown[] = [];
-        if (query.name !== undefined) {
-          where.push("c.name LIKE ? ESCAPE '\\'");
-          params.push(likeContains(query.name));
-        }
-        if (query.email !== undefined) {
-          where.push('EXISTS (SELECT 1 FROM json_each(c.emails) e WHERE e.value = ? COLLATE NOCASE)');
-          params.push(query.email.trim());
-        }
-        if (query.account_id !== undefined) {
-          where.push('c.account_id = ?');
-          params.push(requireDirectory(db, 'accounts', query.account_id).id);
-        }
-        if (query.owner_id !== undefined) {
-          where.push('c.owner_id = ?');
-          params.push(requireDirectory(db, 'users', query.owner_id).id);
-        }
-        const order = [
-          { expr: 'c.name', field: 'name', nocase: true },
-          { expr: 'c.id', field: 'id' },
-        ];
-        return selectPage(db, { select: CONTACT_SELECT, where, params, order }, query, (rows: ContactJoined[]) =>
-          rows.map((r) => toContact(r, Boolean(opts.include_remote_data))),
-        );
-      });
-    },
+    list: (query, opts) =>
+      listRecords(db, query, opts, { select: CONTACT_SELECT, order: byName('c.') }, () => [
+        query.name !== undefined && nameContains('c.name', query.name),
+        query.email !== undefined && ['EXISTS (SELECT 1 FROM json_each(c.emails) e WHERE e.value = ? COLLATE NOCASE)', query.email.trim()],
+        query.account_id !== undefined && ['c.account_id = ?', requireDirectory(db, 'accounts', query.account_id).id],
+        query.owner_id !== undefined && ['c.owner_id = ?', requireDirectory(db, 'users', query.owner_id).id],
+      ], toContact),
 
     async get(id, opts) {
       checkSignal(opts.signal);

@@ -453,5 +453,40 @@ export function selectPage<R, T>(
   };
 }
 
+/** A filter of a list: its SQL condition and parameter, or a falsy value when not asked for. */
+export type Filter = readonly [condition: string, param: unknown] | false | undefined;
+
+/**
+ * One page of a list tool's records: `filters` run inside the error mapping (an unknown id in a
+ * filter is a not-found sentence), then a keyset page of `select` in `order`, each row mapped.
+ */
+export async function listRecords<R, T>(
+  db: Db,
+  query: { limit: number; cursor?: string },
+  opts: { signal?: AbortSignal; include_remote_data?: boolean },
+  sql: { select: string; order: SortKey[] },
+  filters: () => Filter[],
+  toRecord: (row: R, remote: boolean) => T,
+): Promise<{ items: T[]; next_cursor: string | null }> {
+  checkSignal(opts.signal);
+  return run(() => {
+    const given = filters().filter((f): f is readonly [string, unknown] => Boolean(f));
+    const where = given.map(([condition]) => condition);
+    const params = given.map(([, param]) => param);
+    return selectPage(db, { ...sql, where, params }, query, (rows: R[]) =>
+      rows.map((r) => toRecord(r, Boolean(opts.include_remote_data))),
+    );
+  });
+}
+
+/** The order of lists by name: case-insensitive, then by id. */
+export const byName = (alias: string): SortKey[] => [
+  { expr: `${alias}name`, field: 'name', nocase: true },
+  { expr: `${alias}id`, field: 'id' },
+];
+
+/** LIKE condition for a case-insensitive substring match, with wildcards escaped. */
+export const nameContains = (column: string, text: string): Filter => [`${column} LIKE ? ESCAPE '\\'`, likeContains(text)];
+
 /** LIKE pattern for a case-insensitive substring match, with wildcards escaped. */
 export const likeContains = (text: string): string => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

@@ -2,33 +2,16 @@
 import type { User } from '../../crm/model.js';
 import type { CrudOperations, UserQuery } from '../../crm/provider.js';
 import { toUser, type UserRow } from './map.js';
-import { checkSignal, likeContains, requireDirectory, run, selectPage, type Ctx } from './store.js';
+import { byName, checkSignal, listRecords, nameContains, requireDirectory, run, type Ctx } from './store.js';
 
 export function userOps(ctx: Ctx): CrudOperations<User, UserQuery, never> {
   const { db } = ctx;
   return {
-    async list(query, opts) {
-      checkSignal(opts.signal);
-      return run(() => {
-        const where: string[] = [];
-        const params: unknown[] = [];
-        if (query.name !== undefined) {
-          where.push("name LIKE ? ESCAPE '\\'");
-          params.push(likeContains(query.name));
-        }
-        if (query.email !== undefined) {
-          where.push('email = ? COLLATE NOCASE');
-          params.push(query.email.trim());
-        }
-        const order = [
-          { expr: 'name', field: 'name', nocase: true },
-          { expr: 'id', field: 'id' },
-        ];
-        return selectPage(db, { select: 'SELECT * FROM users', where, params, order }, query, (rows: UserRow[]) =>
-          rows.map((r) => toUser(r, Boolean(opts.include_remote_data))),
-        );
-      });
-    },
+    list: (query, opts) =>
+      listRecords(db, query, opts, { select: 'SELECT * FROM users', order: byName('') }, () => [
+        query.name !== undefined && nameContains('name', query.name),
+        query.email !== undefined && ['email = ? COLLATE NOCASE', query.email.trim()],
+      ], toUser),
 
     async get(id, opts) {
       checkSignal(opts.signal);
