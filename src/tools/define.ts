@@ -21,7 +21,7 @@ import type {
   WriteOptions,
 } from '../crm/provider.js';
 import type { IdempotencyStore } from '../crm/idempotency.js';
-import { boundedText, FreeForm, idArg, LIMITS, Ref } from '../crm/model.js';
+import { boundedText, FreeForm, idArg, LIMITS, Ref, type ConnectionRef } from '../crm/model.js';
 import type { Logger } from '../log.js';
 import { parseArguments } from './arguments.js';
 import { cutStrings, cutText, FIELD_LIMIT, fitRecord, fits, OUTPUT_CAP, tooLargeText, wireSize } from './fit.js';
@@ -216,7 +216,8 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
         // Which connection answered: an agent working with several CRMs never confuses them. Output
         // schemas are open objects, so it validates everywhere without being declared in each: that
         // would cost 1,000 bytes of tools/list; the server instructions say it is there.
-        const structured = { ...out.structured, connection: { name: connection, provider: provider.kind } };
+        const answering: ConnectionRef = { name: connection, provider: provider.kind };
+        const structured = { ...out.structured, connection: answering };
         // The flows fit their answers; this guards against any that does not.
         // The connection (a name of at most 64 characters and a provider kind) rides on top of the cap.
         if (!fits(out)) {
@@ -536,14 +537,6 @@ export const refText = (r: Ref) => (r.name ? `${r.name} (${r.id})` : `(${r.id})`
  * conversation its bytes in tools/list for no decision an agent takes.
  */
 export const RecordOutline = z.looseObject({ id: z.string(), name: z.string() });
-
-/**
- * Output schemas declare the fields every answer carries (the concise ones) and leave records open,
- * so detailed answers validate too while tools/list stays small.
- */
-export function outline<T extends z.ZodRawShape>(schema: z.ZodObject<T>, keys: readonly (keyof T & string)[]) {
-  return schema.pick(Object.fromEntries(keys.map((k) => [k, true])) as never).loose();
-}
 
 // The record as read back (the get tool's fields) and {method, path, body?}: described once in the
 // server instructions and left open here, because every byte of tools/list is paid per conversation.
