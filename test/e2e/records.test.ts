@@ -209,6 +209,12 @@ describe('every tool', () => {
         update_activity: { activity_id: '1', subject: 's', dry_run: true },
       };
       expect(tools.sort()).toEqual(Object.keys(args).sort());
+      // The server instructions (what a client that defers tool loading shows first) name the way to ids and notes.
+      const instructions = srv.client.getInstructions() ?? '';
+      for (const word of ['search', 'list_users', 'owner_id', 'list_activities', 'create_activity', 'structuredContent.connection']) {
+        expect(instructions).toContain(word);
+      }
+      expect(Buffer.byteLength(instructions)).toBeLessThan(1_000);
       for (const tool of tools) {
         const res = await call(srv.client, tool, args[tool]);
         expect(res.isError, `${tool}: ${textOf(res)}`).toBeFalsy();
