@@ -234,6 +234,8 @@ export interface ToolsListSize {
   totalBytes: number;
   avgBytes: number;
   responseBytes: number;
+  /** UTF-8 bytes of the server instructions (initialize): what a client deferring tool loading shows first. */
+  instructionsBytes: number;
   perTool: Array<{ name: string; bytes: number; descriptionBytes: number; inputSchemaBytes: number; outputSchemaBytes: number }>;
 }
 
@@ -261,6 +263,9 @@ export async function toolsListSize(): Promise<ToolsListSize> {
       totalBytes,
       avgBytes: tools.length ? totalBytes / tools.length : Number.NaN,
       responseBytes: Buffer.byteLength(line),
+      instructionsBytes: Buffer.byteLength(
+        (JSON.parse(raw.initializeAnswer ?? '{}') as { result?: { instructions?: string } }).result?.instructions ?? '',
+      ),
       perTool,
     };
   } finally {

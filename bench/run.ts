@@ -203,6 +203,7 @@ function reportTools(r: ToolsListSize): void {
   heading('(d) tools/list size (JSON of the tools array, bytes)');
   const avg = r.avgBytes.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   print(`${r.tools} tools; total ${int(r.totalBytes)} bytes; average ${avg} bytes per tool; whole JSON-RPC response ${int(r.responseBytes)} bytes`);
+  print(`server instructions (initialize): ${int(r.instructionsBytes)} bytes`);
   print(
     table(
       ['tool', 'bytes', 'description', 'inputSchema', 'outputSchema'],
