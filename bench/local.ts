@@ -234,6 +234,8 @@ export interface ToolsListSize {
   totalBytes: number;
   avgBytes: number;
   responseBytes: number;
+  /** UTF-8 bytes of the server instructions (initialize): what a client deferring tool loading shows first. */
+  instructionsBytes: number;
   perTool: Array<{ name: string; bytes: number; descriptionBytes: number; inputSchemaBytes: number; outputSchemaBytes: number }>;
 }
 
@@ -261,6 +263,9 @@ export async function toolsListSize(): Promise<ToolsListSize> {
       totalBytes,
       avgBytes: tools.length ? totalBytes / tools.length : Number.NaN,
       responseBytes: Buffer.byteLength(line),
+      instructionsBytes: Buffer.byteLength(
+        (JSON.parse(raw.initializeAnswer ?? '{}') as { result?: { instructions?: string } }).result?.instructions ?? '',
+      ),
       perTool,
     };
   } finally {
@@ -288,17 +293,28 @@ const LIST_KEYS: Record<string, string> = {
   list_projects: 'projects',
   list_stages: 'stages',
   list_pipelines: 'pipelines',
+  list_accounts: 'accounts',
+  list_contacts: 'contacts',
+  list_users: 'users',
+  list_activities: 'activities',
+  search: 'results',
 };
+
+/** Arguments beside limit and response_format: search needs a query (a common word of the demo). */
+const EXTRA_ARGS: Record<string, Record<string, unknown>> = { search: { query: 'co', limit: 25 } };
 
 export async function recordSizes(
   client: Client,
-  tools: string[] = ['list_deals', 'list_projects', 'list_stages', 'list_pipelines'],
+  tools: string[] = Object.keys(LIST_KEYS),
   extraArgs: Record<string, unknown> = {},
 ): Promise<RecordSizeRow[]> {
   const rows: RecordSizeRow[] = [];
   for (const tool of tools) {
     for (const format of ['concise', 'detailed'] as const) {
-      const r = ensureOk(await call(client, tool, { limit: 100, response_format: format, ...extraArgs }), tool);
+      // search has one format and its own arguments.
+      if (tool in EXTRA_ARGS && format === 'detailed') continue;
+      const args = EXTRA_ARGS[tool] ?? { limit: 100, response_format: format };
+      const r = ensureOk(await call(client, tool, { ...args, ...extraArgs }), tool);
       const key = LIST_KEYS[tool];
       const records = ((r.structuredContent?.[key] ?? []) as unknown[]).length;
       const text = textOf(r);

@@ -37,7 +37,7 @@ const TARGETS = {
   coldStartMs: 180,
   stdioP50Ms: 2,
   httpCallsPerSecond: 800,
-  toolsListBytesPerTool: 1200,
+  toolsListBytesPerTool: 1100,
   conciseCharsPerRecord: 120,
   pipedriveOverheadMs: 2,
   pipedriveBytesPerDeal: 120,
@@ -203,6 +203,7 @@ function reportTools(r: ToolsListSize): void {
   heading('(d) tools/list size (JSON of the tools array, bytes)');
   const avg = r.avgBytes.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   print(`${r.tools} tools; total ${int(r.totalBytes)} bytes; average ${avg} bytes per tool; whole JSON-RPC response ${int(r.responseBytes)} bytes`);
+  print(`server instructions (initialize): ${int(r.instructionsBytes)} bytes`);
   print(
     table(
       ['tool', 'bytes', 'description', 'inputSchema', 'outputSchema'],
@@ -210,7 +211,7 @@ function reportTools(r: ToolsListSize): void {
       [false, true, true, true, true],
     ),
   );
-  print(check('d', 'tools/list average per tool', `< ${int(TARGETS.toolsListBytesPerTool)} bytes`, `${avg} bytes`, r.avgBytes < TARGETS.toolsListBytesPerTool));
+  print(check('d', 'tools/list average per tool', `<= ${int(TARGETS.toolsListBytesPerTool)} bytes`, `${avg} bytes`, r.avgBytes <= TARGETS.toolsListBytesPerTool));
 }
 
 function recordTable(rows: RecordSizeRow[], unit: 'chars' | 'bytes'): string {

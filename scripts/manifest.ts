@@ -136,7 +136,7 @@ export const SETTINGS: readonly Setting[] = [
     key: 'toolsets',
     env: 'CRM_MCP_TOOLSETS',
     title: 'Toolsets',
-    description: `Comma list of ${TOOLSETS.join(', ')} to offer (list_connections always). Empty: all.`,
+    description: `Comma list of ${TOOLSETS.join(', ')} to offer (list_connections, list_users and search always). Empty: all.`,
     type: 'string',
   },
 ];
@@ -154,7 +154,7 @@ function checkSettings(): void {
 }
 
 const DESCRIPTION =
-  'CRM pipelines, stages, deals and projects for Claude: a demo CRM built in, or your Pipedrive or Truto account.';
+  'CRM pipelines, deals, accounts, contacts, notes and tasks for Claude: a demo CRM built in, or your Pipedrive or Truto account.';
 
 export function buildManifest(): Record<string, unknown> {
   checkSettings();
@@ -180,7 +180,8 @@ export function buildManifest(): Record<string, unknown> {
     version: pkg.version,
     description: DESCRIPTION,
     long_description:
-      'Lets Claude read and change CRM pipelines, stages, deals and projects through one typed model. ' +
+      'Lets Claude read and change CRM pipelines, stages, deals, projects, accounts, contacts, notes and tasks ' +
+      'through one typed model, and find any of them by name. ' +
       'Out of the box it serves an embedded SQLite CRM filled with demo data; ' +
       'set the provider to pipedrive or truto and give the token in the settings to work on your own CRM. ' +
       'Writes can be previewed (dry_run), creates take an idempotency key, deletes need confirm: true, and ' +
@@ -203,7 +204,7 @@ export function buildManifest(): Record<string, unknown> {
     tools_generated: false,
     // Prompts are served at run time (a manifest prompt needs its text inline).
     prompts_generated: true,
-    keywords: ['crm', 'pipedrive', 'truto', 'sales', 'pipeline', 'deals', 'projects', 'sqlite'],
+    keywords: ['crm', 'pipedrive', 'truto', 'sales', 'pipeline', 'deals', 'projects', 'contacts', 'tasks', 'sqlite'],
     license: pkg.license,
     compatibility: { platforms: ['darwin', 'win32', 'linux'], runtimes: { node: MCPB_NODE } },
     user_config: userConfig,
@@ -217,7 +218,7 @@ export function buildServerJson(): Record<string, unknown> {
     $schema: 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json',
     name: pkg.mcpName,
     title: 'CRM (crm-mcp)',
-    description: 'CRM pipelines, stages, deals and projects: built-in demo CRM, Pipedrive or Truto',
+    description: 'CRM pipelines, deals, contacts, notes and tasks: built-in demo CRM, Pipedrive or Truto',
     version: pkg.version,
     repository: { url: PROJECT_URL, source: 'github' },
     websiteUrl: pkg.homepage,

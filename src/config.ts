@@ -54,7 +54,7 @@ export interface Config {
 
 export const DEFAULT_DB = join(homedir(), '.crm-mcp', 'crm.db');
 
-export const HELP = `crm-mcp — an MCP server for CRM pipelines, stages, deals and projects
+export const HELP = `crm-mcp — an MCP server for CRM pipelines, deals, accounts, contacts, notes and tasks
 
 Usage: crm-mcp [options]
 
@@ -70,8 +70,8 @@ Options (env equivalent in brackets):
   --host <addr>        HTTP bind address, default 127.0.0.1; any other address needs
                        CRM_MCP_AUTH_TOKEN [CRM_MCP_HOST]
   --read-only          Register only tools that change nothing [CRM_MCP_READ_ONLY=1]
-  --toolsets <list>    Comma list of ${TOOLSETS.join(',')} (list_connections is always on)
-                       [CRM_MCP_TOOLSETS]
+  --toolsets <list>    Comma list of ${TOOLSETS.join(',')}
+                       (list_connections, list_users and search are always on) [CRM_MCP_TOOLSETS]
   --log-level <level>  fatal, error, warn, info (default), debug, trace, silent; logs go to
                        stderr [CRM_MCP_LOG_LEVEL]
   -h, --help           Show this help

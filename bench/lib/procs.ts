@@ -319,6 +319,8 @@ export async function connectHttp(url: string, era: 'legacy' | 'modern' = 'legac
 // Raw JSON-RPC over stdio (no SDK client): the server's own round trip, and exact wire bytes.
 
 export interface RawStdio {
+  /** The JSON-RPC line answering initialize (server info, capabilities, instructions). */
+  initializeAnswer?: string;
   pid: number;
   /** Sends a request and resolves with the raw response line. */
   request(method: string, params?: unknown): Promise<string>;
@@ -383,7 +385,7 @@ export async function rawStdio(opts: SpawnOptions = {}): Promise<RawStdio> {
     },
   };
   try {
-    await raw.request('initialize', {
+    raw.initializeAnswer = await raw.request('initialize', {
       protocolVersion: '2025-11-25',
       capabilities: {},
       clientInfo: { name: 'crm-mcp-bench-raw', version: '1.0.0' },

@@ -3,13 +3,18 @@
  * agent hears one precise sentence instead of a remote 422.
  */
 import { CrmError, excerpt } from './errors.js';
-import type { Capabilities, CrmProvider, Operation, Resource, StatsOperations } from './provider.js';
+import type { SearchType } from './model.js';
+import { RESOURCES, type Capabilities, type CrmProvider, type Operation, type Resource, type StatsOperations } from './provider.js';
 
 const SINGULAR: Record<Resource, string> = {
   pipelines: 'pipeline',
   stages: 'stage',
   deals: 'deal',
   projects: 'project',
+  accounts: 'account',
+  contacts: 'contact',
+  users: 'user',
+  activities: 'activity',
 };
 
 const VERB: Record<Operation, string> = {
@@ -23,7 +28,7 @@ const VERB: Record<Operation, string> = {
 /** Operation names the provider supports, per resource (for list_connections and messages). */
 export function supportedOperations(caps: Capabilities): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const resource of ['pipelines', 'stages', 'deals', 'projects'] as const) {
+  for (const resource of RESOURCES) {
     const rc = caps[resource];
     if (!rc) continue;
     const ops = (['list', 'get', 'create', 'update', 'delete'] as const).filter((op) => Boolean(rc[op]));
@@ -33,18 +38,24 @@ export function supportedOperations(caps: Capabilities): Record<string, string[]
     .filter(([, on]) => on)
     .map(([k]) => k);
   if (stats.length) out.stats = stats;
+  if (caps.search?.length) out.search = [...caps.search];
   return out;
 }
 
-function unsupported(provider: CrmProvider, what: string): CrmError {
+/** One sentence: what is not supported, and what this connection does support. */
+export function unsupported(provider: CrmProvider, what: string): CrmError {
   const ops = supportedOperations(provider.capabilities);
-  const summary = Object.entries(ops)
-    .map(([r, o]) => `${r} (${o.join(', ')})`)
-    .join('; ');
+  const summary = Object.entries(ops).map(([r, o]) => `${r} (${o.join(', ')})`);
   return new CrmError(
     'unsupported',
-    `${provider.label} does not support ${what}. This connection supports: ${summary || 'nothing'}.`,
+    `${provider.label} does not support ${what}; this connection supports ${summary.length ? list(summary) : 'nothing'}.`,
   );
+}
+
+/** The types of `wanted` this provider searches server-side, and the others. */
+export function searchableTypes(provider: CrmProvider, wanted: readonly SearchType[]): { searched: SearchType[]; unsearched: SearchType[] } {
+  const can = new Set(provider.search ? (provider.capabilities.search ?? []) : []);
+  return { searched: wanted.filter((t) => can.has(t)), unsearched: wanted.filter((t) => !can.has(t)) };
 }
 
 /** Throws `unsupported` unless the provider both declares and implements the operation. */
@@ -90,13 +101,13 @@ export function checkWrite(
 ): void {
   const rules = provider.capabilities[resource]?.[op];
   if (!rules) throw unsupported(provider, `${VERB[op]} ${resource}`);
-  const noun = SINGULAR[resource];
+  const noun = `${/^[aeiou]/.test(SINGULAR[resource]) ? 'an' : 'a'} ${SINGULAR[resource]}`;
   const given = givenFields(input);
   const extra = given.filter((f) => !rules.supported.includes(f));
   if (extra.length) {
     throw new CrmError(
       'unsupported',
-      `${provider.label} does not support ${list(extra.map((f) => `\`${f}\``))} when ${VERB[op]} a ${noun}; ` +
+      `${provider.label} does not support ${list(extra.map((f) => `\`${f}\``))} when ${VERB[op]} ${noun}; ` +
         `supported fields: ${rules.supported.join(', ')}.`,
     );
   }
@@ -107,7 +118,7 @@ export function checkWrite(
       .join('');
     throw new CrmError(
       'validation',
-      `${provider.label} requires ${list(missing.map((f) => `\`${f}\``))} to ${op} a ${noun}${enumHint}.`,
+      `${provider.label} requires ${list(missing.map((f) => `\`${f}\``))} to ${op} ${noun}${enumHint}.`,
     );
   }
   for (const [field, allowed] of Object.entries(rules.enums ?? {})) {
@@ -115,7 +126,7 @@ export function checkWrite(
     if (value !== undefined && !allowed.includes(String(value))) {
       throw new CrmError(
         'validation',
-        `${provider.label} does not accept ${field} '${excerpt(value)}' for a ${noun}; allowed: ${allowed.join(', ')}.`,
+        `${provider.label} does not accept ${field} '${excerpt(value)}' for ${noun}; allowed: ${allowed.join(', ')}.`,
       );
     }
   }

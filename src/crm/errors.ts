@@ -88,3 +88,28 @@ export async function whenNotFound<T>(p: Promise<T>, replace: (e: CrmError) => C
     throw replaceNotFound(e, replace);
   }
 }
+
+/** Records a write refers to by id, and where an agent finds their ids. */
+const FIND_IDS = {
+  user: 'list_users or search (types: users)',
+  account: 'search (types: accounts) or list_accounts',
+  contact: 'search (types: contacts) or list_contacts',
+  deal: 'search (types: deals) or list_deals',
+  project: 'search (types: projects) or list_projects',
+  activity: 'list_activities',
+} as const;
+export type ReferencedRecord = keyof typeof FIND_IDS;
+
+/**
+ * An id a write or filter refers to that the CRM does not know: the same sentence on every CRM,
+ * pointing to the tools that find ids by name, never a directory listed inline (which does not
+ * scale past a demo). E.g. "No user with id '99'. Find ids with list_users or search (types: users)."
+ */
+export function unknownReference(what: ReferencedRecord, id: string): CrmError {
+  return notFound(what, id, `Find ids with ${FIND_IDS[what]}.`);
+}
+
+/** Stops work the caller cancelled: between pages, between the parts of multi-request work. */
+export function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CrmError('cancelled', 'The request was cancelled; nothing more was sent.', { nothingSent: true });
+}

@@ -3,7 +3,7 @@
  * These schemas are the single source for provider results, tool output schemas and tests.
  */
 import * as z from 'zod';
-import { DEAL_STATUSES, PROJECT_STATUSES, STAGE_STATUSES } from './statuses.js';
+import { ACTIVITY_TYPES, DEAL_STATUSES, PROJECT_STATUSES, SEARCH_TYPES, STAGE_STATUSES } from './statuses.js';
 
 export const Ref = z.object({ id: z.string(), name: z.string().optional() });
 export type Ref = z.infer<typeof Ref>;
@@ -14,7 +14,7 @@ const Timestamp = z.string();
 export const Values = z.record(z.string(), z.number());
 export type Values = z.infer<typeof Values>;
 
-export { DEAL_STATUSES, PROJECT_STATUSES, STAGE_STATUSES };
+export { ACTIVITY_TYPES, DEAL_STATUSES, PROJECT_STATUSES, SEARCH_TYPES, STAGE_STATUSES };
 
 export const Stage = z.object({
   id: z.string(),
@@ -87,6 +87,101 @@ export const Project = z.object({
   remote_data: RemoteData.optional(),
 });
 export type Project = z.infer<typeof Project>;
+
+/** An organization, company or party. */
+export const Account = z.object({
+  id: z.string(),
+  name: z.string(),
+  domain: z.string().optional(),
+  industry: z.string().optional(),
+  owner: Ref.optional(),
+  created_at: Timestamp.optional(),
+  updated_at: Timestamp.optional(),
+  remote_data: RemoteData.optional(),
+});
+export type Account = z.infer<typeof Account>;
+
+/** A person (prospect). `name` is the CRM's full name, or first and last name joined. */
+export const Contact = z.object({
+  id: z.string(),
+  name: z.string(),
+  first_name: z.string().optional(),
+  last_name: z.string().optional(),
+  emails: z.array(z.string()).optional(),
+  phones: z.array(z.string()).optional(),
+  title: z.string().optional(),
+  account: Ref.optional(),
+  owner: Ref.optional(),
+  created_at: Timestamp.optional(),
+  updated_at: Timestamp.optional(),
+  remote_data: RemoteData.optional(),
+});
+export type Contact = z.infer<typeof Contact>;
+
+/** Someone who can own records. */
+export const User = z.object({
+  id: z.string(),
+  name: z.string(),
+  email: z.string().optional(),
+  active: z.boolean().optional(),
+  remote_data: RemoteData.optional(),
+});
+export type User = z.infer<typeof User>;
+
+export type ActivityType = (typeof ACTIVITY_TYPES)[number];
+
+/**
+ * A note, task, call, meeting or email, always on at least one record (deal, account, contact or
+ * project): a note that belongs to nothing is lost to the next conversation. `overdue` is never
+ * stored nor sent by a CRM: the tool layer derives it (see isOverdue).
+ */
+export const Activity = z.object({
+  id: z.string(),
+  type: z.enum(ACTIVITY_TYPES),
+  subject: z.string().optional(),
+  body: z.string().optional(),
+  due_date: z.string().optional(),
+  done: z.boolean().optional(),
+  overdue: z.boolean().optional(),
+  owner: Ref.optional(),
+  deal: Ref.optional(),
+  account: Ref.optional(),
+  contact: Ref.optional(),
+  project: Ref.optional(),
+  created_at: Timestamp.optional(),
+  updated_at: Timestamp.optional(),
+  remote_data: RemoteData.optional(),
+});
+export type Activity = z.infer<typeof Activity>;
+
+/** The records an activity can hang on, as write fields and as the model's references. */
+export const ACTIVITY_PARENTS = ['deal_id', 'account_id', 'contact_id', 'project_id'] as const;
+export const ACTIVITY_PARENT_REFS = ['deal', 'account', 'contact', 'project'] as const;
+
+/** Today's date in UTC, YYYY-MM-DD: what "overdue" is measured against. */
+export const todayUtc = (now: Date = new Date()): string => now.toISOString().slice(0, 10);
+
+/**
+ * Overdue: not done, and due before today (UTC). Notes have no due date, so never; a call or
+ * meeting planned for yesterday and not marked done is overdue like a task.
+ */
+export const isOverdue = (a: Pick<Activity, 'done' | 'due_date'>, today: string = todayUtc()): boolean =>
+  a.done === false && a.due_date !== undefined && a.due_date.slice(0, 10) < today;
+
+export type SearchType = (typeof SEARCH_TYPES)[number];
+
+/** One answer of `search`: a name to an id, with a short detail (a deal's stage and owner...). */
+export const SearchResult = z.object({
+  type: z.enum(SEARCH_TYPES),
+  id: z.string(),
+  name: z.string(),
+  detail: z.string().optional(),
+});
+export type SearchResult = z.infer<typeof SearchResult>;
+
+/** Which connection answered: in every structuredContent, so several CRMs are never confused. */
+export const ConnectionRef = z.object({ name: z.string(), provider: z.string() });
+export type ConnectionRef = z.infer<typeof ConnectionRef>;
 
 export const Period = z.object({ start_date: z.string(), end_date: z.string() });
 export type Period = z.infer<typeof Period>;
@@ -165,6 +260,12 @@ export const LIMITS = {
   key: 255,
   /** Items of a list of references (a project's contacts, deals, tags). */
   refs: 100,
+  /** A contact's email addresses or phone numbers: CRMs keep a handful (Pipedrive, HubSpot). */
+  contactPoints: 20,
+  /** An email address: RFC 5321's 254 characters. */
+  email: 254,
+  /** A phone number as written, extension and punctuation included. */
+  phone: 64,
   /** Free-form objects (custom_fields, remote_data, remote_query): CRMs store flat name -> value fields. */
   freeForm: { depth: 5, values: 200, json: 20_000 },
 } as const;
@@ -199,6 +300,16 @@ export const boundedList = <T extends z.ZodType>(item: T, max: number) =>
 
 /** Name-like text: not empty ("minLength": 1 is advertised), at most 255 characters. */
 export const NameArg = boundedText(LIMITS.name).min(1);
+
+/** An email address: something@somewhere, no spaces, at most 254 characters. */
+export const EmailArg = boundedText(LIMITS.email).refine((s) => s.length > LIMITS.email || /^[^\s@]+@[^\s@]+$/.test(s), {
+  error: 'must be an email address such as ana@example.com',
+});
+
+/** A phone number as written: at least one digit, at most 64 characters. */
+export const PhoneArg = boundedText(LIMITS.phone).refine((s) => s.length > LIMITS.phone || /\d/.test(s), {
+  error: 'must be a phone number with digits, e.g. +1 555 0100',
+});
 
 /**
  * An id as a caller sends it: text, or a whole number (LLMs and CLIs send `"deal_id": 5`), used as

@@ -5,7 +5,8 @@
  * silently paging through a different result set.
  */
 import { canonicalJson } from './canonical.js';
-import { CrmError } from './errors.js';
+import { CrmError, throwIfCancelled } from './errors.js';
+import type { ProgressReporter } from './provider.js';
 import { sha256 } from './hash.js';
 
 interface CursorState {
@@ -78,6 +79,15 @@ export interface Walk<T> {
   stopped?: 'repeated_cursor' | 'page_cap';
 }
 
+export interface WalkOptions {
+  /** Checked before every page after the first: a cancelled walk sends no further request. */
+  signal?: AbortSignal;
+  /** Called after every page with the pages read so far (the total is unknown until the end). */
+  onProgress?: ProgressReporter;
+  /** What is being listed, for the progress message ("deals of pipeline 3"). */
+  what?: string;
+}
+
 /**
  * Follows next_cursor from the first page to the last, at most `maxPages` pages. A cursor the
  * upstream already gave once would loop (the same pages again), so the walk stops there, as at the
@@ -86,13 +96,16 @@ export interface Walk<T> {
 export async function walkPages<T>(
   fetchPage: (cursor: string | undefined) => Promise<PageOf<T>>,
   maxPages: number,
+  opts: WalkOptions = {},
 ): Promise<Walk<T>> {
   const items: T[] = [];
   const seen = new Set<string>();
   let cursor: string | undefined;
   for (let pages = 1; ; pages++) {
+    if (pages > 1) throwIfCancelled(opts.signal);
     const page = await fetchPage(cursor);
     items.push(...page.items);
+    opts.onProgress?.(pages, undefined, `read ${pages} page${pages === 1 ? '' : 's'}${opts.what ? ` of ${opts.what}` : ''}`);
     const next = page.next_cursor || undefined;
     if (next === undefined) return { items, pages };
     if (seen.has(next)) return { items, pages, stopped: 'repeated_cursor' };

@@ -11,3 +11,7 @@ export const PROJECT_STATUSES = [
   'abandoned',
   'completed',
 ] as const;
+/** What an activity is; every CRM serves these or a subset (its capabilities say which). */
+export const ACTIVITY_TYPES = ['note', 'task', 'call', 'meeting', 'email'] as const;
+/** What `search` can look for, in the order results of equal rank are shown. */
+export const SEARCH_TYPES = ['deals', 'accounts', 'contacts', 'projects', 'pipelines', 'stages', 'users'] as const;

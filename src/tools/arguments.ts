@@ -51,7 +51,7 @@ const predicate: z.core.$ZodErrorMap = (issue) => {
       return issue.inclusive ? `must be at least ${min}` : `must be more than ${min}`;
     }
     case 'invalid_value':
-      return `must be one of: ${issue.values.map(String).join(', ')}`;
+      return `${issue.input === undefined ? 'is required, one of' : 'must be one of'}: ${issue.values.map(String).join(', ')}`;
     case 'invalid_format':
       return 'is not in the expected format';
     case 'not_multiple_of':

@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { Connection } from '../crm/model.js';
 import { defineTool } from './define.js';
 
 export const listConnections = defineTool({
@@ -7,11 +6,12 @@ export const listConnections = defineTool({
   title: 'List CRM connections',
   description:
     'CRM connections: name, provider, default, what each supports. Pass a name as `connection`.',
-  toolset: 'connections',
+  toolset: 'core',
   kind: 'read',
   args: {},
   common: [],
-  output: { connections: z.array(Connection) },
+  // Each is {name, provider, default, supports}; declared by the fields an agent passes on.
+  output: { connections: z.array(z.looseObject({ name: z.string(), provider: z.string() })) },
   async run(call) {
     const connections = call.registry.describe();
     const lines = connections.map(

@@ -23,6 +23,7 @@ import {
   listFlow,
   pageArgs,
   readAnswer,
+  RecordOutline,
   refText,
   requireSomeField,
   shapeRecord,
@@ -39,10 +40,12 @@ import {
 type Rec = { id: string; name?: string };
 
 export interface ResourceSpec<T extends Rec> {
-  resource: Resource & Toolset;
+  resource: Resource;
+  /** The toolset its tools belong to; by default the resource's own. */
+  toolset?: Toolset;
   singular: string;
-  /** Output schema of one record in get answers (and lists, unless `listSummary`). */
-  summary: z.ZodType;
+  /** Output schema of one record in get answers (and lists, unless `listSummary`); RecordOutline by default. */
+  summary?: z.ZodType;
   listSummary?: z.ZodType;
   /** Fields kept in concise structured answers. */
   concise: readonly string[];
@@ -51,6 +54,8 @@ export interface ResourceSpec<T extends Rec> {
   detail?(record: T, detailed: boolean): string;
   /** Write fields as create takes them; update takes them all optional. */
   fields: z.ZodRawShape;
+  /** Adds what the tool layer derives (an activity's `overdue`) to every record it answers with. */
+  decorate?(record: T): T;
 }
 
 type Texts = { description: string };
@@ -58,6 +63,7 @@ type Texts = { description: string };
 type Hook<I> = (call: ToolCall<Record<string, unknown>>, data: I) => Promise<void>;
 
 const capital = (s: string) => s[0].toUpperCase() + s.slice(1);
+const article = (noun: string) => (/^[aeiou]/.test(noun) ? 'an' : 'a');
 
 // Operation lookups typed once here: every provider operation takes (args..., options).
 function operation<A extends unknown[], R>(call: ToolCall<object>, resource: Resource, op: 'list' | 'get' | 'create' | 'update' | 'delete') {
@@ -66,6 +72,9 @@ function operation<A extends unknown[], R>(call: ToolCall<object>, resource: Res
 
 const shape = <T extends Rec>(spec: ResourceSpec<T>, call: ToolCall<object>, record: T) =>
   shapeRecord(record, call.detailed, spec.concise, Boolean(call.options.include_remote_data));
+
+const toolsetOf = <T extends Rec>(spec: ResourceSpec<T>): Toolset => spec.toolset ?? (spec.resource as Toolset);
+const decorated = <T extends Rec>(spec: ResourceSpec<T>, record: T): T => (spec.decorate ? spec.decorate(record) : record);
 
 export function listTool<T extends Rec>(
   spec: ResourceSpec<T>,
@@ -76,11 +85,11 @@ export function listTool<T extends Rec>(
     name: `list_${spec.resource}`,
     title: `List ${spec.resource}`,
     description: t.description,
-    toolset: spec.resource,
+    toolset: toolsetOf(spec),
     kind: 'read',
     remoteQuery: true,
     args: { ...t.filters, ...pageArgs },
-    output: { [spec.resource]: z.array(spec.listSummary ?? spec.summary), next_cursor: z.string().nullable() },
+    output: { [spec.resource]: z.array(spec.listSummary ?? spec.summary ?? RecordOutline), next_cursor: z.string().nullable() },
     run(call) {
       const args = call.args as unknown as Record<string, unknown>;
       // Defaults are sent explicitly: a CRM's own default order may differ from what the tool promises.
@@ -90,7 +99,10 @@ export function listTool<T extends Rec>(
       return listFlow(call, {
         key: spec.resource,
         filters: query,
-        fetch: (q) => list({ ...query, ...q }, call.options),
+        fetch: async (q) => {
+          const page = await list({ ...query, ...q }, call.options);
+          return spec.decorate ? { ...page, items: page.items.map((r) => decorated(spec, r)) } : page;
+        },
         line: spec.line,
         shape: (r) => shape(spec, call, r),
       });
@@ -102,16 +114,16 @@ export function getTool<T extends Rec>(spec: ResourceSpec<T>, t: Texts): ToolDef
   const key = `${spec.singular}_id`;
   return defineTool({
     name: `get_${spec.singular}`,
-    title: `Get a ${spec.singular}`,
+    title: `Get ${article(spec.singular)} ${spec.singular}`,
     description: t.description,
-    toolset: spec.resource,
+    toolset: toolsetOf(spec),
     kind: 'read',
     args: { [key]: id(capital(spec.singular)) },
-    output: { [spec.singular]: spec.summary },
+    output: { [spec.singular]: spec.summary ?? RecordOutline },
     async run(call) {
       const get = operation<[string], T>(call, spec.resource, 'get');
       const recordId = (call.args as Record<string, string>)[key];
-      const record = await get(recordId, call.options);
+      const record = decorated(spec, await get(recordId, call.options));
       return readAnswer(call, `${capital(spec.singular)} ${excerpt(recordId)}`, record, (r) => ({
         structured: { [spec.singular]: shape(spec, call, r) },
         text: spec.detail ? spec.detail(r, call.detailed) : `${capital(spec.singular)} ${spec.line(r, true)}`,
@@ -126,9 +138,9 @@ export function createTool<T extends Rec, I extends object>(
 ): ToolDefinition {
   return defineTool({
     name: `create_${spec.singular}`,
-    title: `Create a ${spec.singular}`,
+    title: `Create ${article(spec.singular)} ${spec.singular}`,
     description: t.description,
-    toolset: spec.resource,
+    toolset: toolsetOf(spec),
     kind: 'create',
     args: spec.fields,
     output: writeOutput(spec.singular),
@@ -151,9 +163,9 @@ export function updateTool<T extends Rec, I extends object>(
   const fieldNames = Object.keys(spec.fields);
   return defineTool({
     name: `update_${spec.singular}`,
-    title: `Update a ${spec.singular}`,
+    title: `Update ${article(spec.singular)} ${spec.singular}`,
     description: t.description,
-    toolset: spec.resource,
+    toolset: toolsetOf(spec),
     kind: 'update',
     args: { [key]: id(capital(spec.singular)), ...z.object(spec.fields).partial().shape },
     output: writeOutput(spec.singular),
@@ -172,7 +184,7 @@ export function updateTool<T extends Rec, I extends object>(
 /** The record as read back after a write; only its id and name when it is too large to show. */
 function writeAnswer<T extends Rec>(spec: ResourceSpec<T>, verb: string, record: T, detailedLine: boolean) {
   return writtenAnswer(
-    record,
+    decorated(spec, record),
     (r) => ({ structured: { [spec.singular]: written(r) }, text: `${verb} ${spec.singular} ${spec.line(r, detailedLine)}.` }),
     (ref) => ({
       structured: { [spec.singular]: ref },
@@ -185,9 +197,9 @@ export function deleteTool<T extends Rec>(spec: ResourceSpec<T>, t: Texts): Tool
   const key = `${spec.singular}_id`;
   return defineTool({
     name: `delete_${spec.singular}`,
-    title: `Delete a ${spec.singular}`,
+    title: `Delete ${article(spec.singular)} ${spec.singular}`,
     description: t.description,
-    toolset: spec.resource,
+    toolset: toolsetOf(spec),
     kind: 'delete',
     args: { [key]: id(capital(spec.singular)) },
     output: deleteOutput(spec.singular),

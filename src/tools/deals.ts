@@ -4,7 +4,7 @@ import { CurrencyArg, Deal, DEAL_STATUSES, IsoDate, NameArg } from '../crm/model
 import { resolvePlacement } from '../crm/placement.js';
 import type { DealInput } from '../crm/provider.js';
 import { createTool, getTool, listTool, updateTool, type ResourceSpec } from './crud.js';
-import { id, outline } from './define.js';
+import { id } from './define.js';
 import { dealLine } from './format.js';
 
 const CONCISE = ['id', 'name', 'status', 'pipeline', 'stage', 'amount', 'currency', 'owner'] as const;
@@ -12,7 +12,6 @@ const CONCISE = ['id', 'name', 'status', 'pipeline', 'stage', 'amount', 'currenc
 const deals: ResourceSpec<Deal> = {
   resource: 'deals',
   singular: 'deal',
-  summary: outline(Deal, CONCISE),
   concise: CONCISE,
   line: dealLine,
   fields: {
@@ -37,6 +36,7 @@ export const listDeals = listTool(deals, {
     stage_id: id('Stage').optional(),
     status: z.enum(DEAL_STATUSES).optional().describe('Deal status'),
     owner_id: id('Owner (user)').optional(),
+    account_id: id('Account').optional(),
   },
 });
 

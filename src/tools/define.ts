@@ -16,11 +16,12 @@ import type {
   CrmProvider,
   Page,
   PreparedWrite,
+  ProgressReporter,
   Resource,
   WriteOptions,
 } from '../crm/provider.js';
 import type { IdempotencyStore } from '../crm/idempotency.js';
-import { boundedText, FreeForm, idArg, LIMITS, Ref } from '../crm/model.js';
+import { boundedText, FreeForm, idArg, LIMITS, Ref, type ConnectionRef } from '../crm/model.js';
 import type { Logger } from '../log.js';
 import { parseArguments } from './arguments.js';
 import { cutStrings, cutText, FIELD_LIMIT, fitRecord, fits, OUTPUT_CAP, tooLargeText, wireSize } from './fit.js';
@@ -47,7 +48,7 @@ export interface ToolEnv {
 // Booleans default to false and say so only in the description's wording.
 const common = {
   connection: boundedText(LIMITS.connection).optional().describe('Connection name'),
-  response_format: z.enum(['concise', 'detailed']).default('concise').describe('Detail level'),
+  response_format: z.enum(['concise', 'detailed']).optional().describe('Default concise'),
   include_remote_data: z.boolean().optional().describe('Add raw CRM record'),
   dry_run: z.boolean().optional().describe('Preview; send nothing'),
   idempotency_key: boundedText(LIMITS.key).optional().describe('Dedupes repeated creates'),
@@ -139,8 +140,15 @@ export interface ToolDefinition {
   /**
    * Validates the raw arguments and runs the tool. `remoteQuery` false refuses `remote_query` as
    * an unknown argument, as the tools/list of a server without a Truto connection shows it.
+   * `onProgress` is set when the client asked for progress.
    */
-  invoke(rawArgs: unknown, signal: AbortSignal, env: ToolEnv, remoteQuery?: boolean): Promise<CallToolResultLike>;
+  invoke(
+    rawArgs: unknown,
+    signal: AbortSignal,
+    env: ToolEnv,
+    remoteQuery?: boolean,
+    onProgress?: ProgressReporter,
+  ): Promise<CallToolResultLike>;
 }
 
 export interface CallToolResultLike {
@@ -173,10 +181,13 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
       output: precompute(outputSchema, `${spec.name}:output`),
     },
     listedWithRemoteQuery: withRemoteQuery && precompute(withRemoteQuery, `${spec.name}:input+remote_query`, false),
-    async invoke(rawArgs, signal, env, remoteQuery = true) {
+    async invoke(rawArgs, signal, env, remoteQuery = true, onProgress) {
       const parsed = parseArguments(spec.name, (remoteQuery && withRemoteQuery) || inputSchema, rawArgs);
       if (!parsed.success) return errorText(parsed.message);
       const args = parsed.data as z.infer<z.ZodObject<S>> & CommonArgs;
+      // Progress stops with the answer: a parallel branch finishing late reports nothing more.
+      let answered = false;
+      const progress: ProgressReporter | undefined = onProgress && ((...a) => void (answered || onProgress(...a)));
       try {
         const { name: connection, provider } = env.registry.get(args.connection);
         if (args.remote_query !== undefined && !provider.capabilities.remote_query) {
@@ -198,10 +209,17 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
             include_remote_data: args.include_remote_data ?? false,
             idempotency_key: args.idempotency_key,
             remote_query: args.remote_query,
+            ...(progress ? { onProgress: progress } : {}),
           },
           logger: env.logger,
         });
+        // Which connection answered: an agent working with several CRMs never confuses them. Output
+        // schemas are open objects, so it validates everywhere without being declared in each: that
+        // would cost 1,000 bytes of tools/list; the server instructions say it is there.
+        const answering: ConnectionRef = { name: connection, provider: provider.kind };
+        const structured = { ...out.structured, connection: answering };
         // The flows fit their answers; this guards against any that does not.
+        // The connection (a name of at most 64 characters and a provider kind) rides on top of the cap.
         if (!fits(out)) {
           env.logger.error({ tool: spec.name, bytes: wireSize(out.text) + wireSize(out.structured) }, 'oversize answer withheld');
           return errorText(
@@ -209,9 +227,11 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
               (spec.kind === 'read' ? ' Ask for less: filters, a smaller limit, response_format concise.' : ' The write itself was done; read the record with the get tool.'),
           );
         }
-        return { content: [{ type: 'text', text: out.text }], structuredContent: out.structured };
+        return { content: [{ type: 'text', text: out.text }], structuredContent: structured };
       } catch (error) {
         return errorResult(spec.name, error, env.logger, signal);
+      } finally {
+        answered = true;
       }
     },
   };
@@ -257,8 +277,51 @@ export function registerTool(server: McpServer, tool: ToolDefinition, env: ToolE
       outputSchema: tool.listed.output,
       annotations: { ...ANNOTATIONS[tool.kind], openWorldHint: traits.openWorld },
     },
-    (args, ctx) => tool.invoke(args, ctx.mcpReq.signal, env, traits.remoteQuery) as never,
+    async (args, ctx) => {
+      const progress = progressReporter(ctx);
+      const result = await tool.invoke(args, ctx.mcpReq.signal, env, traits.remoteQuery, progress?.report);
+      // Every notification is on its way before the answer: a client drops progress for a request
+      // it has already seen answered.
+      await progress?.sent();
+      return result as never;
+    },
   );
+}
+
+/** What a tool handler's context offers for progress (the SDK's ServerContext, narrowed). */
+interface ProgressContext {
+  mcpReq: {
+    _meta?: { progressToken?: string | number; [key: string]: unknown };
+    notify(notification: { method: string; params?: Record<string, unknown> }): Promise<void>;
+  };
+}
+
+/**
+ * notifications/progress for a call whose client sent a progress token, else undefined. Each
+ * report counts one step (a page read, a type searched): parallel work reports in any order, and
+ * `progress` must still grow with every notification. `total` is sent only when it is known and
+ * not below the steps already done. Notifications go out one after the other, in order; `sent()`
+ * resolves when all of them have.
+ */
+export function progressReporter(ctx: ProgressContext): { report: ProgressReporter; sent(): Promise<void> } | undefined {
+  const progressToken = ctx.mcpReq._meta?.progressToken;
+  if (progressToken === undefined) return undefined;
+  let steps = 0;
+  let queue = Promise.resolve();
+  return {
+    report(_done, total, message) {
+      steps += 1;
+      const params = {
+        progressToken,
+        progress: steps,
+        ...(total !== undefined && total >= steps ? { total } : {}),
+        ...(message ? { message } : {}),
+      };
+      // A client that went away cannot be told; the work itself goes on or is cancelled.
+      queue = queue.then(() => ctx.mcpReq.notify({ method: 'notifications/progress', params })).catch(() => undefined);
+    },
+    sent: () => queue,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -461,25 +524,25 @@ export async function deleteFlow(
 }
 
 async function previewRecord(call: ToolCall<object>, resource: Resource, id: string): Promise<Ref> {
-  const get = call.provider[resource]?.get;
-  if (!get || !call.provider.capabilities[resource]?.get) return { id };
-  return refOf((await get.call(call.provider[resource], id, { signal: call.options.signal })) as Ref);
+  const ops = call.provider[resource] as { get?(id: string, o: CallOptions): Promise<unknown> } | undefined;
+  if (!ops?.get || !call.provider.capabilities[resource]?.get) return { id };
+  return refOf((await ops.get(id, { signal: call.options.signal })) as Ref);
 }
 
 export const refText = (r: Ref) => (r.name ? `${r.name} (${r.id})` : `(${r.id})`);
 
 /**
- * Output schemas declare the fields every answer carries (the concise ones) and leave records open,
- * so detailed answers validate too while tools/list stays small.
+ * A record in an output schema: its id and name, and open to every other field. The text beside it
+ * shows the rest and structuredContent carries it; declaring each field would cost every
+ * conversation its bytes in tools/list for no decision an agent takes.
  */
-export function outline<T extends z.ZodRawShape>(schema: z.ZodObject<T>, keys: readonly (keyof T & string)[]) {
-  return schema.pick(Object.fromEntries(keys.map((k) => [k, true])) as never).loose();
-}
+export const RecordOutline = z.looseObject({ id: z.string(), name: z.string() });
 
 // The record as read back (the get tool's fields) and {method, path, body?}: described once in the
 // server instructions and left open here, because every byte of tools/list is paid per conversation.
 const Written = z.looseObject({});
 const DryRun = z.looseObject({});
+
 /** Writes answer with the record as read back or a dry run. */
 export const writeOutput = (key: string) => ({ [key]: Written.optional(), dry_run: DryRun.optional() });
 export const deleteOutput = (key: string) => ({

@@ -3,6 +3,9 @@
  * dumps. Every line stays short because the model pays for every character.
  */
 import type {
+  Account,
+  Activity,
+  Contact,
   ConversionStats,
   Deal,
   DealSummary,
@@ -10,7 +13,9 @@ import type {
   Pipeline,
   Project,
   Ref,
+  SearchResult,
   Stage,
+  User,
   Values,
 } from '../crm/model.js';
 
@@ -137,4 +142,57 @@ export function movementText(s: MovementStats, detailed = false): string {
     `Average age of open deals: ${s.average_age_in_days.across_all_stages} d` +
       (ages.length ? ` (by stage: ${ages.join(', ')})` : ''),
   ].join('\n');
+}
+
+export function accountLine(a: Account, detailed: boolean): string {
+  return join([
+    ref(a),
+    a.domain,
+    a.industry,
+    a.owner && ref(a.owner),
+    detailed && a.updated_at && `updated ${date(a.updated_at)}`,
+  ]);
+}
+
+export function contactLine(c: Contact, detailed: boolean): string {
+  const emails = c.emails ?? [];
+  return join([
+    ref(c),
+    c.title,
+    c.account && ref(c.account),
+    detailed ? emails.join(', ') : emails[0],
+    detailed && !!c.phones?.length && c.phones.join(', '),
+    detailed && c.owner && `owner ${ref(c.owner)}`,
+  ]);
+}
+
+export function userLine(u: User): string {
+  return join([ref(u), u.email, u.active === false && 'inactive']);
+}
+
+const capitalized = (s: string) => s[0].toUpperCase() + s.slice(1);
+/** How much of a note a concise line quotes. */
+const BODY_EXCERPT = 60;
+
+/** "Task: Call back (45) · due 2026-03-01 · overdue · Ana Patel (1)"; a note quotes its start. */
+export function activityLine(a: Activity, detailed: boolean): string {
+  const label = `${capitalized(a.type)}${a.subject ? `: ${a.subject}` : ''} (${a.id})`;
+  const body = a.body && (detailed ? a.body : a.body.length > BODY_EXCERPT ? `${a.body.slice(0, BODY_EXCERPT).trimEnd()}…` : a.body);
+  const state = a.done === undefined ? undefined : a.done ? 'done' : a.overdue ? 'OVERDUE' : 'open';
+  return join([
+    label,
+    a.due_date ? `due ${a.due_date}` : a.created_at && date(a.created_at),
+    state,
+    a.owner && ref(a.owner),
+    detailed && a.deal && `deal ${ref(a.deal)}`,
+    detailed && a.account && `account ${ref(a.account)}`,
+    detailed && a.contact && `contact ${ref(a.contact)}`,
+    detailed && a.project && `project ${ref(a.project)}`,
+    // Concise: a task's subject says enough; a note is its body.
+    (detailed || !a.subject) && body && `“${body}”`,
+  ]);
+}
+
+export function searchLine(r: SearchResult): string {
+  return join([`${r.type.replace(/s$/, '')}: ${ref(r)}`, r.detail]);
 }

@@ -1,23 +1,14 @@
 import * as z from 'zod';
-import { NameArg, Pipeline } from '../crm/model.js';
+import { NameArg, type Pipeline } from '../crm/model.js';
 import { createTool, deleteTool, getTool, listTool, updateTool, type ResourceSpec } from './crud.js';
-import { outline } from './define.js';
+import { RecordOutline } from './define.js';
 import { pipelineDetail, pipelineLine } from './format.js';
-
-const StageSummary = outline(Pipeline.shape.stages.unwrap().element, [
-  'id',
-  'name',
-  'position',
-  'status',
-  'probability',
-  'open_deals',
-]);
 
 const pipelines: ResourceSpec<Pipeline> = {
   resource: 'pipelines',
   singular: 'pipeline',
-  summary: outline(Pipeline, ['id', 'name', 'open_deals']).extend({ stages: z.array(StageSummary).optional() }),
-  listSummary: outline(Pipeline, ['id', 'name']),
+  summary: RecordOutline.extend({ stages: z.array(RecordOutline).optional() }),
+  listSummary: RecordOutline,
   concise: ['id', 'name', 'stages', 'open_deals'],
   line: pipelineLine,
   detail: pipelineDetail,

@@ -12,7 +12,7 @@ import {
   PROJECT_STATUSES,
 } from '../crm/model.js';
 import { createTool, deleteTool, getTool, listTool, updateTool, type ResourceSpec } from './crud.js';
-import { id, outline } from './define.js';
+import { id } from './define.js';
 import { projectLine } from './format.js';
 
 const CONCISE = ['id', 'name', 'status', 'stage', 'amount', 'currency', 'owner', 'account', 'close_date'] as const;
@@ -23,7 +23,6 @@ const idRefs = boundedList(idRef, LIMITS.refs);
 const projects: ResourceSpec<Project> = {
   resource: 'projects',
   singular: 'project',
-  summary: outline(Project, CONCISE),
   concise: CONCISE,
   line: projectLine,
   fields: {

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { boundedText, LIMITS, NameArg, Stage, STAGE_STATUSES } from '../crm/model.js';
 import { createTool, deleteTool, getTool, listTool, updateTool, type ResourceSpec } from './crud.js';
-import { id, outline } from './define.js';
+import { id } from './define.js';
 import { stageLine } from './format.js';
 
 const CONCISE = ['id', 'name', 'pipeline', 'position', 'status', 'probability'] as const;
@@ -9,7 +9,6 @@ const CONCISE = ['id', 'name', 'pipeline', 'position', 'status', 'probability'] 
 const stages: ResourceSpec<Stage> = {
   resource: 'stages',
   singular: 'stage',
-  summary: outline(Stage, CONCISE),
   concise: CONCISE,
   line: stageLine,
   fields: {

@@ -1,9 +1,9 @@
 import * as z from 'zod';
 import { requireStats } from '../crm/capabilities.js';
 import { CrmError } from '../crm/errors.js';
-import { ConversionStats, DealGroup, IsoDate, MovementStats } from '../crm/model.js';
+import { IsoDate, type DealGroup, type MovementStats } from '../crm/model.js';
 import type { StatsQuery } from '../crm/provider.js';
-import { defineTool, id, outline, readAnswer } from './define.js';
+import { defineTool, id, readAnswer } from './define.js';
 import { fitRecord } from './fit.js';
 import { conversionText, movementText } from './format.js';
 
@@ -17,16 +17,8 @@ const args = {
 };
 
 // Outlines: the figures an agent reads first; the rest is in the text and the open records.
-const ConversionOutline = outline(ConversionStats, ['pipeline', 'period', 'won_conversion', 'lost_conversion']).extend({
-  stage_conversions: z.array(z.looseObject({ conversion_rate: z.number() })),
-});
-const Group = outline(DealGroup, ['count', 'values']);
-const MovementOutline = outline(MovementStats, ['pipeline', 'period']).extend({
-  new_deals: Group,
-  won_deals: Group,
-  lost_deals: Group,
-  deals_left_open: Group,
-});
+const ConversionOutline = z.looseObject({ won_conversion: z.number(), lost_conversion: z.number() });
+const MovementOutline = z.looseObject({ pipeline: z.looseObject({}) });
 
 const GROUPS = ['new_deals', 'deals_left_open', 'won_deals', 'lost_deals'] as const;
 
@@ -52,10 +44,9 @@ export const conversionStats = defineTool({
   name: 'pipeline_conversion_stats',
   title: 'Pipeline conversion rates',
   description:
-    'Conversion rates (%, 1 decimal) over a period. Local CRM, from stage history: A→B (consecutive ' +
-    'stages) = share of deals entering A in the period that entered B or later, or were won, by period ' +
-    'end; won/lost = share of deals created in the period won/lost by period end. Pipedrive: its own ' +
-    'figures, for one user (stats.user).',
+    'Conversion rates (%) over a period. Local CRM, from stage history: A→B (consecutive stages) = ' +
+    'share of deals entering A in the period that reached B or later, or were won, by period end; ' +
+    'won/lost = share of deals created in the period won/lost by then. Pipedrive: its own, one user.',
   toolset: 'stats',
   kind: 'read',
   args,
@@ -70,10 +61,9 @@ export const movementStats = defineTool({
   name: 'pipeline_movement_stats',
   title: 'Pipeline deal movements',
   description:
-    'Activity over a period. Local CRM: moves between its stages; new/won/lost = deals ' +
-    'created/won/lost in the period; left open = open at period end; their average age = days from ' +
-    'creation (per stage: from entering it) to period end or now if sooner. Values per currency. ' +
-    'Pipedrive: its own figures, for one user (stats.user).',
+    'Deal flow over a period. Local CRM: moves between stages; new/won/lost = deals created/won/lost ' +
+    'in the period; left open = open at period end, average age = days since creation (per stage: ' +
+    'since entering it) to period end or now. Values per currency. Pipedrive: its own, one user.',
   toolset: 'stats',
   kind: 'read',
   args,

@@ -34,11 +34,11 @@ describe('README', () => {
 
   it("states the demo CRM's true figures", async () => {
     const m =
-      /demo CRM: (\d+) pipelines with (\d+) stages, (\d+) deals with (\d+) days of stage history, (\d+) projects, (\d+) accounts and (\d+) owners/.exec(
+      /demo CRM: (\d+) pipelines with (\d+) stages, (\d+) deals with (\d+) days of stage history, (\d+) projects, (\d+) accounts and (\d+) owners, (\d+) contacts, (\d+) notes and (\d+) tasks \((\d+) of them overdue on the first day\)/.exec(
         readme,
       );
     expect(m, 'the README demo figures sentence is missing or reworded').not.toBeNull();
-    const [pipelines, stages, deals, days, projects, accounts, owners] = m!.slice(1).map(Number);
+    const [pipelines, stages, deals, days, projects, accounts, owners, contacts, notes, tasks, overdue] = m!.slice(1).map(Number);
 
     const server = await startStdio({ db: ':memory:' });
     try {
@@ -47,6 +47,9 @@ describe('README', () => {
         stages: (await listAll(server.client, 'list_stages', 'stages')).items,
         deals: (await listAll(server.client, 'list_deals', 'deals', { response_format: 'detailed' })).items,
         projects: (await listAll(server.client, 'list_projects', 'projects', { response_format: 'detailed' })).items,
+        contacts: (await listAll(server.client, 'list_contacts', 'contacts')).items,
+        notes: (await listAll(server.client, 'list_activities', 'activities', { type: 'note' })).items,
+        tasks: (await listAll(server.client, 'list_activities', 'activities', { type: 'task' })).items,
       };
       const distinct = (records: S[], key: string) => new Set(records.map((r) => r[key]?.id).filter(Boolean));
       const all = [...served.deals, ...served.projects];
@@ -59,7 +62,11 @@ describe('README', () => {
         projects: served.projects.length,
         accounts: distinct(all, 'account').size,
         owners: distinct(all, 'owner').size,
-      }).toEqual({ pipelines, stages, deals, days, projects, accounts, owners });
+        contacts: served.contacts.length,
+        notes: served.notes.length,
+        tasks: served.tasks.length,
+        overdue: served.tasks.filter((t) => t.overdue).length,
+      }).toEqual({ pipelines, stages, deals, days, projects, accounts, owners, contacts, notes, tasks, overdue });
     } finally {
       await server.close();
     }

@@ -45,6 +45,13 @@ const READ_TOOLS = [
   'get_project',
   'pipeline_conversion_stats',
   'pipeline_movement_stats',
+  'search',
+  'list_users',
+  'list_accounts',
+  'get_account',
+  'list_contacts',
+  'get_contact',
+  'list_activities',
 ];
 const WRITE_TOOLS = [
   'create_pipeline',
@@ -58,7 +65,15 @@ const WRITE_TOOLS = [
   'create_project',
   'update_project',
   'delete_project',
+  'create_account',
+  'update_account',
+  'create_contact',
+  'update_contact',
+  'create_activity',
+  'update_activity',
 ];
+/** Always on, whatever --toolsets says: they serve ids and connection names to every other tool. */
+const CORE_TOOLS = ['list_connections', 'list_users', 'search'];
 const ALL_TOOLS = [...READ_TOOLS, ...WRITE_TOOLS];
 
 const LIST_KEYS: Record<string, string> = {
@@ -132,9 +147,10 @@ describe('stdio: demo CRM, read tools and contract', () => {
       tools = (await demo.client.listTools()).tools as S[];
     });
 
-    // DESIGN.md §5 names 22 tools (1 + 5 pipelines + 5 stages + 4 deals + 5 projects + 2 stats).
+    // DESIGN.md §5 names 35 tools (1 + 5 pipelines + 5 stages + 4 deals + 5 projects + 2 stats
+    // + 4 accounts + 4 contacts + list_users + 3 activities + search).
     it('has exactly the tools of the contract', () => {
-      expect(ALL_TOOLS).toHaveLength(22);
+      expect(ALL_TOOLS).toHaveLength(35);
       expect(sorted(tools.map((t) => t.name))).toEqual(sorted(ALL_TOOLS));
     });
 
@@ -235,10 +251,16 @@ describe('stdio: demo CRM, read tools and contract', () => {
   });
 
   describe('prompts', () => {
-    it('lists pipeline_review and project_status_update with their arguments', async () => {
+    it('lists pipeline_review, project_status_update and log_meeting with their arguments', async () => {
       const { prompts } = await demo.client.listPrompts();
       const names = prompts.map((p) => p.name);
-      expect(names).toEqual(expect.arrayContaining(['pipeline_review', 'project_status_update']));
+      expect(names).toEqual(expect.arrayContaining(['pipeline_review', 'project_status_update', 'log_meeting']));
+      const meeting = prompts.find((p) => p.name === 'log_meeting')!;
+      expect((meeting.arguments ?? []).map((a) => [a.name, a.required ?? false])).toEqual([
+        ['deal_id', true],
+        ['summary', true],
+        ['follow_up_due_date', false],
+      ]);
       const review = prompts.find((p) => p.name === 'pipeline_review')!;
       expect(review.description?.length).toBeGreaterThan(10);
       expect((review.arguments ?? []).map((a) => a.name)).toEqual(
@@ -246,19 +268,38 @@ describe('stdio: demo CRM, read tools and contract', () => {
       );
     });
 
-    it('pipeline_review names get_pipeline and both stats tools with the arguments filled in', async () => {
+    it('pipeline_review names get_pipeline, both stats tools and the open tasks, with the arguments filled in', async () => {
       const res = await demo.client.getPrompt({
         name: 'pipeline_review',
         arguments: { pipeline_id: main.id, start_date: '2024-01-01', end_date: '2024-03-31' },
       });
       expect(res.messages.length).toBeGreaterThan(0);
       const text = res.messages.map((m) => (m.content.type === 'text' ? m.content.text : '')).join('\n');
-      for (const tool of ['get_pipeline', 'pipeline_conversion_stats', 'pipeline_movement_stats']) {
+      for (const tool of ['get_pipeline', 'pipeline_conversion_stats', 'pipeline_movement_stats', 'list_activities']) {
         expect(text).toContain(tool);
       }
+      expect(text).toContain('"type": "task", "done": false');
+      expect(text).toMatch(/Deals with overdue tasks/);
       expect(text).toContain(main.id);
       expect(text).toContain('2024-01-01');
       expect(text).toContain('2024-03-31');
+    });
+
+    it('log_meeting records a note and a follow-up task on the deal with create_activity', async () => {
+      const res = await demo.client.getPrompt({
+        name: 'log_meeting',
+        arguments: { deal_id: '12', summary: 'They want a pilot for 20 seats.', follow_up_due_date: '2026-07-01' },
+      });
+      const text = res.messages.map((m) => (m.content.type === 'text' ? m.content.text : '')).join('\n');
+      expect(text).toContain('create_activity {"type": "note", "deal_id": "12"');
+      expect(text).toContain('create_activity {"type": "task", "deal_id": "12"');
+      expect(text).toContain('"due_date": "2026-07-01"');
+      expect(text).toContain('They want a pilot for 20 seats.');
+      const undated = await demo.client.getPrompt({ name: 'log_meeting', arguments: { deal_id: '12', summary: 'x' } });
+      expect(JSON.stringify(undated.messages)).toContain('a week from today');
+      await expect(
+        demo.client.getPrompt({ name: 'log_meeting', arguments: { deal_id: '12', summary: 'x', follow_up_due_date: '2026-02-30' } }),
+      ).rejects.toThrow();
     });
 
     it('project_status_update names get_project', async () => {
@@ -1333,14 +1374,14 @@ describe('stdio: --read-only and --toolsets', () => {
     }
   });
 
-  it('--toolsets stages,pipelines exposes only those plus list_connections', async () => {
+  it('--toolsets stages,pipelines exposes only those plus list_connections, list_users and search', async () => {
     const s = await startStdio({ db: ':memory:', args: ['--toolsets', 'stages,pipelines'] });
     try {
       const { tools } = await s.client.listTools();
       expect(sorted(tools.map((t) => t.name))).toEqual(
-        sorted(ALL_TOOLS.filter((n) => n === 'list_connections' || /_(pipeline|pipelines|stage|stages)$/.test(n))),
+        sorted(ALL_TOOLS.filter((n) => CORE_TOOLS.includes(n) || /_(pipeline|pipelines|stage|stages)$/.test(n))),
       );
-      expect(tools).toHaveLength(11);
+      expect(tools).toHaveLength(13);
       await refused(s, 'list_deals', {});
     } finally {
       await s.close();
@@ -1352,10 +1393,10 @@ describe('stdio: --read-only and --toolsets', () => {
     const env = await startStdio({ db: ':memory:', env: { CRM_MCP_READ_ONLY: '1', CRM_MCP_TOOLSETS: 'stats' } });
     try {
       expect(sorted((await both.client.listTools()).tools.map((t) => t.name))).toEqual(
-        sorted(['list_connections', 'list_pipelines', 'get_pipeline', 'list_stages', 'get_stage']),
+        sorted([...CORE_TOOLS, 'list_pipelines', 'get_pipeline', 'list_stages', 'get_stage']),
       );
       expect(sorted((await env.client.listTools()).tools.map((t) => t.name))).toEqual(
-        sorted(['list_connections', 'pipeline_conversion_stats', 'pipeline_movement_stats']),
+        sorted([...CORE_TOOLS, 'pipeline_conversion_stats', 'pipeline_movement_stats']),
       );
     } finally {
       await Promise.all([both.close(), env.close()]);

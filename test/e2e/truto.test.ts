@@ -66,7 +66,7 @@ describe('truto (insightly) over stdio: one server at log level debug', () => {
   describe('tools and connections', () => {
     it('list tools take remote_query; every tool is open-world', async () => {
       const tools = (await srv.client.listTools()).tools as S[];
-      expect(tools).toHaveLength(22);
+      expect(tools).toHaveLength(35);
       for (const t of tools) expect(t.annotations?.openWorldHint, t.name).toBe(true);
       for (const name of ['list_pipelines', 'list_stages', 'list_deals', 'list_projects']) {
         const t = tools.find((x) => x.name === name)!;

@@ -26,18 +26,36 @@ export async function call(client: Client, name: string, args: Record<string, un
   return (await client.callTool({ name, arguments: args })) as ToolResult;
 }
 
-/** Calls a tool that must succeed; returns structuredContent and text. */
+export interface AnsweringConnection {
+  name: string;
+  provider: string;
+}
+
+/**
+ * The connection that answered, which every structuredContent carries (DESIGN §5): checked on
+ * every successful call, and split off so shape assertions see the tool's own keys.
+ */
+export function splitConnection(name: string, structured: Record<string, unknown>): { s: S; connection: AnsweringConnection } {
+  const { connection, ...rest } = structured as { connection?: AnsweringConnection };
+  const keys = connection && typeof connection === 'object' ? Object.keys(connection).sort().join(',') : '';
+  if (keys !== 'name,provider' || typeof connection!.name !== 'string' || typeof connection!.provider !== 'string') {
+    throw new Error(`${name} answered without connection {name, provider}: ${JSON.stringify(connection)}`);
+  }
+  return { s: rest, connection: connection! };
+}
+
+/** Calls a tool that must succeed; returns structuredContent (without `connection`), text and the connection. */
 export async function ok(
   client: Client,
   name: string,
   args: Record<string, unknown> = {},
-): Promise<{ s: S; text: string; res: ToolResult }> {
+): Promise<{ s: S; text: string; res: ToolResult; connection: AnsweringConnection }> {
   const res = await call(client, name, args);
   if (res.isError) {
     throw new Error(`${name} ${JSON.stringify(args)} failed: ${textOf(res)}`);
   }
   if (!res.structuredContent) throw new Error(`${name} returned no structuredContent: ${textOf(res)}`);
-  return { s: res.structuredContent as S, text: textOf(res), res };
+  return { ...splitConnection(name, res.structuredContent), text: textOf(res), res };
 }
 
 /** Calls a tool that must fail with isError; returns the error text. */

@@ -69,7 +69,7 @@ describe('capability checks', () => {
   it('rejects operations that are declared but not implemented, or not declared', () => {
     expect(message(() => requireOperation(provider(), 'projects', 'get'))).toContain('does not support reading projects');
     expect(message(() => requireOperation(provider(), 'deals', 'list'))).toMatch(
-      /does not support listing deals\. This connection supports: projects \(list, get, create\)\./,
+      /does not support listing deals; this connection supports projects \(list, get, create\)\.$/,
     );
     expect(message(() => requireStats(provider(), 'conversion'))).toContain('pipeline conversion statistics');
     expect(typeof requireOperation(provider(), 'projects', 'list')).toBe('function');

@@ -96,11 +96,18 @@ describe('local provider identity and capabilities', () => {
       stages: ['list', 'get', 'create', 'update', 'delete'],
       deals: ['list', 'get', 'create', 'update'],
       projects: ['list', 'get', 'create', 'update', 'delete'],
+      accounts: ['list', 'get', 'create', 'update'],
+      contacts: ['list', 'get', 'create', 'update'],
+      users: ['list', 'get'],
+      activities: ['list', 'get', 'create', 'update'],
       stats: ['conversion', 'movement'],
+      search: ['deals', 'accounts', 'contacts', 'projects', 'pipelines', 'stages', 'users'],
     });
+    expect(localCapabilities.activities?.create?.enums?.type).toEqual(['note', 'task', 'call', 'meeting', 'email']);
+    expect(localCapabilities.activities?.create?.required).toEqual(['type']);
     expect(localCapabilities.projects?.create?.enums?.status).toEqual(PROJECT_STATUSES);
     expect(localCapabilities.stages?.filters).toEqual(['pipeline_id', 'name', 'status', 'sort_by', 'sort_direction']);
-    expect(localCapabilities.deals?.filters).toEqual(['pipeline_id', 'stage_id', 'status', 'owner_id']);
+    expect(localCapabilities.deals?.filters).toEqual(['pipeline_id', 'stage_id', 'status', 'owner_id', 'account_id']);
     expect(localCapabilities.projects?.filters).toEqual(['name', 'status', 'owner_id', 'account_id', 'stage_id']);
   });
 

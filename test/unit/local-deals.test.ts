@@ -94,7 +94,7 @@ describe('local deals: create', () => {
     expect(deal.pipeline).toEqual({ id: S.partners, name: 'Partners' });
   });
 
-  it('names the tool for unknown stages and lists users and accounts for unknown owners', async () => {
+  it('names the tool for unknown stages, and the tools that find user and account ids for unknown ones', async () => {
     await expectCrmError(
       deals().create!({ name: 'X', stage_id: '99' }, {}),
       'not_found',
@@ -103,12 +103,12 @@ describe('local deals: create', () => {
     await expectCrmError(
       deals().create!({ name: 'X', stage_id: S.lead, owner_id: '7' }, {}),
       'not_found',
-      "No user with id '7'. Known users: Ann Lee (1), Bob Ray (2).",
+      "No user with id '7'. Find ids with list_users or search (types: users).",
     );
     await expectCrmError(
       deals().create!({ name: 'X', stage_id: S.lead, account_id: '9' }, {}),
       'not_found',
-      "No account with id '9'. Known accounts: Acme (1), Globex (2).",
+      "No account with id '9'. Find ids with search (types: accounts) or list_accounts.",
     );
   });
 
@@ -245,7 +245,7 @@ describe('local deals: read', () => {
     expect(rest.items.map((d) => d.id)).toEqual([a.id]);
     expect(rest.next_cursor).toBeNull();
     await expectCrmError(deals().list!({ limit: 2, cursor: '2' }, {}), 'validation', /cursor is not valid/);
-    await expectCrmError(deals().list!({ limit: 5, owner_id: '9' }, {}), 'not_found', /Known users: Ann Lee \(1\), Bob Ray \(2\)/);
+    await expectCrmError(deals().list!({ limit: 5, owner_id: '9' }, {}), 'not_found', /Find ids with list_users or search/);
     await expectCrmError(deals().list!({ limit: 5, stage_id: '99' }, {}), 'not_found', /Call list_stages/);
   });
 

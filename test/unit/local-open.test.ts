@@ -168,7 +168,7 @@ describe('one file, both SQLite drivers', () => {
 
         expect(await second.ok({ op: 'inspect', path })).toMatchObject({
           applicationId: LOCAL_SCHEMA.applicationId,
-          userVersion: 1,
+          userVersion: LOCAL_SCHEMA.migrations.length,
           journalMode: 'wal',
           seeded: 1,
           deals: 152,

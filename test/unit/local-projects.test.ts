@@ -100,10 +100,14 @@ describe('local projects', () => {
     await expectCrmError(create({ name: 'x', status: 'planned' as never }), 'validation', /`status` must be one of: open, closed, not started/);
   });
 
-  it('explains unknown references, listing records that have no list tool', async () => {
-    await expectCrmError(create({ name: 'x', tags: [{ id: '9' }] }), 'not_found', "No tag with id '9'. Known tags: pilot (1), priority (2), smb (3).");
-    await expectCrmError(create({ name: 'x', contact: [{ id: '9' }] }), 'not_found', "No contact with id '9'. Known contacts: Olivia Rossi (1), Kenji Tanaka (2).");
-    await expectCrmError(create({ name: 'x', owner: { id: '9' } }), 'not_found', /^No user with id '9'. Known users: Ann Lee \(1\)/);
+  it('explains unknown references with the tools that find ids, never a directory inline', async () => {
+    await expectCrmError(
+      create({ name: 'x', tags: [{ id: '9' }] }),
+      'not_found',
+      "No tag with id '9'. Tag ids show on projects: list_projects or get_project with response_format detailed.",
+    );
+    await expectCrmError(create({ name: 'x', contact: [{ id: '9' }] }), 'not_found', "No contact with id '9'. Find ids with search (types: contacts) or list_contacts.");
+    await expectCrmError(create({ name: 'x', owner: { id: '9' } }), 'not_found', "No user with id '9'. Find ids with list_users or search (types: users).");
     await expectCrmError(create({ name: 'x', opportunity: [{ id: '9' }] }), 'not_found', "No deal with id '9'. Call list_deals to see valid deal ids.");
     await expectCrmError(create({ name: 'x', stage: { id: '9' } }), 'not_found', /Call list_stages/);
     await expectCrmError(create({ name: 'x', owner: '2' as never }), 'validation', '`owner` must look like {"id": "12"}.');
@@ -149,7 +153,7 @@ describe('local projects', () => {
     expect(page.next_cursor).not.toBeNull();
     expect(page.items.every((p) => Array.isArray(p.tags))).toBe(true);
     expect((await projects().list!({ limit: 2, cursor: page.next_cursor! }, {})).next_cursor).toBeNull();
-    await expectCrmError(projects().list!({ limit: 5, account_id: '5' }, {}), 'not_found', /Known accounts: Acme \(1\), Globex \(2\)/);
+    await expectCrmError(projects().list!({ limit: 5, account_id: '5' }, {}), 'not_found', "No account with id '5'. Find ids with search (types: accounts) or list_accounts.");
   });
 
   it('deletes a project and its links', async () => {

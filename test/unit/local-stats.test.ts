@@ -238,7 +238,7 @@ describe('local statistics validation', () => {
     await expectCrmError(
       provider.stats!.movement!({ ...MARCH, user_id: '42' }, {}),
       'not_found',
-      "No user with id '42'. Known users: Ann Lee (1), Bob Ray (2).",
+      "No user with id '42'. Find ids with list_users or search (types: users).",
     );
   });
 });

@@ -24,6 +24,26 @@ function upstream(total: number, size: number, loopAt?: number) {
 }
 
 describe('walkPages', () => {
+  it('reports each page read, and stops between pages once cancelled (no further request)', async () => {
+    const u = upstream(50, 10);
+    const controller = new AbortController();
+    const reports: Array<[number, number | undefined, string | undefined]> = [];
+    const walking = walkPages(u.fetch, 100, {
+      signal: controller.signal,
+      what: 'deals',
+      onProgress: (done, total, message) => {
+        reports.push([done, total, message]);
+        if (done === 2) controller.abort();
+      },
+    });
+    await expect(walking).rejects.toMatchObject({ kind: 'cancelled' });
+    expect(u.calls).toEqual([undefined, 'p1']);
+    expect(reports).toEqual([
+      [1, undefined, 'read 1 page of deals'],
+      [2, undefined, 'read 2 pages of deals'],
+    ]);
+  });
+
   it('reads every page to the end', async () => {
     const u = upstream(25, 10);
     const walk = await walkPages(u.fetch, 100);

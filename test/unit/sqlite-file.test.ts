@@ -8,7 +8,7 @@ import { CrmError } from '../../src/crm/errors.js';
 import { fingerprint, IdempotencyStore } from '../../src/crm/idempotency.js';
 import { applicationIdOf } from '../../src/crm/sqlite-file.js';
 import { openSqlite } from '../../src/crm/sqlite.js';
-import { LOCAL_SCHEMA, openDatabase } from '../../src/providers/local/client.js';
+import { LOCAL_SCHEMA, MIGRATIONS, openDatabase } from '../../src/providers/local/client.js';
 import { createLocalProvider } from '../../src/providers/local/index.js';
 import { cleanupTempDirs, FIXED_NOW, tempDbPath, track } from './local-helpers.js';
 
@@ -59,7 +59,7 @@ describe('the application_id mark', () => {
     const path = tempDbPath();
     const db = track(openDatabase(path));
     expect(db.pragma('application_id')).toBe(CRMM);
-    expect(db.pragma('user_version')).toBe(1);
+    expect(db.pragma('user_version')).toBe(MIGRATIONS.length);
     // It is in the file header (bytes 68-71) once checkpointed.
     db.pragma('wal_checkpoint(TRUNCATE)');
     expect(readFileSync(path).subarray(0, 16).toString('latin1')).toBe('SQLite format 3\0');
@@ -165,13 +165,16 @@ describe('files crm-mcp may use', () => {
     expect((await provider.pipelines!.list!({ limit: 10 }, {})).items.map((p) => p.name)).toContain('Kept');
     const db = track(openDatabase(path));
     expect(db.pragma('application_id')).toBe(CRMM);
-    expect(db.pragma('user_version')).toBe(1);
+    expect(db.pragma('user_version')).toBe(MIGRATIONS.length);
     expect(db.prepare("SELECT COUNT(*) AS n FROM meta WHERE key = 'seeded'").get()).toEqual({ n: 1 });
   });
 
   it('refuses a marked database of a newer schema', () => {
-    const path = strayFile(`PRAGMA application_id = ${CRMM}; PRAGMA user_version = 2;`);
-    expect(refusal(() => openLocal(path)).message).toMatch(/has schema version 2, newer than this crm-mcp understands \(1\)/);
+    const newer = MIGRATIONS.length + 1;
+    const path = strayFile(`PRAGMA application_id = ${CRMM}; PRAGMA user_version = ${newer};`);
+    expect(refusal(() => openLocal(path)).message).toContain(
+      `has schema version ${newer}, newer than this crm-mcp understands (${MIGRATIONS.length})`,
+    );
   });
 });
 

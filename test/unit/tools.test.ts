@@ -166,10 +166,13 @@ describe('stage moves', () => {
     const provider = arrayProvider([deal(1)]);
     provider.capabilities.deals = { list: true, get: true };
     const moved = await call(updateDeal as never, arrayProvider([deal(1)]), { deal_id: '1', amount: 5, dry_run: true });
-    expect(moved.structuredContent).toEqual({ dry_run: { method: 'PATCH', path: '/deals/1', body: { amount: 5 } } });
+    expect(moved.structuredContent).toEqual({
+      dry_run: { method: 'PATCH', path: '/deals/1', body: { amount: 5 } },
+      connection: { name: 'test', provider: 'array' },
+    });
     const r = await call(updateDeal as never, provider, { deal_id: '1', amount: 5 });
     expect(r.isError).toBe(true);
-    expect(r.content[0].text).toMatch(/^Array CRM does not support updating deals\. This connection supports: stages \(list\); deals \(list, get\)\.$/);
+    expect(r.content[0].text).toBe('Array CRM does not support updating deals; this connection supports stages (list) and deals (list, get).');
   });
 });
 

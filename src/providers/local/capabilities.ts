@@ -1,5 +1,5 @@
 /** What the local CRM supports: everything, with every unified enum value. */
-import { DEAL_STATUSES, PROJECT_STATUSES, STAGE_STATUSES } from '../../crm/statuses.js';
+import { ACTIVITY_TYPES, DEAL_STATUSES, PROJECT_STATUSES, SEARCH_TYPES, STAGE_STATUSES } from '../../crm/statuses.js';
 import { STORED_PROJECT_FIELDS, WRITE_FIELDS, type Capabilities } from '../../crm/provider.js';
 
 const PIPELINE_FIELDS = WRITE_FIELDS.pipelines;
@@ -10,6 +10,7 @@ const PROJECT_FIELDS = STORED_PROJECT_FIELDS;
 const stageEnums = { status: STAGE_STATUSES };
 const dealEnums = { status: DEAL_STATUSES };
 const projectEnums = { status: PROJECT_STATUSES };
+const activityEnums = { type: ACTIVITY_TYPES };
 
 export const localCapabilities: Capabilities = {
   // Keys live in the same SQLite file and are checked in the create's own transaction.
@@ -36,7 +37,7 @@ export const localCapabilities: Capabilities = {
     // The pipeline follows from the stage, so stage_id is required and pipeline_id optional.
     create: { supported: DEAL_FIELDS, required: ['name', 'stage_id'], enums: dealEnums },
     update: { supported: DEAL_FIELDS, enums: dealEnums },
-    filters: ['pipeline_id', 'stage_id', 'status', 'owner_id'],
+    filters: ['pipeline_id', 'stage_id', 'status', 'owner_id', 'account_id'],
   },
   projects: {
     list: true,
@@ -46,5 +47,29 @@ export const localCapabilities: Capabilities = {
     delete: true,
     filters: ['name', 'status', 'owner_id', 'account_id', 'stage_id'],
   },
+  accounts: {
+    list: true,
+    get: true,
+    create: { supported: WRITE_FIELDS.accounts, required: ['name'] },
+    update: { supported: WRITE_FIELDS.accounts },
+    filters: ['name', 'owner_id'],
+  },
+  contacts: {
+    list: true,
+    get: true,
+    // A first or a last name is required; the tool layer checks that one of the two is given.
+    create: { supported: WRITE_FIELDS.contacts },
+    update: { supported: WRITE_FIELDS.contacts },
+    filters: ['name', 'email', 'account_id', 'owner_id'],
+  },
+  users: { list: true, get: true, filters: ['name', 'email'] },
+  activities: {
+    list: true,
+    get: true,
+    create: { supported: WRITE_FIELDS.activities, required: ['type'], enums: activityEnums },
+    update: { supported: WRITE_FIELDS.activities, enums: activityEnums },
+    filters: ['deal_id', 'account_id', 'contact_id', 'project_id', 'type', 'done'],
+  },
   stats: { conversion: true, movement: true },
+  search: SEARCH_TYPES,
 };

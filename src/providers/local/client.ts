@@ -160,8 +160,76 @@ CREATE TABLE idempotency_keys (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/**
+ * The records around a deal: users can be inactive; contacts get first and last names, lists of
+ * emails and phones (JSON arrays: a handful per person, read and written whole, matched with
+ * json_each) and an owner; activities (notes, tasks, calls, meetings, emails) hang on at least
+ * one deal, account, contact or project. Existing contacts keep their data: the name is split at
+ * its first space, the email becomes a one-item list.
+ */
+const ACTIVITY_PARENT_TABLES = [
+  ['deal', 'deal_id'],
+  ['account', 'account_id'],
+  ['contact', 'contact_id'],
+  ['project', 'project_id'],
+] as const;
+
+const MIGRATION_2 = `
+ALTER TABLE users ADD COLUMN active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1));
+
+ALTER TABLE contacts ADD COLUMN first_name TEXT;
+ALTER TABLE contacts ADD COLUMN last_name TEXT;
+ALTER TABLE contacts ADD COLUMN emails TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(emails) AND json_type(emails) = 'array');
+ALTER TABLE contacts ADD COLUMN phones TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(phones) AND json_type(phones) = 'array');
+ALTER TABLE contacts ADD COLUMN owner_id INTEGER REFERENCES users(id) ON DELETE SET NULL;
+UPDATE contacts SET
+  first_name = CASE WHEN instr(trim(name), ' ') > 0 THEN substr(trim(name), 1, instr(trim(name), ' ') - 1) END,
+  last_name  = CASE WHEN instr(trim(name), ' ') > 0 THEN ltrim(substr(trim(name), instr(trim(name), ' ') + 1)) ELSE trim(name) END,
+  emails     = CASE WHEN email IS NULL OR trim(email) = '' THEN '[]' ELSE json_array(trim(email)) END;
+ALTER TABLE contacts DROP COLUMN email;
+CREATE INDEX contacts_by_owner ON contacts(owner_id);
+CREATE INDEX contacts_by_name ON contacts(name COLLATE NOCASE, id);
+CREATE INDEX accounts_by_name ON accounts(name COLLATE NOCASE, id);
+CREATE INDEX accounts_by_owner ON accounts(owner_id);
+CREATE INDEX users_by_name ON users(name COLLATE NOCASE, id);
+
+CREATE TABLE activities (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  type       TEXT NOT NULL CHECK (type IN ('note', 'task', 'call', 'meeting', 'email')),
+  subject    TEXT,
+  body       TEXT,
+  due_date   TEXT CHECK (due_date IS NULL OR due_date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+  -- NULL for notes, which are never "done".
+  done       INTEGER CHECK (done IS NULL OR done IN (0, 1)),
+  owner_id   INTEGER REFERENCES users(id) ON DELETE SET NULL,
+  deal_id    INTEGER REFERENCES deals(id) ON DELETE SET NULL,
+  account_id INTEGER REFERENCES accounts(id) ON DELETE SET NULL,
+  contact_id INTEGER REFERENCES contacts(id) ON DELETE SET NULL,
+  project_id INTEGER REFERENCES projects(id) ON DELETE SET NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  CHECK (deal_id IS NOT NULL OR account_id IS NOT NULL OR contact_id IS NOT NULL OR project_id IS NOT NULL)
+) STRICT;
+CREATE INDEX activities_by_deal ON activities(deal_id, created_at DESC, id DESC);
+CREATE INDEX activities_by_account ON activities(account_id, created_at DESC, id DESC);
+CREATE INDEX activities_by_contact ON activities(contact_id, created_at DESC, id DESC);
+CREATE INDEX activities_by_project ON activities(project_id, created_at DESC, id DESC);
+CREATE INDEX activities_by_created ON activities(created_at DESC, id DESC);
+CREATE INDEX activities_open_by_due ON activities(due_date) WHERE done = 0;
+
+-- A deleted record takes along the activities that hung on it alone; those that also hang on
+-- another record stay there (the foreign key then clears the deleted one).
+${ACTIVITY_PARENT_TABLES.map(
+  ([table, column]) => `CREATE TRIGGER activities_of_deleted_${table} BEFORE DELETE ON ${table}s BEGIN
+  DELETE FROM activities WHERE ${column} = OLD.id AND ${ACTIVITY_PARENT_TABLES.filter(([, c]) => c !== column)
+    .map(([, c]) => `${c} IS NULL`)
+    .join(' AND ')};
+END;`,
+).join('\n')}
+`;
+
 /** Ordered schema steps; step i brings user_version from i to i + 1. Append only, never edit. */
-export const MIGRATIONS: readonly string[] = [MIGRATION_1];
+export const MIGRATIONS: readonly string[] = [MIGRATION_1, MIGRATION_2];
 
 /** The tables of schema version 1: a file holding them all, unmarked, is a crm-mcp database from
  * before the application_id mark. */

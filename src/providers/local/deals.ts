@@ -105,6 +105,10 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
           where.push('d.owner_id = ?');
           params.push(requireDirectory(db, 'users', query.owner_id).id);
         }
+        if (query.account_id !== undefined) {
+          where.push('d.account_id = ?');
+          params.push(requireDirectory(db, 'accounts', query.account_id).id);
+        }
         const order = [
           { expr: 'd.updated_at', field: 'updated_at', desc: true },
           { expr: 'd.id', field: 'id', desc: true },

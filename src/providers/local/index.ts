@@ -7,13 +7,18 @@ import type { CrmProvider } from '../../crm/provider.js';
 import type { SqliteDriverName } from '../../crm/sqlite.js';
 import { isMemoryPath, openDatabase } from './client.js';
 import { localCapabilities } from './capabilities.js';
+import { accountOps } from './accounts.js';
+import { activityOps } from './activities.js';
+import { contactOps } from './contacts.js';
 import { dealOps } from './deals.js';
 import { pipelineOps } from './pipelines.js';
 import { projectOps } from './projects.js';
 import { initialize } from './seed.js';
+import { searchOp } from './search.js';
 import { statsOps } from './stats.js';
 import { stageOps } from './stages.js';
 import type { Ctx } from './store.js';
+import { userOps } from './users.js';
 
 export interface LocalProviderOptions {
   /** Database file, or ":memory:" for a throwaway one. */
@@ -53,7 +58,12 @@ export function createLocalProvider(options: LocalProviderOptions): LocalProvide
     stages: stageOps(ctx),
     deals: dealOps(ctx),
     projects: projectOps(ctx),
+    accounts: accountOps(ctx),
+    contacts: contactOps(ctx),
+    users: userOps(ctx),
+    activities: activityOps(ctx),
     stats: statsOps(ctx),
+    search: searchOp(ctx),
     async close() {
       if (db.open) db.close();
     },

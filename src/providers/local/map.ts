@@ -2,7 +2,7 @@
  * SQLite rows <-> unified model objects. Ids are INTEGER in SQLite and strings in the model; SQL
  * NULLs become absent fields (the model uses optional, not nullable, fields).
  */
-import type { Deal, DealSummary, Pipeline, Project, Ref, Stage, Values } from '../../crm/model.js';
+import type { Account, Activity, Contact, Deal, DealSummary, Pipeline, Project, Ref, Stage, User, Values } from '../../crm/model.js';
 import { compact } from '../../crm/records.js';
 
 /** Currency assumed for an amount stored without one. */
@@ -60,6 +60,56 @@ export interface ProjectRow {
   updated_at: string;
 }
 
+export interface UserRow {
+  id: number;
+  name: string;
+  email: string | null;
+  active: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AccountRow {
+  id: number;
+  name: string;
+  domain: string | null;
+  industry: string | null;
+  owner_id: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ContactRow {
+  id: number;
+  name: string;
+  first_name: string | null;
+  last_name: string | null;
+  /** JSON arrays of text. */
+  emails: string;
+  phones: string;
+  title: string | null;
+  account_id: number | null;
+  owner_id: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ActivityRow {
+  id: number;
+  type: Activity['type'];
+  subject: string | null;
+  body: string | null;
+  due_date: string | null;
+  done: number | null;
+  owner_id: number | null;
+  deal_id: number | null;
+  account_id: number | null;
+  contact_id: number | null;
+  project_id: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DealEventRow {
   id: number;
   deal_id: number;
@@ -86,6 +136,21 @@ export interface ProjectJoined extends ProjectRow {
   j_stage_name: string | null;
 }
 
+export interface AccountJoined extends AccountRow {
+  j_owner_name: string | null;
+}
+export interface ContactJoined extends ContactRow {
+  j_account_name: string | null;
+  j_owner_name: string | null;
+}
+export interface ActivityJoined extends ActivityRow {
+  j_owner_name: string | null;
+  j_deal_name: string | null;
+  j_account_name: string | null;
+  j_contact_name: string | null;
+  j_project_name: string | null;
+}
+
 /** The related records of one project, from its join tables. */
 export interface ProjectLinks {
   contact: Ref[];
@@ -108,6 +173,22 @@ FROM projects pr
 LEFT JOIN users u ON u.id = pr.owner_id
 LEFT JOIN accounts a ON a.id = pr.account_id
 LEFT JOIN stages s ON s.id = pr.stage_id`;
+
+export const ACCOUNT_SELECT = `SELECT a.*, u.name AS j_owner_name FROM accounts a LEFT JOIN users u ON u.id = a.owner_id`;
+
+export const CONTACT_SELECT = `SELECT c.*, a.name AS j_account_name, u.name AS j_owner_name
+FROM contacts c
+LEFT JOIN accounts a ON a.id = c.account_id
+LEFT JOIN users u ON u.id = c.owner_id`;
+
+export const ACTIVITY_SELECT = `SELECT x.*, u.name AS j_owner_name, d.name AS j_deal_name, a.name AS j_account_name,
+  c.name AS j_contact_name, pr.name AS j_project_name
+FROM activities x
+LEFT JOIN users u ON u.id = x.owner_id
+LEFT JOIN deals d ON d.id = x.deal_id
+LEFT JOIN accounts a ON a.id = x.account_id
+LEFT JOIN contacts c ON c.id = x.contact_id
+LEFT JOIN projects pr ON pr.id = x.project_id`;
 
 export const idOf = (n: number | bigint): string => String(n);
 
@@ -204,6 +285,82 @@ export function toProject(row: ProjectJoined, links: ProjectLinks, remote: boole
     remote_data: remote ? rawRow(row) : undefined,
   });
 }
+
+export function toUser(row: UserRow, remote: boolean): User {
+  return compact({
+    id: idOf(row.id),
+    name: row.name,
+    email: orUndef(row.email),
+    active: row.active === 1,
+    remote_data: remote ? rawRow(row) : undefined,
+  });
+}
+
+export function toAccount(row: AccountJoined, remote: boolean): Account {
+  return compact({
+    id: idOf(row.id),
+    name: row.name,
+    domain: orUndef(row.domain),
+    industry: orUndef(row.industry),
+    owner: ref(row.owner_id, row.j_owner_name),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    remote_data: remote ? rawRow(row) : undefined,
+  });
+}
+
+/** A JSON array column as a list of text; anything else (a file edited by hand) as none. */
+export function textList(json: string | null): string[] {
+  if (json === null) return [];
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+export function toContact(row: ContactJoined, remote: boolean): Contact {
+  const emails = textList(row.emails);
+  const phones = textList(row.phones);
+  return compact({
+    id: idOf(row.id),
+    name: row.name,
+    first_name: orUndef(row.first_name),
+    last_name: orUndef(row.last_name),
+    emails: emails.length ? emails : undefined,
+    phones: phones.length ? phones : undefined,
+    title: orUndef(row.title),
+    account: ref(row.account_id, row.j_account_name),
+    owner: ref(row.owner_id, row.j_owner_name),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    remote_data: remote ? rawRow(row) : undefined,
+  });
+}
+
+export function toActivity(row: ActivityJoined, remote: boolean): Activity {
+  return compact({
+    id: idOf(row.id),
+    type: row.type,
+    subject: orUndef(row.subject),
+    body: orUndef(row.body),
+    due_date: orUndef(row.due_date),
+    done: row.done === null ? undefined : row.done === 1,
+    owner: ref(row.owner_id, row.j_owner_name),
+    deal: ref(row.deal_id, row.j_deal_name),
+    account: ref(row.account_id, row.j_account_name),
+    contact: ref(row.contact_id, row.j_contact_name),
+    project: ref(row.project_id, row.j_project_name),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    remote_data: remote ? rawRow(row) : undefined,
+  });
+}
+
+/** A person's name from its parts, as the CRM shows it. */
+export const fullName = (first: string | null | undefined, last: string | null | undefined): string =>
+  [first, last].filter((p) => p && p.trim()).join(' ');
 
 /** Adds one amount to a per-currency total. */
 export function addValue(values: Values, amount: number | null, currency: string | null): void {

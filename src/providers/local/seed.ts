@@ -22,7 +22,7 @@ export function prng(seed: number): () => number {
 }
 
 const USERS = [
-  'Ava Patel',
+  'Ana Patel',
   'Ben Carter',
   'Chloe Nguyen',
   'Diego Alvarez',
@@ -167,6 +167,7 @@ export interface SeedSummary {
   deals: number;
   deal_events: number;
   projects: number;
+  activities: number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -191,6 +192,7 @@ export function seedDemoData(db: Db, now: Date, seed = 20240611): SeedSummary {
     deals: 0,
     deal_events: 0,
     projects: 0,
+    activities: 0,
   };
 
   const userIds = USERS.map((name) => {
@@ -219,17 +221,24 @@ export function seedDemoData(db: Db, now: Date, seed = 20240611): SeedSummary {
     for (let k = 0; k < 2; k++) {
       const first = pick(FIRST);
       const last = pick(LAST);
+      const n = summary.contacts + 1;
       account.contacts.push(
         Number(
           db
             .prepare(
-              'INSERT INTO contacts (name, email, title, account_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+              `INSERT INTO contacts (name, first_name, last_name, emails, phones, title, account_id, owner_id, created_at, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
             )
             .run(
               `${first} ${last}`,
-              `${slug(first)}.${slug(last)}@${slug(account.name)}.example`,
+              first,
+              last,
+              JSON.stringify([`${slug(first)}.${slug(last)}@${slug(account.name)}.example`]),
+              // 555-01xx: the numbers reserved for fiction.
+              JSON.stringify([`+1 555 01${String(n % 100).padStart(2, '0')}`]),
               pick(TITLES),
               account.id,
+              account.owner,
               origin,
               origin,
             ).lastInsertRowid,
@@ -379,6 +388,7 @@ export function seedDemoData(db: Db, now: Date, seed = 20240611): SeedSummary {
   // ---- projects, covering every unified project status
   const allStages = pipelines.flatMap((p) => p.active);
   const usedProjectNames = new Set<string>();
+  const projects: { id: number; owner: number; account: number }[] = [];
   for (let i = 0; i < 20; i++) {
     const account = accounts[(i * 7) % accounts.length];
     let name = `${account.name} ${pick(PROJECT_KINDS)}`;
@@ -388,6 +398,8 @@ export function seedDemoData(db: Db, now: Date, seed = 20240611): SeedSummary {
     const created = nowMs - Math.round(between(20, 170)) * DAY;
     const lastActivity = Math.min(nowMs - 3_600_000, created + Math.round(between(1, 19)) * DAY);
     const hasAmount = rand() < 0.7;
+    // Picked where the arguments below are evaluated: the random stream keeps its order.
+    let projectOwner = 0;
     const projectId = Number(
       db
         .prepare(
@@ -401,7 +413,7 @@ export function seedDemoData(db: Db, now: Date, seed = 20240611): SeedSummary {
           hasAmount ? Math.round(between(5_000, 60_000) / 1000) * 1000 : null,
           hasAmount ? 'USD' : null,
           date(created + Math.round(between(30, 150)) * DAY),
-          pick(userIds),
+          (projectOwner = pick(userIds)),
           account.id,
           rand() < 0.8 ? pick(allStages).id : null,
           JSON.stringify({ priority: pick(['high', 'medium', 'low']), budget_code: `PRJ-${101 + i}` }),
@@ -419,8 +431,14 @@ export function seedDemoData(db: Db, now: Date, seed = 20240611): SeedSummary {
     const tags = new Set([pick(tagIds), pick(tagIds), pick(tagIds)].slice(0, 1 + Math.floor(rand() * 3)));
     for (const tag of tags) db.prepare('INSERT INTO project_tags (project_id, tag_id) VALUES (?, ?)').run(projectId, tag);
     summary.projects++;
+    projects.push({ id: projectId, owner: projectOwner, account: account.id });
   }
 
+  summary.activities = seedActivities(db, nowMs, seed, {
+    deals: db.prepare('SELECT id, status, owner_id AS owner, account_id AS account, created_at, updated_at FROM deals ORDER BY id').all() as DealForActivities[],
+    accounts: accounts.map((a) => ({ id: a.id, owner: a.owner, contact: a.contacts[0] })),
+    projects,
+  });
   return summary;
 }
 
@@ -440,4 +458,118 @@ export function initialize(ctx: Ctx, seed: boolean): void {
     }
     db.prepare("INSERT INTO meta (key, value) VALUES ('initialized_at', ?)").run(stamp(ctx));
   });
+}
+
+interface DealForActivities {
+  id: number;
+  status: 'open' | 'won' | 'lost';
+  owner: number;
+  account: number;
+  created_at: string;
+  updated_at: string;
+}
+
+const NOTES = [
+  'Wants a pilot for 20 seats before committing to the full rollout.',
+  'Budget approved for this quarter; legal review of the MSA pending.',
+  'Asked for SSO and an EU data residency option.',
+  'Champion is moving teams; need a new sponsor in procurement.',
+  'Compared us with two competitors; price is not the blocker, integration is.',
+  'Happy with the demo; wants references from their industry.',
+  'Renewal at risk: usage dropped 30% since the reorg.',
+  'Decision maker is the CFO; next step is a business case.',
+];
+const TASKS = [
+  'Send the pilot proposal',
+  'Follow up on the security questionnaire',
+  'Book a demo with the ops team',
+  'Share two customer references',
+  'Send the revised quote',
+  'Confirm the kickoff date',
+  'Check in after the trial week',
+  'Prepare the QBR deck',
+];
+const CALLS = ['Discovery call', 'Pricing call', 'Check-in call'];
+const MEETINGS = ['On-site workshop', 'Executive sponsor meeting', 'Quarterly business review'];
+
+/**
+ * Notes and tasks (and a few calls and meetings) on deals, accounts and projects. Its own random
+ * stream, so the deals, stages and their histories above come out exactly as before; dates are
+ * relative to `now`, so some open tasks are always overdue on a fresh database.
+ */
+function seedActivities(
+  db: Db,
+  nowMs: number,
+  seed: number,
+  on: { deals: DealForActivities[]; accounts: { id: number; owner: number; contact: number }[]; projects: { id: number; owner: number; account: number }[] },
+): number {
+  const rand = prng(seed + 1);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const insert = db.prepare(
+    `INSERT INTO activities (type, subject, body, due_date, done, owner_id, deal_id, account_id, contact_id, project_id, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  let count = 0;
+  const add = (a: {
+    type: 'note' | 'task' | 'call' | 'meeting';
+    subject?: string;
+    body?: string;
+    due?: number;
+    done?: boolean;
+    owner: number;
+    deal?: number;
+    account?: number;
+    contact?: number;
+    project?: number;
+    at: number;
+  }) => {
+    const at = a.at - (a.at % 60_000);
+    insert.run(
+      a.type,
+      a.subject ?? null,
+      a.body ?? null,
+      a.due === undefined ? null : date(a.due),
+      a.type === 'note' ? null : a.done ? 1 : 0,
+      a.owner,
+      a.deal ?? null,
+      a.account ?? null,
+      a.contact ?? null,
+      a.project ?? null,
+      iso(at),
+      iso(at),
+    );
+    count++;
+  };
+  const between = (lo: number, hi: number) => lo + rand() * (hi - lo);
+  const recent = (created: string) => Math.max(Date.parse(created), nowMs - between(2, 40) * DAY);
+
+  for (const deal of on.deals) {
+    const last = Date.parse(deal.updated_at);
+    if (rand() < 0.4) add({ type: 'note', body: pick(NOTES), owner: deal.owner, deal: deal.id, account: deal.account, at: Math.min(last, nowMs - 3_600_000) });
+    if (deal.status === 'open' && rand() < 0.5) {
+      // Due from two weeks ago to three weeks ahead: about a third of these are overdue.
+      const due = nowMs + Math.round(between(-14, 21)) * DAY;
+      add({ type: 'task', subject: pick(TASKS), due, done: false, owner: deal.owner, deal: deal.id, at: recent(deal.created_at) });
+    }
+    if (rand() < 0.15) {
+      const kind = rand() < 0.5 ? 'call' : 'meeting';
+      const at = recent(deal.created_at);
+      add({ type: kind, subject: pick(kind === 'call' ? CALLS : MEETINGS), due: at, done: true, owner: deal.owner, deal: deal.id, at });
+    }
+  }
+  for (const account of on.accounts) {
+    if (rand() < 0.5) add({ type: 'note', body: pick(NOTES), owner: account.owner, account: account.id, at: nowMs - between(5, 150) * DAY });
+    if (rand() < 0.25) {
+      const done = rand() < 0.4;
+      add({ type: 'task', subject: pick(TASKS), due: nowMs + Math.round(between(-10, 30)) * DAY, done, owner: account.owner, account: account.id, contact: account.contact, at: nowMs - between(1, 30) * DAY });
+    }
+  }
+  for (const project of on.projects) {
+    if (rand() < 0.6) add({ type: 'note', body: pick(NOTES), owner: project.owner, project: project.id, account: project.account, at: nowMs - between(3, 60) * DAY });
+    if (rand() < 0.5) {
+      const done = rand() < 0.3;
+      add({ type: 'task', subject: pick(TASKS), due: nowMs + Math.round(between(-7, 28)) * DAY, done, owner: project.owner, project: project.id, at: nowMs - between(1, 20) * DAY });
+    }
+  }
+  return count;
 }

@@ -3,11 +3,11 @@
  * lookups with actionable not-found messages, input validators, and idempotent creates.
  */
 import { canonicalHash } from '../../crm/canonical.js';
-import { CrmError, excerpt, notFound } from '../../crm/errors.js';
+import { CrmError, notFound, unknownReference } from '../../crm/errors.js';
 import type { PreparedWrite, Resource, WriteOptions } from '../../crm/provider.js';
 import { sqliteErrorCode } from '../../crm/sqlite.js';
 import type { Db } from './client.js';
-import { named, type DealRow, type PipelineRow, type ProjectRow, type StageRow } from './map.js';
+import { named, type ActivityRow, type DealRow, type PipelineRow, type ProjectRow, type StageRow } from './map.js';
 import { compact } from '../../crm/records.js';
 
 export interface Ctx {
@@ -96,29 +96,9 @@ export const requireDeal = (db: Db, raw: unknown): DealRow => requireRow<DealRow
 export const requireProject = (db: Db, raw: unknown): ProjectRow =>
   requireRow<ProjectRow>(db, 'projects', 'project', raw);
 
-/** Records that have no list tool of their own: a miss lists the known ones instead. */
+/** Records other records refer to by id: a miss says where to find ids, never lists them inline. */
 type Directory = 'users' | 'accounts' | 'contacts' | 'tags';
-const DIRECTORY_NOUN: Record<Directory, string> = {
-  users: 'user',
-  accounts: 'account',
-  contacts: 'contact',
-  tags: 'tag',
-};
-
-/** "Ana Lima (1), Ben Okafor (2), … and 12 more", or "none yet". */
-export function knownList(db: Db, table: Directory, cap = 25): string {
-  const rows = db.prepare(`SELECT id, name FROM ${table} ORDER BY id LIMIT ?`).all(cap + 1) as {
-    id: number;
-    name: string;
-  }[];
-  if (!rows.length) return 'none yet';
-  const shown = rows.slice(0, cap).map((r) => named(r.name, r.id));
-  if (rows.length > cap) {
-    const total = (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
-    shown.push(`and ${total - cap} more`);
-  }
-  return shown.join(', ');
-}
+const DIRECTORY_NOUN = { users: 'user', accounts: 'account', contacts: 'contact' } as const;
 
 export function requireDirectory(db: Db, table: Directory, raw: unknown): { id: number; name: string } {
   const id = parseId(raw);
@@ -127,11 +107,20 @@ export function requireDirectory(db: Db, table: Directory, raw: unknown): { id: 
       ? undefined
       : (db.prepare(`SELECT id, name FROM ${table} WHERE id = ?`).get(id) as { id: number; name: string } | undefined);
   if (!row) {
-    const noun = DIRECTORY_NOUN[table];
-    throw new CrmError('not_found', `No ${noun} with id '${excerpt(raw)}'. Known ${table}: ${knownList(db, table)}.`);
+    if (table === 'tags') {
+      throw notFound('tag', String(raw), 'Tag ids show on projects: list_projects or get_project with response_format detailed.');
+    }
+    throw unknownReference(DIRECTORY_NOUN[table], String(raw));
   }
   return row;
 }
+
+export const requireActivity = (db: Db, raw: unknown): ActivityRow => {
+  const id = parseId(raw);
+  const row = id === undefined ? undefined : byId<ActivityRow>(db, 'activities', id);
+  if (!row) throw unknownReference('activity', String(raw));
+  return row;
+};
 
 /** "Lead In (1), Qualified (2)" in position order. */
 export function stageList(db: Db, pipelineId: number, activeOnly = false): string {
@@ -451,6 +440,41 @@ export function selectPage<R, T>(
         : null,
   };
 }
+
+/** A filter of a list: its SQL condition and parameter, or a falsy value when not asked for. */
+export type Filter = readonly [condition: string, param: unknown] | false | undefined;
+
+/**
+ * One page of a list tool's records: `filters` run inside the error mapping (an unknown id in a
+ * filter is a not-found sentence), then a keyset page of `select` in `order`, each row mapped.
+ */
+export async function listRecords<R, T>(
+  db: Db,
+  query: { limit: number; cursor?: string },
+  opts: { signal?: AbortSignal; include_remote_data?: boolean },
+  sql: { select: string; order: SortKey[] },
+  filters: () => Filter[],
+  toRecord: (row: R, remote: boolean) => T,
+): Promise<{ items: T[]; next_cursor: string | null }> {
+  checkSignal(opts.signal);
+  return run(() => {
+    const given = filters().filter((f): f is readonly [string, unknown] => Boolean(f));
+    const where = given.map(([condition]) => condition);
+    const params = given.map(([, param]) => param);
+    return selectPage(db, { ...sql, where, params }, query, (rows: R[]) =>
+      rows.map((r) => toRecord(r, Boolean(opts.include_remote_data))),
+    );
+  });
+}
+
+/** The order of lists by name: case-insensitive, then by id. */
+export const byName = (alias: string): SortKey[] => [
+  { expr: `${alias}name`, field: 'name', nocase: true },
+  { expr: `${alias}id`, field: 'id' },
+];
+
+/** LIKE condition for a case-insensitive substring match, with wildcards escaped. */
+export const nameContains = (column: string, text: string): Filter => [`${column} LIKE ? ESCAPE '\\'`, likeContains(text)];
 
 /** LIKE pattern for a case-insensitive substring match, with wildcards escaped. */
 export const likeContains = (text: string): string => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
