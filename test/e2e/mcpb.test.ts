@@ -120,7 +120,7 @@ describe.skipIf(!NODE24.path)(`crm-mcp.mcpb unpacked and served under Node 24${N
     const server = await serveExtension({ database: tempDbPath(), read_only: true, toolsets: 'deals' });
     try {
       const names = (await server.client.listTools()).tools.map((t) => t.name).sort();
-      expect(names).toEqual(['get_deal', 'list_connections', 'list_deals']);
+      expect(names).toEqual(['get_deal', 'list_connections', 'list_deals', 'list_users', 'search']);
     } finally {
       await server.close();
     }
