@@ -336,6 +336,9 @@ export interface ListFlow<T> {
   shape(item: T, detailed: boolean): unknown;
 }
 
+/** Room a list answer keeps for all but its records: a cursor of at most LIMITS.cursor, and sentences around it. */
+const LIST_FRAME_BYTES = LIMITS.cursor + 1_000;
+
 export async function listFlow<T>(
   call: ToolCall<{ limit: number; cursor?: string }>,
   flow: ListFlow<T>,
@@ -358,7 +361,9 @@ export async function listFlow<T>(
   if (unreachable) next = null;
 
   // Cap what one answer carries: whole records only (each with over-long fields cut), and a cursor
-  // that resumes at the first one left out.
+  // that resumes at the first one left out. The records leave room for what surrounds them: the
+  // head line, the cursor (twice: in the text and as next_cursor) and an incomplete-listing note.
+  const budget = OUTPUT_CAP - LIST_FRAME_BYTES;
   const fieldLimit = call.detailed ? FIELD_LIMIT.detailed : FIELD_LIMIT.concise;
   const render = (item: T): ToolOutput => ({
     structured: flow.shape(item, call.detailed) as Record<string, unknown>,
@@ -372,13 +377,13 @@ export async function listFlow<T>(
     let one = render(cutStrings(item, fieldLimit));
     let size = wireSize(one.structured);
     let length = wireSize(one.text);
-    if (shaped.length > 0 && (textSize + length > OUTPUT_CAP || jsonSize + size > OUTPUT_CAP)) {
+    if (shaped.length > 0 && (textSize + length > budget || jsonSize + size > budget)) {
       next = encodeCursor(fingerprint, start.native, start.skip + shaped.length);
       break;
     }
-    if (size > OUTPUT_CAP || length > OUTPUT_CAP) {
+    if (size > budget || length > budget) {
       // A first record too large on its own: cut harder, or say how to ask for less.
-      const fitted = fitRecord(item, call.detailed, render);
+      const fitted = fitRecord(item, call.detailed, render, budget);
       if (!fitted) {
         throw new CrmError('upstream', tooLargeText(`The first ${flow.key.replace(/s$/, '')} of this page`, call.detailed, Boolean(call.options.include_remote_data)));
       }

@@ -27,8 +27,8 @@ const count = (n: number) => n.toLocaleString('en-US');
 /** Size of a part of an answer as it travels: UTF-8 bytes of its JSON (escapes included). */
 export const wireSize = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '');
 
-export const fits = (out: ToolOutput): boolean =>
-  wireSize(out.text) <= OUTPUT_CAP && wireSize(out.structured) <= OUTPUT_CAP;
+export const fits = (out: ToolOutput, cap = OUTPUT_CAP): boolean =>
+  wireSize(out.text) <= cap && wireSize(out.structured) <= cap;
 
 /** `text` cut to `max` characters, saying how long it was. Never splits a surrogate pair. */
 export function cutText(text: string, max: number): string {
@@ -72,15 +72,15 @@ function cut(value: unknown, max: number, depth: number): unknown {
  * then without its raw CRM record. Undefined when even that is too large (e.g. a pipeline with
  * thousands of stages); the caller decides what to say.
  */
-export function fitRecord<T>(record: T, detailed: boolean, render: (record: T) => ToolOutput): ToolOutput | undefined {
+export function fitRecord<T>(record: T, detailed: boolean, render: (record: T) => ToolOutput, cap = OUTPUT_CAP): ToolOutput | undefined {
   for (const max of [detailed ? FIELD_LIMIT.detailed : FIELD_LIMIT.concise, ...HARDER]) {
     const out = render(cutStrings(record, max));
-    if (fits(out)) return out;
+    if (fits(out, cap)) return out;
   }
   const raw = (record as { remote_data?: unknown } | null)?.remote_data;
   if (typeof raw === 'object' && raw !== null) {
     const note = `[cut: the raw CRM record is ${count(wireSize(raw))} bytes as JSON, too large for one answer]`;
-    return fitRecord({ ...record, remote_data: note } as T, detailed, render);
+    return fitRecord({ ...record, remote_data: note } as T, detailed, render, cap);
   }
   return undefined;
 }

@@ -181,6 +181,31 @@ describe('records of any size come back within the output cap, cut where they we
     expect(Buffer.byteLength(JSON.stringify(r.structuredContent))).toBeLessThanOrEqual(OUTPUT_CAP);
   });
 
+  it('a page of records that fills the cap leaves room for the list around them and its cursor', async () => {
+    // Records of every size near the cap: some count of them lands just under 25,000 characters, and
+    // the wrapper (head line, cursor sentence, next_cursor) must still fit beside them.
+    for (let size = 200; size <= 330; size += 3) {
+      const deal = (i: number) => ({
+        id: String(i),
+        name: `${i} ${'x'.repeat(size)}`,
+        status: 'open' as const,
+        pipeline: { id: '1', name: 'Sales' },
+        stage: { id: '2', name: 'Proposal' },
+      });
+      const filled: CrmProvider = {
+        ...local,
+        deals: { async list() { return { items: Array.from({ length: 100 }, (_, i) => deal(i + 1)), next_cursor: 'n'.repeat(1_400) }; } },
+      };
+      for (const response_format of ['concise', 'detailed']) {
+        const r = await run('list_deals', { limit: 100, response_format }, filled);
+        expect(r.isError, `${size} ${response_format}: ${text(r).slice(0, 200)}`).toBeUndefined();
+        expect(Buffer.byteLength(JSON.stringify(text(r)))).toBeLessThanOrEqual(OUTPUT_CAP);
+        expect(Buffer.byteLength(JSON.stringify(r.structuredContent))).toBeLessThanOrEqual(OUTPUT_CAP + 200);
+        expect((r.structuredContent as { next_cursor: string | null }).next_cursor).toBeTruthy();
+      }
+    }
+  });
+
   it('update_deal reads back a 20 MB title: the answer is cut, the write stands', async () => {
     const r = await run('update_deal', { deal_id: '2', amount: 1234 }, oversized);
     expect(r.isError).toBeUndefined();
