@@ -59,8 +59,11 @@ export function stageOps(ctx: Ctx): CrudOperations<Stage, StageQuery, StageInput
       const needle = query.name?.trim().toLowerCase();
       const matched = needle === undefined ? stages : stages.filter((s) => s.name.toLowerCase().includes(needle));
       const order = new Map(stages.map((s, i) => [s.id, i]));
+      // A position means something within its pipeline: sorted by it, pipelines stay together.
+      const pipelines = [...new Set(stages.map((s) => s.pipeline?.id))];
+      const place = (s: Stage) => pipelines.indexOf(s.pipeline?.id) * 1e6 + s.position;
       const key = (s: Stage): string | number | undefined =>
-        query.sort_by === 'name' ? s.name.toLowerCase() : query.sort_by === 'created_at' ? s.created_at : query.sort_by === 'updated_at' ? s.updated_at : s.position;
+        query.sort_by === 'name' ? s.name.toLowerCase() : query.sort_by === 'created_at' ? s.created_at : query.sort_by === 'updated_at' ? s.updated_at : place(s);
       const sorted = sortLocally(matched, key, query.sort_direction, (a, b) => order.get(a.id)! - order.get(b.id)!);
       const page = localPage(sorted, query.cursor, pageSize(query.limit));
       return incomplete ? { ...page, incomplete } : page;
