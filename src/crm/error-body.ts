@@ -26,7 +26,8 @@ export interface ErrorBodyReading {
   fieldName?: (native: string, entry: Record<string, unknown>) => string | undefined;
   /**
    * Where an entry's field goes: before its message (default: "name is required"), or after it in
-   * parentheses, for CRMs whose messages already say the field in words ("party is required (account)").
+   * parentheses, for CRMs whose messages already say the field in words ("party is required (account)";
+   * left out when the message starts with it: "name is required").
    */
   fieldPlacement?: 'before' | 'after';
 }
@@ -44,7 +45,7 @@ function errorEntry(entry: unknown, reading: ErrorBodyReading): string | undefin
   const native = textOf(entry.field) ?? textOf(pointer);
   const field = native ? (reading.fieldName?.(native, entry) ?? native) : undefined;
   const message = textOf(entry.message) ?? textOf(entry.detail) ?? textOf(entry.title);
-  if (reading.fieldPlacement === 'after' && field && message) return `${message} (${field})`;
+  if (reading.fieldPlacement === 'after' && field && message) return message.startsWith(`${field} `) ? message : `${message} (${field})`;
   return [field, message].filter(Boolean).join(' ') || undefined;
 }
 
