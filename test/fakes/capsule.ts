@@ -98,7 +98,7 @@ export interface FakeCapsuleState {
 }
 
 /** Seed sizes, exported so tests can assert counts without hard-coding them twice. */
-export const SEED = { opportunities: 150, kases: 60 } as const;
+export const SEED = { opportunities: 300, kases: 60 } as const;
 /** The oldest pipeline: what the backwards-compatible `GET /milestones` lists. */
 export const OLDEST_PIPELINE = 1;
 
@@ -357,10 +357,9 @@ function paged<T>(c: Ctx, key: string, items: T[], view: (item: T) => unknown): 
     return `${c.origin}${c.req.path}?${query.toString()}`;
   };
   const rels: string[] = [];
-  if (start + perPage < items.length) {
-    // A looping upstream: every page after the first points back at itself.
-    rels.push(`<${c.state.loopLink.has(c.req.path) && page > 1 ? link(page) : link(page + 1)}>; rel="next"`);
-  }
+  // A looping upstream: every page after the first points back at itself, the last one too.
+  if (c.state.loopLink.has(c.req.path) && page > 1) rels.push(`<${link(page)}>; rel="next"`);
+  else if (start + perPage < items.length) rels.push(`<${link(page + 1)}>; rel="next"`);
   if (page > 1) rels.push(`<${link(page - 1)}>; rel="prev"`);
   return { status: 200, headers: rels.length ? { Link: rels.join(', ') } : {}, body: { [key]: slice.map(view) } };
 }
