@@ -6,11 +6,13 @@
  * tool refused plainly before any request, idempotent creates, and the token never in any output
  * or log line.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CAPSULE_TOKEN, startFakeCapsule, type FakeCapsule, type FakeOpportunity } from '../fakes/capsule.js';
 import type { RecordedRequest } from '../fakes/server.js';
 import { fails, listAll, ok, recordLines, recordResults, type S } from '../helpers/mcp.js';
-import { isolatedDbPath, logLines, startStdio, stopAll, type StdioServer } from '../helpers/server.js';
+import { isolatedDbPath, logLines, startStdio, stopAll, tempDir, type StdioServer } from '../helpers/server.js';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
@@ -398,5 +400,40 @@ describe('capsule over stdio: one server at log level debug', () => {
     const lines = logLines(srv.stderr());
     expect(lines.some((l) => l.level === 20 && l.msg === 'upstream request')).toBe(true);
     expect(srv.stderr()).not.toContain(CAPSULE_TOKEN);
+  });
+});
+
+describe('capsule as a named connection beside the local demo (--config)', () => {
+  it('list_connections shows both; a call names its connection and reaches Capsule with the token from the env var', async () => {
+    const path = join(tempDir(), 'crm-mcp.json');
+    writeFileSync(
+      path,
+      JSON.stringify({
+        default: 'demo',
+        connections: {
+          demo: { provider: 'local', db: 'demo.db' },
+          projects: { provider: 'capsule', base_url: fake.url, api_token_env: 'E2E_CAPSULE_TOKEN' },
+        },
+      }),
+    );
+    const srv = await startStdio({ db: isolatedDbPath(), args: ['--config', path], env: { E2E_CAPSULE_TOKEN: CAPSULE_TOKEN } });
+    try {
+      const { s } = await ok(srv.client, 'list_connections');
+      expect(s.connections.map((c: S) => [c.name, c.provider, c.default])).toEqual([
+        ['demo', 'local', true],
+        ['projects', 'capsule', false],
+      ]);
+      const m = mark();
+      const { s: p } = await ok(srv.client, 'get_project', { project_id: '2010', connection: 'projects' });
+      expect(p.project).toMatchObject({ id: '2010', name: 'Project 10' });
+      expect(since(m).map((r) => r.path)).toEqual(['/api/v2/kases/2010']);
+      expect(since(m)[0].headers.authorization).toBe(`Bearer ${CAPSULE_TOKEN}`);
+      // The default connection is the local demo: nothing reaches Capsule.
+      const local = await ok(srv.client, 'list_pipelines');
+      expect(local.s.pipelines.map((x: S) => x.id)).not.toContain('board-34');
+      expect(since(m)).toHaveLength(1);
+    } finally {
+      await srv.close();
+    }
   });
 });

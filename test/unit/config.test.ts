@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DB, loadConfig } from '../../src/config.js';
+import { DEFAULT_DB, loadConfig, PROVIDERS } from '../../src/config.js';
 
 const load = (argv: string[], env: Record<string, string> = {}) => loadConfig(argv, env, '/work');
 
@@ -136,6 +136,16 @@ describe('config', () => {
       expect(() => load([], { CRM_PROVIDER: 'capsule', CAPSULE_API_TOKEN: 't', CAPSULE_BASE_URL: 'https://x.example/?token=abc' })).toThrow(
         /^CAPSULE_BASE_URL \(https:\/\/x\.example\/…\) must not have a query string.*CAPSULE_API_TOKEN/,
       );
+    });
+
+    it("the README's --config example loads, with every provider as a named connection", () => {
+      const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+      const example = [...readme.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]).find((j) => j.includes('"connections"'));
+      expect(example, 'the README has no --config example').toBeDefined();
+      const config = JSON.parse(example!.replace('"…"', '"acc"')) as { connections: Record<string, { api_token_env?: string }> };
+      const env = Object.fromEntries(Object.values(config.connections).flatMap((c) => (c.api_token_env ? [[c.api_token_env, 'token-from-env']] : [])));
+      const c = load(['--config', file('readme.json', config)], env);
+      expect(new Set(c.connections.map((x) => x.provider))).toEqual(new Set(PROVIDERS));
     });
 
     it('refuses secrets stored in the file, without echoing them', () => {
