@@ -294,10 +294,11 @@ export async function recordSizes(
   client: Client,
   tools: string[] = ['list_deals', 'list_projects', 'list_stages', 'list_pipelines'],
   extraArgs: Record<string, unknown> = {},
+  formats: ReadonlyArray<'concise' | 'detailed'> = ['concise', 'detailed'],
 ): Promise<RecordSizeRow[]> {
   const rows: RecordSizeRow[] = [];
   for (const tool of tools) {
-    for (const format of ['concise', 'detailed'] as const) {
+    for (const format of formats) {
       const r = ensureOk(await call(client, tool, { limit: 100, response_format: format, ...extraArgs }), tool);
       const key = LIST_KEYS[tool];
       const records = ((r.structuredContent?.[key] ?? []) as unknown[]).length;

@@ -230,8 +230,8 @@ describe('a search sent as a POST that only reads (Capsule filters)', () => {
   const items = (b: unknown) => (b as any).kases;
 
   it('every page is the same POST with the same body, the followed links too', async () => {
-    const walk = await walkAll(http, capsule, search, { size: 3, maxPages: 10, items });
-    expect(walk.items.map((s: { id: number }) => s.id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    const walk = await walkAll<{ id: number }>(http, capsule, search, { size: 3, maxPages: 10, items });
+    expect(walk.items.map((s) => s.id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(server.requests.map((r) => [r.method, r.query.page, r.query.perPage])).toEqual([
       ['POST', undefined, '3'],
       ['POST', '2', '3'],
