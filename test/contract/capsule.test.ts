@@ -393,6 +393,8 @@ describe('deals (opportunities)', () => {
     expect(reopened.request.body).toEqual({ opportunity: { milestone: { id: 2 } } });
     expect(await reopened.execute()).toMatchObject({ status: 'open', stage: { id: '2', name: 'Bid' } });
 
+    expect((await failure(cap.deals.update('1002', { status: 'open' }, opts))).message).toBe('Deal 1002 is already open: nothing to update.');
+
     const agreeing = await cap.deals.update('1001', { status: 'won', stage_id: '4' }, opts);
     expect(agreeing.request.body).toEqual({ opportunity: { milestone: { id: 4 } } });
     const e = await failure(cap.deals.update('1001', { status: 'lost', stage_id: '4' }, opts));

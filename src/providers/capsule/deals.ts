@@ -7,7 +7,7 @@
  */
 import { CrmError, excerpt } from '../../crm/errors.js';
 import { path } from '../../crm/http.js';
-import type { Deal, Ref } from '../../crm/model.js';
+import type { Deal } from '../../crm/model.js';
 import { together } from '../../crm/parallel.js';
 import { WRITE_FIELDS, type CallOptions, type CrudOperations, type DealInput, type DealQuery, type Page, type PreparedWrite } from '../../crm/provider.js';
 import { requireChange } from '../../crm/records.js';
@@ -47,9 +47,6 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
       throw new CrmError('validation', `Stage '${excerpt(stageId)}' is a milestone of ${pipelineLabel(m)}, not of pipeline ${excerpt(pipelineId)}. Call get_pipeline to see its milestones.`);
     }
   }
-
-  const toDeals = async (raw: CapsuleOpportunity[], opts: CallOptions, names: Map<number, Ref>): Promise<Deal[]> =>
-    raw.map((o) => toDeal(o, names.get(o.milestone.id), { remote: opts.include_remote_data }));
 
   async function written(answer: unknown, opts: CallOptions): Promise<Deal> {
     const o = unwrap<CapsuleOpportunity>(answer, 'opportunity');
@@ -98,7 +95,7 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
       // The search names the milestone by name; a same-named milestone elsewhere is not this stage.
       const items = stage ? page.items.filter((o) => o.milestone.id === stage.id) : page.items;
       const names = await pipelinesOf(ctx, items.map((o) => o.milestone.id), opts.signal);
-      return { items: await toDeals(items, opts, names), next_cursor: page.next_cursor };
+      return { items: items.map((o) => toDeal(o, names.get(o.milestone.id), { remote: opts.include_remote_data })), next_cursor: page.next_cursor };
     },
 
     async get(id: string, opts: CallOptions): Promise<Deal> {
@@ -136,6 +133,7 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
       } else if (patch.status !== undefined) {
         const target = await statusMilestone(did, id, patch.status, opts.signal);
         if (target !== undefined) body.milestone = { id: target };
+        else if (Object.keys(body).length === 0) throw new CrmError('validation', `Deal ${excerpt(id)} is already open: nothing to update.`);
       }
       requireChange(body, 'deal', WRITE_FIELDS.deals);
       return client.prepareWrite(
