@@ -307,10 +307,11 @@ export async function recordSizes(
   client: Client,
   tools: string[] = Object.keys(LIST_KEYS),
   extraArgs: Record<string, unknown> = {},
+  formats: ReadonlyArray<'concise' | 'detailed'> = ['concise', 'detailed'],
 ): Promise<RecordSizeRow[]> {
   const rows: RecordSizeRow[] = [];
   for (const tool of tools) {
-    for (const format of ['concise', 'detailed'] as const) {
+    for (const format of formats) {
       // search has one format and its own arguments.
       if (tool in EXTRA_ARGS && format === 'detailed') continue;
       const args = EXTRA_ARGS[tool] ?? { limit: 100, response_format: format };

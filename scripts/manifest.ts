@@ -125,6 +125,23 @@ export const SETTINGS: readonly Setting[] = [
     type: 'string',
   },
   {
+    key: 'capsule_api_token',
+    env: 'CAPSULE_API_TOKEN',
+    provider: 'capsule',
+    title: 'API token',
+    description: 'Personal access token (Capsule: My Preferences > API Authentication Tokens).',
+    type: 'string',
+    sensitive: true,
+  },
+  {
+    key: 'capsule_base_url',
+    env: 'CAPSULE_BASE_URL',
+    provider: 'capsule',
+    title: 'API URL',
+    description: 'Empty: https://api.capsulecrm.com/api/v2.',
+    type: 'string',
+  },
+  {
     key: 'read_only',
     env: 'CRM_MCP_READ_ONLY',
     title: 'Read-only',
@@ -141,7 +158,7 @@ export const SETTINGS: readonly Setting[] = [
   },
 ];
 
-const PROVIDER_NAMES: Record<Provider, string> = { local: 'Local CRM', pipedrive: 'Pipedrive', truto: 'Truto' };
+const PROVIDER_NAMES: Record<Provider, string> = { local: 'Local CRM', pipedrive: 'Pipedrive', truto: 'Truto', capsule: 'Capsule' };
 
 /** Every provider but local needs settings; a new provider without any would be unusable. */
 function checkSettings(): void {
@@ -153,8 +170,12 @@ function checkSettings(): void {
   }
 }
 
+/** The remote CRMs, as the descriptions name them: "Pipedrive, Truto or Capsule". */
+const REMOTE = PROVIDERS.filter((p) => p !== 'local');
+const REMOTE_LIST = REMOTE.map((p) => PROVIDER_NAMES[p]).join(', ').replace(/, ([^,]*)$/, ' or $1');
+
 const DESCRIPTION =
-  'CRM pipelines, deals, accounts, contacts, notes and tasks for Claude: a demo CRM built in, or your Pipedrive or Truto account.';
+  `CRM pipelines, deals, accounts, contacts, notes and tasks for Claude: a demo CRM built in, or your ${REMOTE_LIST} account.`;
 
 export function buildManifest(): Record<string, unknown> {
   checkSettings();
@@ -183,7 +204,7 @@ export function buildManifest(): Record<string, unknown> {
       'Lets Claude read and change CRM pipelines, stages, deals, projects, accounts, contacts, notes and tasks ' +
       'through one typed model, and find any of them by name. ' +
       'Out of the box it serves an embedded SQLite CRM filled with demo data; ' +
-      'set the provider to pipedrive or truto and give the token in the settings to work on your own CRM. ' +
+      `set the provider to ${REMOTE.join(', ').replace(/, ([^,]*)$/, ' or $1')} and give the token in the settings to work on your own CRM. ` +
       'Writes can be previewed (dry_run), creates take an idempotency key, deletes need confirm: true, and ' +
       'the read-only setting offers only tools that change nothing.',
     author: { name: 'crm-mcp contributors', url: PROJECT_URL },
@@ -204,7 +225,7 @@ export function buildManifest(): Record<string, unknown> {
     tools_generated: false,
     // Prompts are served at run time (a manifest prompt needs its text inline).
     prompts_generated: true,
-    keywords: ['crm', 'pipedrive', 'truto', 'sales', 'pipeline', 'deals', 'projects', 'contacts', 'tasks', 'sqlite'],
+    keywords: ['crm', ...REMOTE, 'sales', 'pipeline', 'deals', 'projects', 'contacts', 'tasks', 'sqlite'],
     license: pkg.license,
     compatibility: { platforms: ['darwin', 'win32', 'linux'], runtimes: { node: MCPB_NODE } },
     user_config: userConfig,
@@ -218,7 +239,7 @@ export function buildServerJson(): Record<string, unknown> {
     $schema: 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json',
     name: pkg.mcpName,
     title: 'CRM (crm-mcp)',
-    description: 'CRM pipelines, deals, contacts, notes and tasks: built-in demo CRM, Pipedrive or Truto',
+    description: `CRM pipelines, deals, contacts, notes and tasks: built-in demo CRM, ${REMOTE_LIST}`,
     version: pkg.version,
     repository: { url: PROJECT_URL, source: 'github' },
     websiteUrl: pkg.homepage,

@@ -14,9 +14,9 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export const PROVIDERS = ['local', 'pipedrive', 'truto'] as const;
+export const PROVIDERS = ['local', 'pipedrive', 'truto', 'capsule'] as const;
 /** Named in DESIGN.md but not built yet: refused with a clear message instead of half-working. */
-const PLANNED = ['outreach', 'capsule', 'insightly', 'pipeliner', 'planhat', 'teamleader'];
+const PLANNED = ['outreach', 'insightly', 'pipeliner', 'planhat', 'teamleader'];
 export const TRUTO_INTEGRATIONS = ['capsule', 'insightly', 'pipeliner', 'planhat', 'teamleader'] as const;
 export type TrutoIntegration = (typeof TRUTO_INTEGRATIONS)[number];
 
@@ -30,7 +30,8 @@ export type ConnectionConfig =
       integratedAccountId: string;
       baseUrl?: string;
       integration?: TrutoIntegration;
-    };
+    }
+  | { name: string; provider: 'capsule'; apiToken: string; baseUrl?: string };
 
 export interface Config {
   connections: ConnectionConfig[];
@@ -80,11 +81,12 @@ Options (env equivalent in brackets):
 Other environment:
   CRM_MCP_AUTH_TOKEN   Bearer token every HTTP request must carry
   CRM_MCP_ALLOWED_HOSTS  Extra Host header names accepted over HTTP (comma list)
-  CRM_PROVIDER         local (default), pipedrive or truto, for a single connection
+  CRM_PROVIDER         local (default), pipedrive, truto or capsule, for a single connection
   PIPEDRIVE_API_TOKEN, PIPEDRIVE_BASE_URL (company root, default https://api.pipedrive.com),
     PIPEDRIVE_BURST_LIMIT (requests per 2 s for your plan: Lite 20 default, Growth 40, Premium 100)
   TRUTO_API_TOKEN, TRUTO_INTEGRATED_ACCOUNT_ID, TRUTO_BASE_URL, TRUTO_INTEGRATION
     (capsule, insightly, pipeliner, planhat or teamleader; unset = let Truto decide)
+  CAPSULE_API_TOKEN, CAPSULE_BASE_URL (default https://api.capsulecrm.com/api/v2)
 
 Examples:
   npx crm-mcp
@@ -215,6 +217,13 @@ function envConnection(env: Env, db: string): ConnectionConfig {
         baseUrl: url('TRUTO_BASE_URL', env.TRUTO_BASE_URL, 'TRUTO_API_TOKEN'),
         integration: integration('TRUTO_INTEGRATION', env.TRUTO_INTEGRATION),
       };
+    case 'capsule':
+      return {
+        name: 'capsule',
+        provider: 'capsule',
+        apiToken: required(env, 'CAPSULE_API_TOKEN', 'for CRM_PROVIDER=capsule'),
+        baseUrl: url('CAPSULE_BASE_URL', env.CAPSULE_BASE_URL, 'CAPSULE_API_TOKEN'),
+      };
   }
 }
 
@@ -287,6 +296,8 @@ function fileConnections(path: string, env: Env, baseDir: string): { list: Conne
           baseUrl: url(`${where} base_url`, c.base_url, 'the env var named by api_token_env'),
           integration: integration(`${where} integration`, c.integration),
         };
+      case 'capsule':
+        return { name, provider: 'capsule', apiToken: secret(), baseUrl: url(`${where} base_url`, c.base_url, 'the env var named by api_token_env') };
     }
   });
   if (!list.length) throw new ConfigError(`--config ${path}: 'connections' is empty.`);

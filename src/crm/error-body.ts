@@ -20,9 +20,16 @@ export interface ErrorBodyReading {
   maxErrors?: number;
   /**
    * The name an agent knows for a native field or a JSON pointer (e.g. Outreach's
-   * `/data/attributes/closeDate` -> `close_date`); undefined keeps the native one.
+   * `/data/attributes/closeDate` -> `close_date`); undefined keeps the native one. `entry` is the
+   * whole error entry, for CRMs whose field names depend on the record (Capsule's `resource`).
    */
-  fieldName?: (native: string) => string | undefined;
+  fieldName?: (native: string, entry: Record<string, unknown>) => string | undefined;
+  /**
+   * Where an entry's field goes: before its message (default: "name is required"), or after it in
+   * parentheses, for CRMs whose messages already say the field in words ("party is required (account)";
+   * left out when the message starts with it: "name is required").
+   */
+  fieldPlacement?: 'before' | 'after';
 }
 
 export const DEFAULT_MESSAGE_KEYS = ['message', 'error_description', 'detail', 'title', 'error'] as const;
@@ -36,8 +43,9 @@ function errorEntry(entry: unknown, reading: ErrorBodyReading): string | undefin
   if (!isObject(entry)) return undefined;
   const pointer = isObject(entry.source) ? entry.source.pointer : undefined;
   const native = textOf(entry.field) ?? textOf(pointer);
-  const field = native ? (reading.fieldName?.(native) ?? native) : undefined;
+  const field = native ? (reading.fieldName?.(native, entry) ?? native) : undefined;
   const message = textOf(entry.message) ?? textOf(entry.detail) ?? textOf(entry.title);
+  if (reading.fieldPlacement === 'after' && field && message) return message.startsWith(`${field} `) ? message : `${message} (${field})`;
   return [field, message].filter(Boolean).join(' ') || undefined;
 }
 

@@ -66,6 +66,8 @@ export interface HttpRequest {
   idempotencyKey?: string;
   /** The key was made up for this one call, so the caller cannot repeat it: advice must not say it can. */
   idempotencyKeyGenerated?: boolean;
+  /** A POST that only reads (a CRM's search or filter endpoint): retried and reported like a GET. */
+  readOnly?: boolean;
 }
 
 type PathAndQuery = Pick<HttpRequest, 'path' | 'query' | 'search'>;
@@ -540,6 +542,9 @@ type Attempt =
 
 type Failure = Exclude<Attempt, { ok: true }>;
 
+/** A GET, or a POST the provider marked as a read (a search): safe to repeat, changes nothing. */
+const isRead = (req: HttpRequest) => req.method === 'GET' || req.readOnly === true;
+
 /** POST and PATCH with a key are idempotent upstream; a key means nothing to other methods. */
 const keyed = (req: HttpRequest) => !!req.idempotencyKey && (req.method === 'POST' || req.method === 'PATCH');
 
@@ -799,9 +804,8 @@ export class HttpClient {
   }
 
   private isRetryable(f: Failure, req: HttpRequest): boolean {
-    const isRead = req.method === 'GET';
     // A write may be repeated only when the key makes it idempotent or the failure proves nothing was written.
-    const safeToRepeat = isRead || keyed(req);
+    const safeToRepeat = isRead(req) || keyed(req);
     if (f.kind === 'status') {
       if (f.status === 429) return true;
       return safeToRepeat && (f.status === 408 || f.status >= 500);
@@ -811,7 +815,7 @@ export class HttpClient {
       return safeToRepeat || !f.sent;
     }
     // A garbled answer is transient like a 502; a write's garbled answer hides whether it happened.
-    if (f.kind === 'malformed') return isRead;
+    if (f.kind === 'malformed') return isRead(req);
     return false;
   }
 
@@ -839,7 +843,7 @@ export class HttpClient {
   }
 
   private cancelled(req: HttpRequest, maybeSent: boolean): CrmError {
-    const tail = req.method !== 'GET' && maybeSent ? ` ${WRITE_UNCERTAIN}` : '';
+    const tail = !isRead(req) && maybeSent ? ` ${WRITE_UNCERTAIN}` : '';
     return this.err('cancelled', `The request to ${this.provider} was cancelled.${tail}`, { nothingSent: !maybeSent });
   }
 
@@ -865,7 +869,7 @@ export class HttpClient {
       });
     }
     const base = this.failureSentence(f);
-    const tail = req.method !== 'GET' && !callerCanRepeat(req) && this.maybeWritten(f) ? ` ${WRITE_UNCERTAIN}` : '';
+    const tail = !isRead(req) && !callerCanRepeat(req) && this.maybeWritten(f) ? ` ${WRITE_UNCERTAIN}` : '';
     const advice = serverAsked ? `${this.provider} asks to ${when}` : `Please ${when}`;
     return this.err('upstream', `${base} ${advice}${tail}`, {
       status: f.kind === 'status' || f.kind === 'malformed' ? f.status : undefined,
@@ -898,7 +902,7 @@ export class HttpClient {
   }
 
   private finalError(f: Failure, req: HttpRequest, attempts: number, retryable: boolean): CrmError {
-    const isWrite = req.method !== 'GET';
+    const isWrite = !isRead(req);
     const after = retryable && attempts > 1 ? ` (after ${attempts} attempts)` : '';
     if (f.kind === 'status') {
       const s = f.status;

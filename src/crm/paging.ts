@@ -28,6 +28,11 @@ export interface ListRequest {
   query?: Record<string, unknown>;
   /** Headers the CRM needs on every page request, never secrets (e.g. a JSON:API Accept). */
   headers?: Record<string, string>;
+  /**
+   * A search sent as a POST that only reads (Capsule's `POST /{entity}/filters/results`): every
+   * page, the first and each followed link, is the same POST with this body.
+   */
+  search?: { body: unknown };
 }
 
 export interface PagingStyle {
@@ -149,7 +154,8 @@ export interface NativePage<T> {
 /** One page of a listing through `http`. */
 export async function fetchPage<T>(http: HttpClient, style: PagingStyle, first: ListRequest, reading: PageReading<T>): Promise<NativePage<T>> {
   const req = pageRequest(style, first, reading.size, reading.cursor);
-  const res = await http.request({ method: 'GET', ...req, signal: reading.signal, cost: reading.cost });
+  const method = first.search ? { method: 'POST' as const, body: first.search.body, readOnly: true } : { method: 'GET' as const };
+  const res = await http.request({ ...method, ...req, signal: reading.signal, cost: reading.cost });
   const items = reading.items(res.body);
   const next = style.next(res, { count: items.length, size: reading.size, cursor: reading.cursor });
   return { items, next_cursor: next !== null && style.links ? http.linkCursor(next) : next };

@@ -32,5 +32,9 @@ export async function createProvider(config: ConnectionConfig, logger: Logger): 
         logger: log,
       });
     }
+    case 'capsule': {
+      const { createCapsuleProvider } = await import('./capsule/index.js');
+      return createCapsuleProvider({ apiToken: config.apiToken, baseUrl: config.baseUrl, logger: log });
+    }
   }
 }

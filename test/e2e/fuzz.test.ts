@@ -1,6 +1,6 @@
 /**
  * The bounded fuzz run of `npm test` (issue 7): a few hundred seeded calls of every tool through
- * the real client against the built binary, on the local CRM and on the fake Pipedrive. Every
+ * the real client against the built binary, on the local CRM and on the fake Pipedrive and Capsule. Every
  * problem count must be zero: no crash, no protocol error, no answer that is neither a result nor
  * an isError sentence, none over 100 KB, no stack trace or path, no output-schema violation, no
  * "failed unexpectedly", no stray stderr line. `npm run fuzz` runs the same harness for 10,000+.
@@ -15,6 +15,7 @@ describe('fuzzing every tool through the real client', () => {
   for (const [target, calls] of [
     ['local', 400],
     ['pipedrive', 200],
+    ['capsule', 200],
   ] as Array<[Target, number]>) {
     it(`${target}: ${calls} seeded calls, no problem of any kind`, { timeout: 180_000 }, async () => {
       const report = await fuzz({ target, calls, seed: SEED });

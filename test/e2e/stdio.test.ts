@@ -1437,6 +1437,7 @@ describe('cli', () => {
     { label: 'CRM_MCP_READ_ONLY=maybe', args: [], env: { CRM_MCP_READ_ONLY: 'maybe' }, names: /CRM_MCP_READ_ONLY/ },
     { label: 'unknown flag', args: ['--bogus-flag'], names: /bogus-flag/ },
     { label: 'pipedrive without token', args: [], env: { CRM_PROVIDER: 'pipedrive' }, names: /PIPEDRIVE_API_TOKEN/ },
+    { label: 'capsule without token', args: [], env: { CRM_PROVIDER: 'capsule' }, names: /CAPSULE_API_TOKEN/ },
     { label: 'missing --config file', args: ['--config', 'does-not-exist.json'], names: /--config/ },
   ];
   for (const b of bad) {

@@ -23,6 +23,8 @@ import { IdempotencyStore } from '../../src/crm/idempotency.js';
 import type { CrmProvider, DealInput } from '../../src/crm/provider.js';
 import { createPipedriveProvider } from '../../src/providers/pipedrive/index.js';
 import { createTrutoProvider } from '../../src/providers/truto/index.js';
+import { createCapsuleProvider } from '../../src/providers/capsule/index.js';
+import { CAPSULE_TOKEN, startFakeCapsule } from '../fakes/capsule.js';
 import { DEFAULT_TOKEN, startFakePipedrive } from '../fakes/pipedrive.js';
 import type { Fault, FakeServer, RecordedRequest } from '../fakes/server.js';
 import { FAKE_TRUTO_ACCOUNT, FAKE_TRUTO_TOKEN, startFakeTruto } from '../fakes/truto.js';
@@ -52,6 +54,11 @@ interface Harness {
   dealInput(name: string): DealInput;
   /** Records upstream named `name` (a create applied twice shows as 2). */
   recordsNamed(name: string): number;
+  /**
+   * The request of list_pipelines that faults must exhaust for the read to fail (default: any GET).
+   * Capsule lists pipelines and boards together: a fault each would both be retried away.
+   */
+  listPipelinesRequest?: (r: RecordedRequest) => boolean;
   stop(): Promise<void>;
 }
 
@@ -95,6 +102,24 @@ const SUBJECTS: Subject[] = [
         errorBody: (status, message) => ({ statusCode: status, error: 'Error', message }),
         dealInput: (name) => ({ name, stage_id: '11' }),
         recordsNamed: (name) => [...fake.state.records.opportunities.values()].filter((o) => o.name === name).length,
+        stop: () => fake.stop(),
+      };
+    },
+  },
+  {
+    name: 'capsule',
+    async start() {
+      const fake = await startFakeCapsule();
+      return {
+        server: fake.server,
+        secret: CAPSULE_TOKEN,
+        provider: (logger, tuning) =>
+          createCapsuleProvider({ apiToken: CAPSULE_TOKEN, baseUrl: fake.url, logger, http: { ...TUNING, ...tuning } }),
+        errorBody: (status, message) =>
+          status === 429 ? { error: message } : status === 422 ? { message: 'Validation Failed', errors: [{ resource: 'opportunity', field: 'name', message }] } : { message },
+        dealInput: (name) => ({ name, stage_id: '1', account_id: '892' }),
+        listPipelinesRequest: (r) => r.method === 'GET' && r.path === '/api/v2/pipelines',
+        recordsNamed: (name) => [...fake.state.opportunities.values()].filter((o) => o.name === name).length,
         stop: () => fake.stop(),
       };
     },
@@ -350,7 +375,7 @@ describe.each(SUBJECTS)('$name under faults', (subject) => {
       ['429 exhausted', (o) => ({ ...rateLimited(h, { 'Retry-After': '120' }), body: h.errorBody(429, echo(o)) }), 1],
     ];
     const ops: Array<[string, (p: CrmProvider) => Promise<unknown>, (r: RecordedRequest) => boolean]> = [
-      ['read', (x) => x.pipelines!.list!({ limit: 5 }, {}), (r) => r.method === 'GET'],
+      ['read', (x) => x.pipelines!.list!({ limit: 5 }, {}), h.listPipelinesRequest ?? ((r) => r.method === 'GET')],
       ['create', async (x) => (await x.deals!.create!(h.dealInput('Echo'), {})).execute(), (r) => r.method === 'POST'],
     ];
     for (let offset = 250; offset <= 350; offset++) {

@@ -12,10 +12,11 @@ import { join } from 'node:path';
 import { Client, ProtocolError } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import fc from 'fast-check';
-import { DEFAULT_TOKEN, startFakePipedrive, type FakePipedrive } from '../fakes/pipedrive.js';
+import { DEFAULT_TOKEN, startFakePipedrive } from '../fakes/pipedrive.js';
+import { CAPSULE_TOKEN, startFakeCapsule } from '../fakes/capsule.js';
 import { CLI } from '../helpers/server.js';
 
-export type Target = 'local' | 'pipedrive';
+export type Target = 'local' | 'pipedrive' | 'capsule';
 
 export interface FuzzOptions {
   target: Target;
@@ -263,7 +264,7 @@ interface Server {
   close: () => Promise<void>;
 }
 
-async function startServer(cli: string, target: Target, dir: string, fake?: FakePipedrive): Promise<Server> {
+async function startServer(cli: string, target: Target, dir: string, fake?: { url: string }): Promise<Server> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: join(dir, 'home'),
@@ -277,6 +278,7 @@ async function startServer(cli: string, target: Target, dir: string, fake?: Fake
       PIPEDRIVE_BURST_LIMIT: '1000',
     });
   }
+  if (target === 'capsule') Object.assign(env, { CRM_PROVIDER: 'capsule', CAPSULE_API_TOKEN: CAPSULE_TOKEN, CAPSULE_BASE_URL: fake!.url });
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [cli, '--db', join(dir, 'crm.db')],
@@ -350,7 +352,8 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   };
 
   const dir = mkdtempSync(join(tmpdir(), 'crm-mcp-fuzz-'));
-  const fake = options.target === 'pipedrive' ? await startFakePipedrive({ burstLimit: 1000 }) : undefined;
+  const fake =
+    options.target === 'pipedrive' ? await startFakePipedrive({ burstLimit: 1000 }) : options.target === 'capsule' ? await startFakeCapsule() : undefined;
   const cli = options.cli ?? CLI;
   let server = await startServer(cli, options.target, dir, fake);
   try {

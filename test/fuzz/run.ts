@@ -22,8 +22,8 @@ const { values } = parseArgs({
 const calls = Number(values.calls);
 const seed = Number(values.seed);
 const targets = values.target.split(',').map((t) => t.trim()) as Target[];
-if (!Number.isInteger(calls) || calls < 1 || !Number.isInteger(seed) || targets.some((t) => t !== 'local' && t !== 'pipedrive')) {
-  console.error('usage: npm run fuzz -- [--calls N] [--seed N] [--target local,pipedrive]');
+if (!Number.isInteger(calls) || calls < 1 || !Number.isInteger(seed) || targets.some((t) => t !== 'local' && t !== 'pipedrive' && t !== 'capsule')) {
+  console.error('usage: npm run fuzz -- [--calls N] [--seed N] [--target local,pipedrive,capsule]');
   process.exit(2);
 }
 

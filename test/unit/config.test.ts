@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DB, loadConfig } from '../../src/config.js';
+import { DEFAULT_DB, loadConfig, PROVIDERS } from '../../src/config.js';
 
 const load = (argv: string[], env: Record<string, string> = {}) => loadConfig(argv, env, '/work');
 
@@ -33,7 +33,8 @@ describe('config', () => {
     expect(() => load([], { CRM_MCP_LOG_LEVEL: 'loud' })).toThrow(/^CRM_MCP_LOG_LEVEL must be one of/);
     expect(() => load(['--bogus'])).toThrow(/Unknown option '--bogus'.*see crm-mcp --help/);
     expect(() => load([], { CRM_PROVIDER: 'salesforce' })).toThrow(/CRM_PROVIDER must be one of local, pipedrive, truto/);
-    expect(() => load([], { CRM_PROVIDER: 'capsule' })).toThrow(/not available yet.*TRUTO_INTEGRATION=capsule/);
+    expect(() => load([], { CRM_PROVIDER: 'planhat' })).toThrow(/not available yet.*TRUTO_INTEGRATION=planhat/);
+    expect(() => load([], { CRM_PROVIDER: 'capsule' })).toThrow('CAPSULE_API_TOKEN is not set; it is needed for CRM_PROVIDER=capsule.');
     expect(load([], { CRM_MCP_AUTH_TOKEN: 'short' }).warnings).toEqual([
       expect.stringContaining('CRM_MCP_AUTH_TOKEN is shorter than 16 characters'),
     ]);
@@ -122,6 +123,29 @@ describe('config', () => {
         { name: 'sales', provider: 'pipedrive', apiToken: 'secret-pd', baseUrl: undefined, burstLimit: undefined },
         { name: 'delivery', provider: 'truto', apiToken: 'secret-truto', integratedAccountId: 'acc', baseUrl: undefined, integration: 'capsule' },
       ]);
+    });
+
+    it('a Capsule connection: its token from an env var, its base URL checked like every other', () => {
+      const p = file('capsule.json', { connections: { delivery: { provider: 'capsule', api_token_env: 'CAP_TOKEN', base_url: 'https://proxy.example/api/v2/' } } });
+      expect(load(['--config', p], { CAP_TOKEN: 'secret-cap' }).connections).toEqual([
+        { name: 'delivery', provider: 'capsule', apiToken: 'secret-cap', baseUrl: 'https://proxy.example/api/v2' },
+      ]);
+      expect(load([], { CRM_PROVIDER: 'capsule', CAPSULE_API_TOKEN: 'secret-cap' }).connections).toEqual([
+        { name: 'capsule', provider: 'capsule', apiToken: 'secret-cap', baseUrl: undefined },
+      ]);
+      expect(() => load([], { CRM_PROVIDER: 'capsule', CAPSULE_API_TOKEN: 't', CAPSULE_BASE_URL: 'https://x.example/?token=abc' })).toThrow(
+        /^CAPSULE_BASE_URL \(https:\/\/x\.example\/…\) must not have a query string.*CAPSULE_API_TOKEN/,
+      );
+    });
+
+    it("the README's --config example loads, with every provider as a named connection", () => {
+      const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+      const example = [...readme.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]).find((j) => j.includes('"connections"'));
+      expect(example, 'the README has no --config example').toBeDefined();
+      const config = JSON.parse(example!.replace('"…"', '"acc"')) as { connections: Record<string, { api_token_env?: string }> };
+      const env = Object.fromEntries(Object.values(config.connections).flatMap((c) => (c.api_token_env ? [[c.api_token_env, 'token-from-env']] : [])));
+      const c = load(['--config', file('readme.json', config)], env);
+      expect(new Set(c.connections.map((x) => x.provider))).toEqual(new Set(PROVIDERS));
     });
 
     it('refuses secrets stored in the file, without echoing them', () => {

@@ -42,6 +42,21 @@ describe('readErrorBody', () => {
     expect(readErrorBody({ errors: [{ field: 'name' }] }, { errors: 'none' })).toBeUndefined();
   });
 
+  it("Capsule's whole-sentence messages: the argument name after them, from the entry's resource", () => {
+    const body = {
+      message: 'Validation Failed',
+      errors: [
+        { resource: 'opportunity', field: 'party', message: 'party is required' },
+        { resource: 'opportunity', field: 'name', message: 'name is required' },
+      ],
+    };
+    const fieldName = (f: string, e: Record<string, unknown>) => (e.resource === 'opportunity' && f === 'party' ? 'account_id' : undefined);
+    expect(readErrorBody(body, { errors: 'before', maxErrors: 2, fieldPlacement: 'after', fieldName })).toBe(
+      'party is required (account_id); name is required',
+    );
+    expect(readErrorBody(body, { errors: 'before', maxErrors: 2, fieldName })).toBe('account_id party is required; name name is required');
+  });
+
   it('a detail field beside the message, unless it says nothing', () => {
     const reader = errorBodyReader({ messageKeys: ['error'], detailKey: 'hint', skipDetail: /see the docs/i });
     expect(reader(400, { error: 'Bad input', hint: 'name is too long' })).toBe('Bad input (name is too long)');

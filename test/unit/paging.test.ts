@@ -51,6 +51,14 @@ function serve(r: RecordedRequest): FakeResponse {
       if (rels.length) headers.link = rels.join(', ');
       return { status: 200, headers, body: { kases: listing.slice(start, start + size) } };
     }
+    case '/kases/filters/results': {
+      // Capsule's structured search: a POST with the conditions, paged like its listings.
+      const page = int(q.page, 1);
+      const size = int(q.perPage, 50);
+      const start = (page - 1) * size;
+      const next = start + size < listing.length ? { link: `<${origin}${BASE_PATH}/kases/filters/results?page=${page + 1}&perPage=${size}>; rel="next"` } : undefined;
+      return { status: 200, headers: next, body: { kases: listing.slice(start, start + size) } };
+    }
     case '/Projects': {
       // Insightly: skip + top, a bare array.
       const skip = int(q.skip, 0);
@@ -213,6 +221,36 @@ describe('links are followed only under the base URL', () => {
     expect(() => pageRequest(jsonApi, { path: '/stages' }, 3, '/users?page=2')).toThrow(/belongs to another list/);
     await expect(fetchPage(http, jsonApi, { path: '/stages' }, { size: 3, cursor: '/stages?page=2#x', items })).rejects.toThrow(/'#'/);
     expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe('a search sent as a POST that only reads (Capsule filters)', () => {
+  const capsule = headerLink({ sizeParam: 'perPage' });
+  const search = { path: '/kases/filters/results', search: { body: { filter: { conditions: [{ field: 'name', operator: 'contains', value: 'x' }] } } } };
+  const items = (b: unknown) => (b as any).kases;
+
+  it('every page is the same POST with the same body, the followed links too', async () => {
+    const walk = await walkAll<{ id: number }>(http, capsule, search, { size: 3, maxPages: 10, items });
+    expect(walk.items.map((s) => s.id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(server.requests.map((r) => [r.method, r.query.page, r.query.perPage])).toEqual([
+      ['POST', undefined, '3'],
+      ['POST', '2', '3'],
+      ['POST', '3', '3'],
+    ]);
+    for (const r of server.requests) expect(r.body).toEqual(search.search.body);
+  });
+
+  it('is retried after a 503 like a GET (a plain POST is not: it may have written)', async () => {
+    server.inject({ kind: 'status', status: 503, body: { message: 'busy' } }, { times: 2 });
+    const page = await fetchPage(http, capsule, search, { size: 3, items });
+    expect(page.items).toHaveLength(3);
+    expect(server.requests).toHaveLength(3);
+    server.reset();
+    server.inject({ kind: 'status', status: 503, body: { message: 'busy' } });
+    const err = await http.request({ method: 'POST', path: '/kases/filters/results', body: search.search.body }).catch((e) => e);
+    expect(err).toBeInstanceOf(CrmError);
+    expect(err.message).toMatch(/may or may not have happened/);
+    expect(server.requests).toHaveLength(1);
   });
 });
 
