@@ -239,7 +239,7 @@ export function buildServerJson(): Record<string, unknown> {
     $schema: 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json',
     name: pkg.mcpName,
     title: 'CRM (crm-mcp)',
-    description: `CRM pipelines, deals, contacts, notes and tasks: built-in demo CRM, ${REMOTE_LIST}`,
+    description: 'CRM pipelines, deals, contacts, notes and tasks: a built-in demo CRM, or your own CRM',
     version: pkg.version,
     repository: { url: PROJECT_URL, source: 'github' },
     websiteUrl: pkg.homepage,
