@@ -48,7 +48,7 @@ const SUPPORTED = {
 function expectNotSupported(text: string, what: RegExp): void {
   expect(text).toMatch(/^Capsule does not support/);
   expect(text).toMatch(what);
-  expect(text).toContain('This connection supports: pipelines (list, get); stages (list, get); deals (list, get, create, update); projects (list, get, create, update, delete).');
+  expect(text).toContain('this connection supports pipelines (list, get), stages (list, get), deals (list, get, create, update) and projects (list, get, create, update, delete).');
 }
 
 describe('capsule over stdio: one server at log level debug', () => {
