@@ -36,16 +36,20 @@ export function supportedOperations(caps: Capabilities): Record<string, string[]
   return out;
 }
 
-function unsupported(provider: CrmProvider, what: string): CrmError {
+/** `reason`: the provider's own sentence for this refusal (ResourceCapabilities.refusals), said first. */
+function unsupported(provider: CrmProvider, what: string, reason?: string): CrmError {
   const ops = supportedOperations(provider.capabilities);
   const summary = Object.entries(ops)
     .map(([r, o]) => `${r} (${o.join(', ')})`)
     .join('; ');
   return new CrmError(
     'unsupported',
-    `${provider.label} does not support ${what}. This connection supports: ${summary || 'nothing'}.`,
+    `${reason ?? `${provider.label} does not support ${what}.`} This connection supports: ${summary || 'nothing'}.`,
   );
 }
+
+const refusal = (provider: CrmProvider, resource: Resource, op: Operation): string | undefined =>
+  provider.capabilities[resource]?.refusals?.[op];
 
 /** Throws `unsupported` unless the provider both declares and implements the operation. */
 export function requireOperation<R extends Resource>(
@@ -55,7 +59,7 @@ export function requireOperation<R extends Resource>(
 ): NonNullable<NonNullable<CrmProvider[R]>[Operation]> {
   const declared = provider.capabilities[resource]?.[op];
   const impl = provider[resource]?.[op];
-  if (!declared || !impl) throw unsupported(provider, `${VERB[op]} ${resource}`);
+  if (!declared || !impl) throw unsupported(provider, `${VERB[op]} ${resource}`, refusal(provider, resource, op));
   return impl.bind(provider[resource]) as NonNullable<NonNullable<CrmProvider[R]>[Operation]>;
 }
 
@@ -89,7 +93,7 @@ export function checkWrite(
   input: object,
 ): void {
   const rules = provider.capabilities[resource]?.[op];
-  if (!rules) throw unsupported(provider, `${VERB[op]} ${resource}`);
+  if (!rules) throw unsupported(provider, `${VERB[op]} ${resource}`, refusal(provider, resource, op));
   const noun = SINGULAR[resource];
   const given = givenFields(input);
   const extra = given.filter((f) => !rules.supported.includes(f));

@@ -157,13 +157,24 @@ export async function fetchPage<T>(http: HttpClient, style: PagingStyle, first: 
 
 /**
  * Every page of a listing, `size` records a page, at most `maxPages` pages; stops early on a
- * repeated cursor and says so in `stopped` (paginate.walkPages).
+ * repeated cursor and says so in `stopped` (paginate.walkPages). With `key`, a page that starts
+ * and ends with the same records as the one before also stops it as a repeat: an offset is never
+ * given twice, but a CRM (or a proxy) that ignores it serves the same page again and again.
  */
 export function walkAll<T>(
   http: HttpClient,
   style: PagingStyle,
   first: ListRequest,
-  reading: Omit<PageReading<T>, 'cursor'> & { maxPages: number },
+  reading: Omit<PageReading<T>, 'cursor'> & { maxPages: number; key?: (item: T) => string },
 ): Promise<Walk<T>> {
-  return walkPages((cursor) => fetchPage(http, style, first, { ...reading, cursor }), reading.maxPages);
+  let previous: string | undefined;
+  return walkPages(async (cursor) => {
+    const page = await fetchPage(http, style, first, { ...reading, cursor });
+    if (!reading.key || !page.items.length) return page;
+    const mark = `${reading.key(page.items[0])}\u0000${reading.key(page.items[page.items.length - 1])}`;
+    // The cursor just followed, given back: walkPages has seen it, so it stops there as repeated.
+    if (cursor !== undefined && mark === previous) return { items: [], next_cursor: cursor };
+    previous = mark;
+    return page;
+  }, reading.maxPages);
 }

@@ -1,5 +1,5 @@
 /** Small pieces every mapper from a CRM's records to the unified model needs. */
-import { CrmError } from './errors.js';
+import { CrmError, excerpt } from './errors.js';
 import type { DealSummary } from './model.js';
 
 /** A copy without undefined members, so records carry only what the CRM said (and `toEqual` is exact). */
@@ -48,4 +48,19 @@ export function requireChange(body: object, noun: string, fields: readonly strin
   if (Object.keys(body).length === 0) {
     throw new CrmError('validation', `Nothing to update: give at least one of ${fields.join(', ')} for the ${noun}.`);
   }
+}
+
+/**
+ * A CRM id that is a positive whole number (Pipedrive, Insightly, Capsule): anything else cannot
+ * exist upstream, so it is refused before a request, naming the tool that lists valid ids.
+ */
+export function positiveIntegerId(crm: string, id: string, what: string, listTool: string): number {
+  const trimmed = id.trim();
+  if (!/^[1-9][0-9]{0,15}$/.test(trimmed)) {
+    throw new CrmError(
+      'validation',
+      `'${excerpt(id)}' is not a ${crm} ${what} id (they are positive whole numbers). Call ${listTool} to see valid ${what} ids.`,
+    );
+  }
+  return Number(trimmed);
 }

@@ -18,7 +18,7 @@ import {
   type Values,
 } from '../../crm/model.js';
 import type { DealInput, PipelineInput, StageInput } from '../../crm/provider.js';
-import { compact, tallyOpenDeals } from '../../crm/records.js';
+import { compact, positiveIntegerId, tallyOpenDeals } from '../../crm/records.js';
 
 // ---------------------------------------------------------------------------------------------
 // Native shapes (only the fields we read; the rest rides along in remote_data).
@@ -149,16 +149,7 @@ function refOf(id: number, names: ReadonlyMap<number, string> | undefined): Ref 
 }
 
 /** Pipedrive ids are positive integers; anything else cannot exist upstream. */
-export function nativeId(id: string, what: string, listTool: string): number {
-  const trimmed = id.trim();
-  if (!/^[1-9][0-9]{0,15}$/.test(trimmed)) {
-    throw new CrmError(
-      'validation',
-      `'${excerpt(id)}' is not a Pipedrive ${what} id (they are positive whole numbers). Call ${listTool} to see valid ${what} ids.`,
-    );
-  }
-  return Number(trimmed);
-}
+export const nativeId = (id: string, what: string, listTool: string): number => positiveIntegerId('Pipedrive', id, what, listTool);
 
 const withRemote = <T extends object>(record: T, native: object, include: boolean | undefined): T =>
   include ? { ...record, remote_data: { ...native } } : record;
