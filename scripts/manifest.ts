@@ -125,6 +125,31 @@ export const SETTINGS: readonly Setting[] = [
     type: 'string',
   },
   {
+    key: 'insightly_api_key',
+    env: 'INSIGHTLY_API_KEY',
+    provider: 'insightly',
+    title: 'API key',
+    description: 'Your API key (Insightly: User Settings > API).',
+    type: 'string',
+    sensitive: true,
+  },
+  {
+    key: 'insightly_pod',
+    env: 'INSIGHTLY_POD',
+    provider: 'insightly',
+    title: 'Pod',
+    description: 'The pod of the API URL under your API key, e.g. na1 for https://api.na1.insightly.com/v3.1/.',
+    type: 'string',
+  },
+  {
+    key: 'insightly_base_url',
+    env: 'INSIGHTLY_BASE_URL',
+    provider: 'insightly',
+    title: 'API URL',
+    description: 'The API URL itself, instead of the pod (e.g. https://api.na1.insightly.com/v3.1).',
+    type: 'string',
+  },
+  {
     key: 'read_only',
     env: 'CRM_MCP_READ_ONLY',
     title: 'Read-only',
@@ -141,7 +166,7 @@ export const SETTINGS: readonly Setting[] = [
   },
 ];
 
-const PROVIDER_NAMES: Record<Provider, string> = { local: 'Local CRM', pipedrive: 'Pipedrive', truto: 'Truto' };
+const PROVIDER_NAMES: Record<Provider, string> = { local: 'Local CRM', pipedrive: 'Pipedrive', truto: 'Truto', insightly: 'Insightly' };
 
 /** Every provider but local needs settings; a new provider without any would be unusable. */
 function checkSettings(): void {
@@ -154,7 +179,7 @@ function checkSettings(): void {
 }
 
 const DESCRIPTION =
-  'CRM pipelines, stages, deals and projects for Claude: a demo CRM built in, or your Pipedrive or Truto account.';
+  'CRM pipelines, stages, deals and projects for Claude: a demo CRM built in, or your Pipedrive, Truto or Insightly account.';
 
 export function buildManifest(): Record<string, unknown> {
   checkSettings();
@@ -182,7 +207,7 @@ export function buildManifest(): Record<string, unknown> {
     long_description:
       'Lets Claude read and change CRM pipelines, stages, deals and projects through one typed model. ' +
       'Out of the box it serves an embedded SQLite CRM filled with demo data; ' +
-      'set the provider to pipedrive or truto and give the token in the settings to work on your own CRM. ' +
+      'set the provider to pipedrive, truto or insightly and give the token in the settings to work on your own CRM. ' +
       'Writes can be previewed (dry_run), creates take an idempotency key, deletes need confirm: true, and ' +
       'the read-only setting offers only tools that change nothing.',
     author: { name: 'crm-mcp contributors', url: PROJECT_URL },
@@ -203,7 +228,7 @@ export function buildManifest(): Record<string, unknown> {
     tools_generated: false,
     // Prompts are served at run time (a manifest prompt needs its text inline).
     prompts_generated: true,
-    keywords: ['crm', 'pipedrive', 'truto', 'sales', 'pipeline', 'deals', 'projects', 'sqlite'],
+    keywords: ['crm', 'pipedrive', 'truto', 'insightly', 'sales', 'pipeline', 'deals', 'projects', 'sqlite'],
     license: pkg.license,
     compatibility: { platforms: ['darwin', 'win32', 'linux'], runtimes: { node: MCPB_NODE } },
     user_config: userConfig,
@@ -217,7 +242,7 @@ export function buildServerJson(): Record<string, unknown> {
     $schema: 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json',
     name: pkg.mcpName,
     title: 'CRM (crm-mcp)',
-    description: 'CRM pipelines, stages, deals and projects: built-in demo CRM, Pipedrive or Truto',
+    description: 'CRM pipelines, stages, deals and projects: built-in demo CRM, Pipedrive, Truto or Insightly',
     version: pkg.version,
     repository: { url: PROJECT_URL, source: 'github' },
     websiteUrl: pkg.homepage,

@@ -32,5 +32,9 @@ export async function createProvider(config: ConnectionConfig, logger: Logger): 
         logger: log,
       });
     }
+    case 'insightly': {
+      const { createInsightlyProvider } = await import('./insightly/index.js');
+      return createInsightlyProvider({ apiKey: config.apiKey, pod: config.pod, baseUrl: config.baseUrl, logger: log });
+    }
   }
 }
