@@ -76,15 +76,20 @@ export function headerLink(o: { sizeParam: string }): PagingStyle {
 
 /**
  * Offsets: page `cursor` starts at record `cursor` (0 first). A page shorter than the size asked
- * for is the last, so a listing whose length is a multiple of the size costs one empty page.
+ * for is the last, so a listing whose length is a multiple of the size costs one empty page. With
+ * `totalHeader` (Insightly's X-Total-Count), an answer that carries the total decides instead: a
+ * CRM that serves fewer records than asked for still pages on, and the last full page is the last.
  */
-export function offsetPaging(o: { sizeParam: string; offsetParam: string }): PagingStyle {
+export function offsetPaging(o: { sizeParam: string; offsetParam: string; totalHeader?: string }): PagingStyle {
   return {
     links: false,
     params: (size, cursor) => ({ [o.offsetParam]: cursor === undefined ? undefined : offsetOf(cursor), [o.sizeParam]: size }),
-    next: (_answer, page) => {
+    next: (answer, page) => {
+      const after = offsetOf(page.cursor ?? '0') + page.count;
+      const total = o.totalHeader === undefined ? undefined : answer.headers[o.totalHeader.toLowerCase()]?.trim();
+      if (total && /^\d{1,15}$/.test(total)) return page.count > 0 && after < Number(total) ? String(after) : null;
       if (page.size === undefined || page.count < page.size || page.count === 0) return null;
-      return String(offsetOf(page.cursor ?? '0') + page.count);
+      return String(after);
     },
   };
 }

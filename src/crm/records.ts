@@ -59,7 +59,7 @@ export function positiveIntegerId(crm: string, id: string, what: string, listToo
   if (!/^[1-9][0-9]{0,15}$/.test(trimmed)) {
     throw new CrmError(
       'validation',
-      `'${excerpt(id)}' is not a ${crm} ${what} id (they are positive whole numbers). Call ${listTool} to see valid ${what} ids.`,
+      `'${excerpt(id)}' is not ${/^[aeiou]/i.test(crm) ? 'an' : 'a'} ${crm} ${what} id (they are positive whole numbers). Call ${listTool} to see valid ${what} ids.`,
     );
   }
   return Number(trimmed);

@@ -23,8 +23,12 @@ export const REQUESTS_PER_SECOND = 10;
 
 export const pageSize = (n: number | undefined): number => Math.min(MAX_PAGE, Math.max(1, Math.floor(n ?? 100)));
 
-/** `top` records from offset `skip`; a short page is the last. */
-const PAGING = offsetPaging({ sizeParam: 'top', offsetParam: 'skip' });
+/**
+ * `top` records from offset `skip`. Every listing asks for count_total, so X-Total-Count says
+ * where the listing ends even if Insightly serves fewer than asked; without it a short page is the last.
+ */
+const PAGING = offsetPaging({ sizeParam: 'top', offsetParam: 'skip', totalHeader: 'X-Total-Count' });
+const counted = (first: ListRequest): ListRequest => ({ ...first, query: { ...first.query, count_total: true } });
 
 export const API_VERSION = 'v3.1';
 
@@ -97,8 +101,8 @@ export function describeInsightlyError(status: number, body: unknown): string | 
   const first = Object.entries(state as Record<string, unknown>).find(([, v]) => Array.isArray(v) && typeof v[0] === 'string');
   if (!first) return message;
   const native = first[0].split('.').pop() ?? first[0];
-  const detail = `${ARGUMENT_OF[native] ?? native}: ${(first[1] as string[])[0]}`;
-  return message ? `${message} (${detail})` : detail;
+  const detail = `\`${ARGUMENT_OF[native] ?? native}\`: ${(first[1] as string[])[0]}`;
+  return message ? `${message} ${detail}` : detail;
 }
 
 /**
@@ -221,7 +225,7 @@ export class InsightlyClient {
 
   /** Every page of a listing at the largest page size; stops on a page served twice or the page cap. */
   async walk<T>(first: ListRequest, key: (item: T) => string, signal?: AbortSignal): Promise<Walk<T>> {
-    const walk = await walkAll<T>(this.http, PAGING, first, { size: MAX_PAGE, signal, items: arrayBody<T>, key, maxPages: MAX_SCAN_PAGES });
+    const walk = await walkAll<T>(this.http, PAGING, counted(first), { size: MAX_PAGE, signal, items: arrayBody<T>, key, maxPages: MAX_SCAN_PAGES });
     if (walk.stopped) this.logger?.warn({ provider: 'Insightly', path: first.path, records: walk.items.length, stopped: walk.stopped }, 'full scan incomplete');
     return walk;
   }
@@ -234,9 +238,9 @@ export class InsightlyClient {
   async page<T>(l: Listing<T>, q: { limit: number; cursor?: string }, signal?: AbortSignal): Promise<Page<T>> {
     const first: ListRequest = l.search
       ? { path: `${l.path}/Search`, query: { field_name: l.search.field, field_value: l.search.value, ...l.query } }
-      : { path: l.path, query: l.query };
+      : { path: l.path, ...(l.query ? { query: l.query } : {}) };
     if (!l.keep) {
-      return fetchPage<T>(this.http, PAGING, first, { size: pageSize(q.limit), cursor: q.cursor, signal, items: arrayBody<T> });
+      return fetchPage<T>(this.http, PAGING, counted(first), { size: pageSize(q.limit), cursor: q.cursor, signal, items: arrayBody<T> });
     }
     const walk = await this.walk<T>(first, l.key, signal);
     const page = localPage(walk.items.filter(l.keep), q.cursor, pageSize(q.limit));
