@@ -1396,6 +1396,7 @@ describe('cli', () => {
     { label: 'CRM_MCP_READ_ONLY=maybe', args: [], env: { CRM_MCP_READ_ONLY: 'maybe' }, names: /CRM_MCP_READ_ONLY/ },
     { label: 'unknown flag', args: ['--bogus-flag'], names: /bogus-flag/ },
     { label: 'pipedrive without token', args: [], env: { CRM_PROVIDER: 'pipedrive' }, names: /PIPEDRIVE_API_TOKEN/ },
+    { label: 'insightly without token', args: [], env: { CRM_PROVIDER: 'insightly', INSIGHTLY_POD: 'na1' }, names: /INSIGHTLY_API_KEY/ },
     { label: 'missing --config file', args: ['--config', 'does-not-exist.json'], names: /--config/ },
   ];
   for (const b of bad) {
