@@ -1,7 +1,9 @@
 /**
  * (f) The Pipedrive provider against the fake Pipedrive (test/fakes/pipedrive.ts) with injected
  * upstream latency: tool latency over stdio, upstream requests per call, sequential upstream round
- * trips ("waves") per call, and overhead over a bare undici GET to the same fake.
+ * trips ("waves") per call, and overhead over a bare undici GET to the same fake. The same
+ * measurement serves every remote provider against its fake (`remoteProviderBench` with a
+ * `RemoteBenchSpec`: bench/insightly.ts).
  *
  * The provider's client-side limiter allows 20 requests per rolling 2 s (Pipedrive's default burst
  * limit). Latency calls are paced so the limiter never queues them: this measures the server's own
@@ -17,8 +19,41 @@ import { median, summarize, type Summary } from './lib/stats.js';
 
 export const FAKE_PATH = join(ROOT, 'test', 'fakes', 'pipedrive.ts');
 
-const BURST = 20;
-const WINDOW_MS = 2000;
+/** The fake Pipedrive's token (test/fakes/pipedrive.ts DEFAULT_TOKEN). */
+const PIPEDRIVE_TOKEN = 'pd_jK10LfqJctw9di9gfaVVoi1LHvlNNfoEqWKKD11J';
+
+/** What one remote provider's bench needs: its fake, its server env, a bare GET, its limiter. */
+export interface RemoteBenchSpec {
+  label: string;
+  fakePath: string;
+  startFake(latencyMs: number): Promise<FakeLike>;
+  /** The server's env for a connection to the fake at `url`. */
+  env(url: string): Record<string, string>;
+  /** Headers of the bare GET (the provider's auth). */
+  bareHeaders: Record<string, string>;
+  /** One record's path on the fake, for the bare GET baseline. */
+  barePath: string;
+  /** The provider's client-side limiter: calls are paced so it never queues them. */
+  burst: number;
+  windowMs: number;
+  /** List tools measured at limit 100, latency and text per record. */
+  listTools: string[];
+}
+
+const PIPEDRIVE: RemoteBenchSpec = {
+  label: 'Pipedrive',
+  fakePath: FAKE_PATH,
+  async startFake(latencyMs) {
+    const mod = (await import('../test/fakes/pipedrive.js')) as { startFakePipedrive(opts: { latencyMs?: number }): Promise<FakeLike> };
+    return mod.startFakePipedrive({ latencyMs });
+  },
+  env: (url) => ({ CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: PIPEDRIVE_TOKEN, PIPEDRIVE_BASE_URL: url }),
+  bareHeaders: { 'x-api-token': PIPEDRIVE_TOKEN, accept: 'application/json' },
+  barePath: '/api/v2/pipelines/1',
+  burst: 20,
+  windowMs: 2000,
+  listTools: ['list_deals'],
+};
 
 export interface PdToolRow {
   tool: string;
@@ -49,30 +84,39 @@ export interface PdToolRow {
 }
 
 export interface PipedriveResult {
+  label: string;
   latencyMs: number;
   warmup: number;
+  /** The bare GET's path, and the limiter the calls were paced under. */
+  barePath: string;
+  limiter: { burst: number; windowMs: number };
   bareGet: Summary;
   rows: PdToolRow[];
-  textPerDeal: RecordSizeRow[];
+  /** Text per record of the list tools at limit 100 (list_deals for Pipedrive). */
+  textPerRecord: RecordSizeRow[];
   unpaced: { tool: string; calls: number; seconds: number; callsPerSecond: number; latency: Summary; requests: number };
 }
 
-interface FakeLike {
+export interface FakeLike {
   url: string;
   server: { requests: Array<{ method: string; path: string; rawUrl: string }> };
   stop(): Promise<void>;
 }
 
-export async function pipedriveBench(latencyMs = 20, warmup = 5, count = 50): Promise<PipedriveResult | { skipped: string }> {
-  if (!existsSync(FAKE_PATH)) return { skipped: `${FAKE_PATH} does not exist yet` };
-  const mod = (await import('../test/fakes/pipedrive.js')) as {
-    startFakePipedrive(opts: { latencyMs?: number }): Promise<FakeLike>;
-    DEFAULT_TOKEN?: string;
-  };
-  const token = mod.DEFAULT_TOKEN ?? 'pd_jK10LfqJctw9di9gfaVVoi1LHvlNNfoEqWKKD11J';
-  const fake = await mod.startFakePipedrive({ latencyMs });
+export function pipedriveBench(latencyMs = 20, warmup = 5, count = 50): Promise<PipedriveResult | { skipped: string }> {
+  return remoteProviderBench(PIPEDRIVE, latencyMs, warmup, count);
+}
+
+export async function remoteProviderBench(
+  spec: RemoteBenchSpec,
+  latencyMs = 20,
+  warmup = 5,
+  count = 50,
+): Promise<PipedriveResult | { skipped: string }> {
+  if (!existsSync(spec.fakePath)) return { skipped: `${spec.fakePath} does not exist yet` };
+  const fake = await spec.startFake(latencyMs);
   const removeFake = onCleanup(() => fake.stop());
-  if (!fake.url.startsWith('http://127.0.0.1:')) throw new Error(`fake Pipedrive is not on 127.0.0.1: ${fake.url}`);
+  if (!fake.url.startsWith('http://127.0.0.1:')) throw new Error(`fake ${spec.label} is not on 127.0.0.1: ${fake.url}`);
 
   // Arrival time of every upstream request, on the bench's clock (the fake runs in this process).
   const arrivals: number[] = [];
@@ -84,7 +128,7 @@ export async function pipedriveBench(latencyMs = 20, warmup = 5, count = 50): Pr
   };
 
   const pool = new Pool(fake.url, { connections: 8, keepAliveTimeout: 10_000 });
-  const headers = { 'x-api-token': token, accept: 'application/json' };
+  const headers = spec.bareHeaders;
   const get = async (path: string): Promise<number> => {
     const r = await pool.request({ method: 'GET', path, headers });
     const body = await r.body.text();
@@ -92,17 +136,15 @@ export async function pipedriveBench(latencyMs = 20, warmup = 5, count = 50): Pr
     return Buffer.byteLength(body);
   };
 
-  const session = await connectStdio({
-    env: { CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: token, PIPEDRIVE_BASE_URL: fake.url },
-  });
+  const session = await connectStdio({ env: spec.env(fake.url) });
   try {
     // Baseline: one bare GET, keep-alive, same fake, same injected latency.
     const bare: number[] = [];
-    for (let i = 0; i < 5; i++) await get('/api/v2/pipelines/1');
+    for (let i = 0; i < 5; i++) await get(spec.barePath);
     const bareDeadline = new Deadline(10_000);
     for (let i = 0; i < count && !bareDeadline.passed; i++) {
       const t0 = performance.now();
-      await get('/api/v2/pipelines/1');
+      await get(spec.barePath);
       bare.push(performance.now() - t0);
     }
     const bareGet = summarize(bare);
@@ -117,16 +159,16 @@ export async function pipedriveBench(latencyMs = 20, warmup = 5, count = 50): Pr
     const pace = async () => {
       for (let guard = 0; guard < 200; guard++) {
         const now = performance.now();
-        const inWindow = arrivals.filter((t) => t > now - WINDOW_MS);
-        if (inWindow.length <= BURST - perCallMax - 2) return;
-        await sleep(Math.max(5, inWindow[0] + WINDOW_MS - now + 5));
+        const inWindow = arrivals.filter((t) => t > now - spec.windowMs);
+        if (inWindow.length <= spec.burst - perCallMax - 2) return;
+        await sleep(Math.max(5, inWindow[0] + spec.windowMs - now + 5));
       }
     };
 
     const plan: Array<{ tool: string; label: string; args: Record<string, unknown> }> = [
       { tool: 'get_pipeline', label: `pipeline_id ${pipelineId}`, args: { pipeline_id: pipelineId } },
       { tool: 'list_stages', label: 'defaults', args: {} },
-      { tool: 'list_deals', label: 'limit 100', args: { limit: 100 } },
+      ...spec.listTools.map((tool) => ({ tool, label: 'limit 100', args: { limit: 100 } })),
     ];
     const rows: PdToolRow[] = [];
     for (const p of plan) {
@@ -214,10 +256,10 @@ export async function pipedriveBench(latencyMs = 20, warmup = 5, count = 50): Pr
     }
 
     await pace();
-    const textPerDeal = await recordSizes(session.client, ['list_deals']);
+    const textPerRecord = await recordSizes(session.client, spec.listTools);
 
     // Unpaced: back-to-back get_pipeline, as an agent in a tight loop would; the limiter shows.
-    await sleep(WINDOW_MS + 100);
+    await sleep(spec.windowMs + 100);
     const unpacedSamples: number[] = [];
     const u0 = performance.now();
     const before = reqs.length;
@@ -229,11 +271,14 @@ export async function pipedriveBench(latencyMs = 20, warmup = 5, count = 50): Pr
     }
     const uWall = (performance.now() - u0) / 1000;
     return {
+      label: spec.label,
       latencyMs,
       warmup,
+      barePath: spec.barePath,
+      limiter: { burst: spec.burst, windowMs: spec.windowMs },
       bareGet,
       rows,
-      textPerDeal,
+      textPerRecord,
       unpaced: {
         tool: 'get_pipeline',
         calls: unpacedSamples.length,

@@ -2,7 +2,7 @@
  * npm run bench: builds, then measures the BUILT server (node dist/cli.js) as a client sees it.
  * Not part of the tests. Prints a report with targets and PASS/MISS, writes bench/results.json.
  *
- *   node --import tsx bench/run.ts [--only a,b,c,d,e,f,g] [--quick] [--no-profile] [--wait-idle SECONDS]
+ *   node --import tsx bench/run.ts [--only a,b,c,d,e,f,g,i] [--quick] [--no-profile] [--wait-idle SECONDS]
  *
  * For each missed target in (a), (c) and (f) the child is then run once more under --cpu-prof and
  * the profile is summarized (self time by package, hottest functions, inclusive time of crm-mcp
@@ -29,6 +29,7 @@ import {
   type ToolsListSize,
 } from './local.js';
 import { pipedriveBench, type PipedriveResult } from './pipedrive.js';
+import { insightlyBench } from './insightly.js';
 import { ratioToMinimal, startupBeside, type StartupResult, type StartupRow } from './startup.js';
 import { formatProfile, profileColdStart, profileHttp, profilePipedrive } from './profile.js';
 import type { ProfileSummary } from './lib/cpuprofile.js';
@@ -238,10 +239,11 @@ function reportRecords(rows: RecordSizeRow[]): void {
   }
 }
 
-function reportPipedrive(r: PipedriveResult): void {
-  heading(`(f) Pipedrive provider against the fake Pipedrive (${r.latencyMs} ms injected latency), over stdio`);
-  print(`bare undici GET /api/v2/pipelines/1 (keep-alive, same fake): ${lat(r.bareGet)}`);
-  print(`warm-up ${r.warmup} calls each; calls paced to stay under the 20 requests / 2 s limiter so it never queues them`);
+/** (f) Pipedrive, and every other remote provider against its fake in a section of its own. */
+function reportPipedrive(r: PipedriveResult, section = 'f'): void {
+  heading(`(${section}) ${r.label} provider against the fake ${r.label} (${r.latencyMs} ms injected latency), over stdio`);
+  print(`bare undici GET ${r.barePath} (keep-alive, same fake): ${lat(r.bareGet)}`);
+  print(`warm-up ${r.warmup} calls each; calls paced to stay under the ${r.limiter.burst} requests / ${num(r.limiter.windowMs / 1000, 1)} s limiter so it never queues them`);
   print(
     table(
       ['tool', 'args', 'calls', 'p50', 'p95', 'req/call', 'upstream bytes', 'waves', 'overhead p50', 'vs parallel replay', 'server CPU/call'],
@@ -266,8 +268,8 @@ function reportPipedrive(r: PipedriveResult): void {
   for (const x of r.rows) {
     print(`  ${x.tool}: ${x.endpoints.join(', ')}; first upstream request ${ms(x.toFirstRequest)} after the call, result ${ms(x.afterLastRequest)} after the last request arrived`);
   }
-  print('text per deal, list_deals limit 100:');
-  print(recordTable(r.textPerDeal, 'bytes'));
+  print(`text per record, ${[...new Set(r.textPerRecord.map((x) => x.tool))].join(', ')} limit 100:`);
+  print(recordTable(r.textPerRecord, 'bytes'));
   print(
     `unpaced burst: ${r.unpaced.calls} back-to-back ${r.unpaced.tool} calls (${r.unpaced.requests} upstream requests) in ${num(r.unpaced.seconds, 2)} s = ` +
       `${num(r.unpaced.callsPerSecond, 1)} calls/s; ${lat(r.unpaced.latency)}`,
@@ -276,22 +278,21 @@ function reportPipedrive(r: PipedriveResult): void {
   const gp = r.rows.find((x) => x.tool === 'get_pipeline');
   if (gp) {
     print(
-      check('f', 'get_pipeline ≈ one upstream round trip', `all ${gp.requestsPerCall.max} requests in 1 wave`,
+      check(section, 'get_pipeline ≈ one upstream round trip', `all ${gp.requestsPerCall.max} requests in 1 wave`,
         `${gp.waves} wave(s) (max ${gp.maxWaves}); p50 ${num(gp.latency.p50 / r.bareGet.p50, 2)}x bare GET, ${num(gp.latency.p50 / gp.replayP50, 2)}x parallel replay`,
         gp.waves === 1 && gp.maxWaves === 1),
     );
   }
   for (const x of r.rows) {
     print(
-      check('f', `${x.tool} overhead over one round trip (p50)`, `< ${TARGETS.pipedriveOverheadMs} ms`,
+      check(section, `${x.tool} overhead over one round trip (p50)`, `< ${TARGETS.pipedriveOverheadMs} ms`,
         `${ms(x.overheadP50)} (vs parallel replay +${ms(x.overheadVsReplayP50)})`,
         x.overheadP50 < TARGETS.pipedriveOverheadMs && x.errors === 0),
     );
   }
-  const concise = r.textPerDeal.find((x) => x.format === 'concise');
-  if (concise) {
-    const perDeal = concise.textBytes / concise.records;
-    print(check('f', 'list_deals concise text per deal', `< ${TARGETS.pipedriveBytesPerDeal} bytes`, `${num(perDeal)} bytes`, perDeal < TARGETS.pipedriveBytesPerDeal));
+  for (const concise of r.textPerRecord.filter((x) => x.format === 'concise')) {
+    const perRecord = concise.textBytes / concise.records;
+    print(check(section, `${concise.tool} concise text per record`, `< ${TARGETS.pipedriveBytesPerDeal} bytes`, `${num(perRecord)} bytes`, perRecord < TARGETS.pipedriveBytesPerDeal));
   }
 }
 
@@ -413,6 +414,17 @@ async function main(): Promise<number> {
       }
       results.pipedrive = { ...r, bareGet: roundSummary(r.bareGet), rows: r.rows.map((x) => ({ ...x, latency: roundSummary(x.latency) })) };
       reportPipedrive(r);
+    }],
+    ['i', async () => {
+      const r = await insightlyBench(20, 5, quick ? 15 : 50);
+      if ('skipped' in r) {
+        heading('(i) Insightly provider');
+        print(`skipped: ${r.skipped}`);
+        results.insightly = r;
+        return;
+      }
+      results.insightly = { ...r, bareGet: roundSummary(r.bareGet), rows: r.rows.map((x) => ({ ...x, latency: roundSummary(x.latency) })) };
+      reportPipedrive(r, 'i');
     }],
     ['g', async () => {
       const r = await startupBeside(quick ? 5 : 21);

@@ -103,7 +103,7 @@ describe('preparedSequence', () => {
 
   it('a later failure says what succeeded, what failed and what was not sent, as an upstream error', async () => {
     const limited = new CrmError('rate_limited', 'TestCRM is rate limiting this token; retry in about 3 s.', { status: 429, retryAfterSeconds: 3, nothingSent: true });
-    const e = await preparedSequence(options, [step(1), step(2, limited), step(3)], async () => 'x').execute().catch((x: unknown) => x as CrmError);
+    const e = (await preparedSequence(options, [step(1), step(2, limited), step(3)], async () => 'x').execute().catch((x: unknown) => x)) as CrmError;
     expect(e).toBeInstanceOf(CrmError);
     expect(e.kind).toBe('upstream'); // never a refusal: the first request was applied
     expect(e.nothingSent).toBeUndefined();
