@@ -1,6 +1,16 @@
 /** Small pieces every mapper from a CRM's records to the unified model needs. */
 import { CrmError, excerpt } from './errors.js';
-import type { DealSummary } from './model.js';
+import type { DealSummary, Ref } from './model.js';
+
+/** A reference to record `id` of a CRM with numeric ids, named when `names` knows it. */
+export function namedRef(id: number, names: ReadonlyMap<number, string> | undefined): Ref {
+  const name = names?.get(id);
+  return name === undefined ? { id: String(id) } : { id: String(id), name };
+}
+
+/** `record` with the CRM's own record as `remote_data`, only when the caller asked for it. */
+export const withRemoteData = <T extends object>(record: T, native: object, include: boolean | undefined): T =>
+  include ? { ...record, remote_data: { ...native } } : record;
 
 /** A copy without undefined members, so records carry only what the CRM said (and `toEqual` is exact). */
 export function compact<T extends object>(o: T): T {

@@ -168,8 +168,8 @@ export interface Listing<T> {
   search?: { field: string; value: string | number };
   /** Other query parameters (brief). */
   query?: Record<string, unknown>;
-  /** Filters Insightly cannot apply: with any, the listing is read whole and cut into pages here. */
-  keep?: (item: T) => boolean;
+  /** Filters Insightly cannot apply: with any, the listing is read whole, filtered and cut into pages here. */
+  keep?: ReadonlyArray<(item: T) => boolean>;
   /** A record's id, to see a page served twice. */
   key: (item: T) => string;
   /** The records, for messages: "opportunities". */
@@ -239,11 +239,12 @@ export class InsightlyClient {
     const first: ListRequest = l.search
       ? { path: `${l.path}/Search`, query: { field_name: l.search.field, field_value: l.search.value, ...l.query } }
       : { path: l.path, ...(l.query ? { query: l.query } : {}) };
-    if (!l.keep) {
+    const keep = l.keep ?? [];
+    if (!keep.length) {
       return fetchPage<T>(this.http, PAGING, counted(first), { size: pageSize(q.limit), cursor: q.cursor, signal, items: arrayBody<T> });
     }
     const walk = await this.walk<T>(first, l.key, signal);
-    const page = localPage(walk.items.filter(l.keep), q.cursor, pageSize(q.limit));
+    const page = localPage(walk.items.filter((item) => keep.every((check) => check(item))), q.cursor, pageSize(q.limit));
     return walk.stopped ? { ...page, incomplete: incompleteListing(walk, 'Insightly', l.what) } : page;
   }
 

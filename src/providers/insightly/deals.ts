@@ -15,17 +15,17 @@ import {
   type Page,
   type PreparedWrite,
 } from '../../crm/provider.js';
-import { CrmError, excerpt } from '../../crm/errors.js';
-import { requireChange } from '../../crm/records.js';
+import { CrmError } from '../../crm/errors.js';
 import { OPPORTUNITIES, orNotFound, type Listing } from './client.js';
-import { preload, recordNames, type Ctx } from './directory.js';
-import { dealStatus, fromDealInput, nativeId, ownerOf, toDeal, type IlOpportunity } from './map.js';
-import { recordWrite, targetStage, type Placement } from './writes.js';
+import { namedPage, namedRecord, type Ctx } from './directory.js';
+import { dealStatus, fromDealInput, nativeId, ownerOf, toDeal, type IlOpportunity, type Names } from './map.js';
+import { recordUpdate, recordWrite, targetStage, type Placement } from './writes.js';
 
 export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
   const { client } = ctx;
   const c = OPPORTUNITIES;
 
+  const deal = (opts: CallOptions) => (o: IlOpportunity, names: Names) => toDeal(o, names, { remote: opts.include_remote_data });
   const read = async (id: string, signal?: AbortSignal): Promise<IlOpportunity> => {
     const oid = nativeId(id, 'deal', 'list_deals');
     return orNotFound('deal', id, client.get<IlOpportunity>(path`/Opportunities/${oid}`, signal));
@@ -69,19 +69,12 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
         query: { brief: true },
         key: (o) => String(o.OPPORTUNITY_ID),
         what: 'opportunities',
-        keep: checks.length ? (o) => checks.every((check) => check(o)) : undefined,
+        keep: checks,
       };
-      preload(ctx, opts.signal);
-      const page = await client.page(listing, query, opts.signal);
-      const names = await recordNames(ctx, page.items, opts.signal);
-      return { ...page, items: page.items.map((o) => toDeal(o, names, { remote: opts.include_remote_data })) };
+      return namedPage(ctx, listing, query, opts, deal(opts));
     },
 
-    async get(id: string, opts: CallOptions): Promise<Deal> {
-      preload(ctx, opts.signal);
-      const o = await read(id, opts.signal);
-      return toDeal(o, await recordNames(ctx, [o], opts.signal), { remote: opts.include_remote_data });
-    },
+    get: (id: string, opts: CallOptions): Promise<Deal> => namedRecord(ctx, read(id, opts.signal), opts, deal(opts)),
 
     async create(input: DealInput, opts): Promise<PreparedWrite<Deal>> {
       const body = fromDealInput(input);
@@ -93,28 +86,21 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
         move,
         label: 'a new deal',
         signal: opts.signal,
-        toRecord: (o, names) => toDeal(o, names, { remote: opts.include_remote_data }),
+        toRecord: deal(opts),
       });
     },
 
     async update(id: string, patch: DealInput, opts): Promise<PreparedWrite<Deal>> {
-      const oid = nativeId(id, 'deal', 'list_deals');
-      const body = fromDealInput(patch);
-      const move = await placement(patch, opts.signal);
-      if (!move) requireChange(body, 'deal', WRITE_FIELDS.deals);
-      // The deal's pipeline decides which endpoint moves it (and a move to where it is is no move).
-      const current = move ? await read(id, opts.signal) : undefined;
-      const moving = move && current?.STAGE_ID !== move.stageId ? move : undefined;
-      if (move && !moving) requireChange(body, 'deal', ['a stage other than its current one', ...WRITE_FIELDS.deals.filter((f) => f !== 'stage_id')]);
-      return recordWrite<IlOpportunity, Deal>(ctx, {
+      return recordUpdate<IlOpportunity, Deal>(ctx, {
         c,
-        id: oid,
-        current,
-        body,
-        move: moving,
-        label: current ? `deal '${excerpt(current.OPPORTUNITY_NAME)}' (${oid})` : `deal ${oid}`,
+        id: nativeId(id, 'deal', 'list_deals'),
+        body: fromDealInput(patch),
+        move: await placement(patch, opts.signal),
+        fields: WRITE_FIELDS.deals,
+        read: () => read(id, opts.signal),
+        name: (o) => o.OPPORTUNITY_NAME,
         signal: opts.signal,
-        toRecord: (o, names) => toDeal(o, names, { remote: opts.include_remote_data }),
+        toRecord: deal(opts),
       });
     },
   };

@@ -7,7 +7,8 @@
 import type { Logger } from '../../log.js';
 import { NameDirectory, namesOf } from '../../crm/names.js';
 import { afterWrite } from '../../crm/writes.js';
-import type { InsightlyClient } from './client.js';
+import type { CallOptions, Page } from '../../crm/provider.js';
+import type { InsightlyClient, Listing } from './client.js';
 import { ownerOf, pipelineName, userName, type IlPipeline, type IlStage, type IlUser, type Names } from './map.js';
 
 export interface PipelineEntry {
@@ -79,4 +80,25 @@ export function namesAfterWrite(ctx: Ctx, records: readonly Placed[], signal?: A
 /** Starts the directory loads while the main request is in flight; failures surface on use. */
 export function preload(ctx: Ctx, signal?: AbortSignal): void {
   for (const load of [ctx.dir.pipelines.all(signal), ctx.dir.stages.all(signal), ctx.dir.users.all(signal)]) load.catch(() => undefined);
+}
+
+/** One page of projects or opportunities with their names; the directories load alongside the page. */
+export async function namedPage<N extends Placed, T>(
+  ctx: Ctx,
+  listing: Listing<N>,
+  query: { limit: number; cursor?: string },
+  opts: CallOptions,
+  to: (record: N, names: Names) => T,
+): Promise<Page<T>> {
+  preload(ctx, opts.signal);
+  const page = await ctx.client.page(listing, query, opts.signal);
+  const names = await recordNames(ctx, page.items, opts.signal);
+  return { ...page, items: page.items.map((r) => to(r, names)) };
+}
+
+/** One project or opportunity with its names. */
+export async function namedRecord<N extends Placed, T>(ctx: Ctx, read: Promise<N>, opts: CallOptions, to: (record: N, names: Names) => T): Promise<T> {
+  preload(ctx, opts.signal);
+  const record = await read;
+  return to(record, await recordNames(ctx, [record], opts.signal));
 }

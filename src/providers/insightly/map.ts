@@ -6,7 +6,7 @@
 import { CrmError, excerpt } from '../../crm/errors.js';
 import { DEAL_STATUSES, type Deal, type Pipeline, type Project, type Ref, type Stage } from '../../crm/model.js';
 import type { DealInput, ProjectInput } from '../../crm/provider.js';
-import { compact, positiveIntegerId, tallyOpenDeals } from '../../crm/records.js';
+import { compact, namedRef, positiveIntegerId, tallyOpenDeals, withRemoteData } from '../../crm/records.js';
 
 // ---------------------------------------------------------------------------------------------
 // Native shapes
@@ -134,10 +134,7 @@ export interface Names {
   users?: ReadonlyMap<number, string>;
 }
 
-function refOf(id: number, names: ReadonlyMap<number, string> | undefined): Ref {
-  const name = names?.get(id);
-  return name === undefined ? { id: String(id) } : { id: String(id), name };
-}
+const refOf = namedRef;
 
 /** An opportunity outside every pipeline: the unified Deal needs a pipeline and a stage, so these say "none" plainly. */
 export const NO_PIPELINE: Ref = Object.freeze({ id: '', name: '(no pipeline)' });
@@ -183,8 +180,7 @@ export function nativeDate(field: string, date: string): string {
   return `${date} 00:00:00`;
 }
 
-const withRemote = <T extends object>(record: T, native: object, include: boolean | undefined): T =>
-  include ? { ...record, remote_data: { ...native } } : record;
+const withRemote = withRemoteData;
 
 // ---------------------------------------------------------------------------------------------
 // Native -> unified

@@ -8,7 +8,6 @@ import { CrmError, excerpt } from '../../crm/errors.js';
 import { path } from '../../crm/http.js';
 import type { Project, Ref } from '../../crm/model.js';
 import {
-  STORED_PROJECT_FIELDS,
   type CallOptions,
   type CrudOperations,
   type Page,
@@ -16,12 +15,25 @@ import {
   type ProjectInput,
   type ProjectQuery,
 } from '../../crm/provider.js';
-import { requireChange } from '../../crm/records.js';
 import { prepareRequest } from '../../crm/writes.js';
 import { PROJECTS, orNotFound, type Listing } from './client.js';
-import { preload, recordNames, type Ctx } from './directory.js';
-import { fromProjectInput, nativeId, ownerOf, PROJECT_STATUS_NATIVE, projectStatus, toProject, type IlProject, type InsightlyProjectStatus } from './map.js';
-import { recordWrite, targetStage } from './writes.js';
+import { INSIGHTLY_CAPABILITIES } from './capabilities.js';
+import { namedPage, namedRecord, type Ctx } from './directory.js';
+import {
+  fromProjectInput,
+  nativeId,
+  ownerOf,
+  PROJECT_STATUS_NATIVE,
+  projectStatus,
+  toProject,
+  type IlProject,
+  type InsightlyProjectStatus,
+  type Names,
+} from './map.js';
+import { recordUpdate, recordWrite, targetStage } from './writes.js';
+
+/** What an update can change, for the sentence refusing an update that changes nothing. */
+const UPDATABLE = INSIGHTLY_CAPABILITIES.projects!.update!.supported.filter((f) => f !== 'remote_data');
 
 export function projectOps(ctx: Ctx): CrudOperations<Project, ProjectQuery, ProjectInput> {
   const { client } = ctx;
@@ -31,8 +43,7 @@ export function projectOps(ctx: Ctx): CrudOperations<Project, ProjectQuery, Proj
     const pid = nativeId(id, 'project', 'list_projects');
     return orNotFound('project', id, client.get<IlProject>(path`/Projects/${pid}`, signal));
   };
-  const toRecord = (opts: CallOptions) => (p: IlProject, names: Parameters<typeof toProject>[1]) =>
-    toProject(p, names, { remote: opts.include_remote_data });
+  const toRecord = (opts: CallOptions) => (p: IlProject, names: Names) => toProject(p, names, { remote: opts.include_remote_data });
   const targetOf = (input: ProjectInput, signal?: AbortSignal) =>
     input.stage === undefined ? undefined : targetStage(ctx, c, nativeId(input.stage.id, 'stage', 'list_stages'), undefined, signal);
 
@@ -60,19 +71,12 @@ export function projectOps(ctx: Ctx): CrudOperations<Project, ProjectQuery, Proj
         query: { brief: false },
         key: (p) => String(p.PROJECT_ID),
         what: 'projects',
-        keep: checks.length ? (p) => checks.every((check) => check(p)) : undefined,
+        keep: checks,
       };
-      preload(ctx, opts.signal);
-      const page = await client.page(listing, query, opts.signal);
-      const names = await recordNames(ctx, page.items, opts.signal);
-      return { ...page, items: page.items.map((p) => toProject(p, names, { remote: opts.include_remote_data })) };
+      return namedPage(ctx, listing, query, opts, toRecord(opts));
     },
 
-    async get(id: string, opts: CallOptions): Promise<Project> {
-      preload(ctx, opts.signal);
-      const p = await read(id, opts.signal);
-      return toProject(p, await recordNames(ctx, [p], opts.signal), { remote: opts.include_remote_data });
-    },
+    get: (id: string, opts: CallOptions): Promise<Project> => namedRecord(ctx, read(id, opts.signal), opts, toRecord(opts)),
 
     async create(input: ProjectInput, opts): Promise<PreparedWrite<Project>> {
       const body = fromProjectInput(input, 'create');
@@ -84,20 +88,14 @@ export function projectOps(ctx: Ctx): CrudOperations<Project, ProjectQuery, Proj
     },
 
     async update(id: string, patch: ProjectInput, opts): Promise<PreparedWrite<Project>> {
-      const pid = nativeId(id, 'project', 'list_projects');
-      const body = fromProjectInput(patch, 'update');
-      const move = await targetOf(patch, opts.signal);
-      if (!move) requireChange(body, 'project', STORED_PROJECT_FIELDS);
-      const current = move ? await read(id, opts.signal) : undefined;
-      const moving = move && current?.STAGE_ID !== move.stageId ? move : undefined;
-      if (move && !moving) requireChange(body, 'project', ['a stage other than its current one', 'name', 'description', 'status', 'close_date', 'owner', 'tags', 'custom_fields']);
-      return recordWrite(ctx, {
+      return recordUpdate(ctx, {
         c,
-        id: pid,
-        current,
-        body,
-        move: moving,
-        label: current ? `project '${excerpt(current.PROJECT_NAME)}' (${pid})` : `project ${pid}`,
+        id: nativeId(id, 'project', 'list_projects'),
+        body: fromProjectInput(patch, 'update'),
+        move: await targetOf(patch, opts.signal),
+        fields: UPDATABLE,
+        read: () => read(id, opts.signal),
+        name: (p) => p.PROJECT_NAME,
         signal: opts.signal,
         toRecord: toRecord(opts),
       });

@@ -10,6 +10,7 @@
 import { CrmError, excerpt } from '../../crm/errors.js';
 import { path } from '../../crm/http.js';
 import type { PreparedWrite } from '../../crm/provider.js';
+import { requireChange } from '../../crm/records.js';
 import { afterWrite, preparedSequence, type WriteStep } from '../../crm/writes.js';
 import { answeredId, HINT, orNotFound, recordIn, type Collection } from './client.js';
 import { namesAfterWrite, type Ctx } from './directory.js';
@@ -127,6 +128,34 @@ const safeId = (answer: unknown, c: Collection): string => {
     return 'not given in its answer';
   }
 };
+
+/**
+ * An update of a project or opportunity: its fields and, when `move` names a stage other than its
+ * current one, the move (the record is read first: its pipeline decides the endpoint). An update
+ * that would change nothing is refused, naming what it could change.
+ */
+export async function recordUpdate<N extends object & { PIPELINE_ID?: number | null; STAGE_ID?: number | null }, T>(
+  ctx: Ctx,
+  u: Omit<RecordWrite<N, T>, 'current' | 'label'> & {
+    id: number;
+    /** The fields an update can change, for the "nothing to update" sentence. */
+    fields: readonly string[];
+    read(): Promise<N>;
+    name(record: N): string;
+  },
+): Promise<PreparedWrite<T>> {
+  const { c, id, body, move } = u;
+  if (!move) requireChange(body, c.noun, u.fields);
+  const current = move ? await u.read() : undefined;
+  const moving = move && current?.STAGE_ID !== move.stageId ? move : undefined;
+  if (move && !moving) requireChange(body, c.noun, ['a stage other than its current one', ...u.fields.filter((f) => f !== 'stage' && f !== 'stage_id')]);
+  return recordWrite(ctx, {
+    ...u,
+    current,
+    move: moving,
+    label: current ? `${c.noun} '${excerpt(u.name(current))}' (${id})` : `${c.noun} ${id}`,
+  });
+}
 
 /**
  * The record after the write: the last answer when Insightly answered with the record, else read

@@ -18,7 +18,7 @@ import {
   type Values,
 } from '../../crm/model.js';
 import type { DealInput, PipelineInput, StageInput } from '../../crm/provider.js';
-import { compact, positiveIntegerId, tallyOpenDeals } from '../../crm/records.js';
+import { compact, namedRef, positiveIntegerId, tallyOpenDeals, withRemoteData } from '../../crm/records.js';
 
 // ---------------------------------------------------------------------------------------------
 // Native shapes (only the fields we read; the rest rides along in remote_data).
@@ -143,16 +143,12 @@ export interface Names {
   orgs?: ReadonlyMap<number, string>;
 }
 
-function refOf(id: number, names: ReadonlyMap<number, string> | undefined): Ref {
-  const name = names?.get(id);
-  return name === undefined ? { id: String(id) } : { id: String(id), name };
-}
+const refOf = namedRef;
 
 /** Pipedrive ids are positive integers; anything else cannot exist upstream. */
 export const nativeId = (id: string, what: string, listTool: string): number => positiveIntegerId('Pipedrive', id, what, listTool);
 
-const withRemote = <T extends object>(record: T, native: object, include: boolean | undefined): T =>
-  include ? { ...record, remote_data: { ...native } } : record;
+const withRemote = withRemoteData;
 
 const ts = (v: string | null | undefined): string | undefined => (v ? v : undefined);
 
