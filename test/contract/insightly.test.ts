@@ -277,6 +277,11 @@ describe('deals', () => {
     expect(deal).toMatchObject({ name: 'Fresh', status: 'open', pipeline: { id: '2', name: 'Partnerships [opportunities]' }, stage: { id: '203', name: 'Signed' }, amount: 2500, close_date: '2026-09-30' });
     expect(opportunity(Number(deal.id))).toMatchObject({ PIPELINE_ID: 2, STAGE_ID: 203, OPPORTUNITY_VALUE: 2500 });
     expect(fake.state.readOnlyWrites).toEqual([]);
+    for (const w of sent().filter((r) => r.method !== 'GET')) {
+      expect(w.headers['content-type']).toBe('application/json');
+      expect(w.headers.authorization).toBe(BASIC);
+      expect(w.headers['idempotency-key']).toBeUndefined(); // Insightly has none: a write is never resent
+    }
   });
 
   it('moves a deal within its pipeline through PipelineStage, and into another through Pipeline', async () => {
