@@ -2,7 +2,7 @@
  * npm run bench: builds, then measures the BUILT server (node dist/cli.js) as a client sees it.
  * Not part of the tests. Prints a report with targets and PASS/MISS, writes bench/results.json.
  *
- *   node --import tsx bench/run.ts [--only a,b,c,d,e,f,g,capsule] [--quick] [--no-profile] [--wait-idle SECONDS]
+ *   node --import tsx bench/run.ts [--only a,b,c,d,e,f,g,capsule,insightly] [--quick] [--no-profile] [--wait-idle SECONDS]
  *
  * For each missed target in (a), (c) and (f) the child is then run once more under --cpu-prof and
  * the profile is summarized (self time by package, hottest functions, inclusive time of crm-mcp
@@ -31,6 +31,7 @@ import {
 import { pipedriveBench } from './pipedrive.js';
 import { capsuleBench } from './capsule.js';
 import type { UpstreamResult } from './lib/upstream.js';
+import { insightlyBench } from './insightly.js';
 import { ratioToMinimal, startupBeside, type StartupResult, type StartupRow } from './startup.js';
 import { formatProfile, profileColdStart, profileHttp, profilePipedrive } from './profile.js';
 import type { ProfileSummary } from './lib/cpuprofile.js';
@@ -442,6 +443,20 @@ async function main(): Promise<number> {
       reportUpstream('capsule', 'Capsule', r, "Capsule's 4,000 requests an hour never queue a call here", {
         overheadMs: TARGETS.capsuleOverheadMs,
         bytesPerDeal: TARGETS.capsuleBytesPerDeal,
+      });
+    }],
+    ['insightly', async () => {
+      const r = await insightlyBench(20, 5, quick ? 15 : 50);
+      if ('skipped' in r) {
+        heading('(insightly) Insightly provider');
+        print(`skipped: ${r.skipped}`);
+        results.insightly = r;
+        return;
+      }
+      results.insightly = { ...r, bareGet: roundSummary(r.bareGet), rows: r.rows.map((x) => ({ ...x, latency: roundSummary(x.latency) })) };
+      reportUpstream('insightly', 'Insightly', r, "calls paced to stay under Insightly's 10 requests / 1 s limiter so it never queues them", {
+        overheadMs: TARGETS.pipedriveOverheadMs,
+        bytesPerDeal: TARGETS.pipedriveBytesPerDeal,
       });
     }],
     ['g', async () => {

@@ -142,6 +142,31 @@ export const SETTINGS: readonly Setting[] = [
     type: 'string',
   },
   {
+    key: 'insightly_api_key',
+    env: 'INSIGHTLY_API_KEY',
+    provider: 'insightly',
+    title: 'API key',
+    description: 'Your API key (Insightly: User Settings > API).',
+    type: 'string',
+    sensitive: true,
+  },
+  {
+    key: 'insightly_pod',
+    env: 'INSIGHTLY_POD',
+    provider: 'insightly',
+    title: 'Pod',
+    description: 'The pod of the API URL under your API key, e.g. na1 for https://api.na1.insightly.com/v3.1/.',
+    type: 'string',
+  },
+  {
+    key: 'insightly_base_url',
+    env: 'INSIGHTLY_BASE_URL',
+    provider: 'insightly',
+    title: 'API URL',
+    description: 'The API URL itself, instead of the pod (e.g. https://api.na1.insightly.com/v3.1).',
+    type: 'string',
+  },
+  {
     key: 'read_only',
     env: 'CRM_MCP_READ_ONLY',
     title: 'Read-only',
@@ -158,7 +183,7 @@ export const SETTINGS: readonly Setting[] = [
   },
 ];
 
-const PROVIDER_NAMES: Record<Provider, string> = { local: 'Local CRM', pipedrive: 'Pipedrive', truto: 'Truto', capsule: 'Capsule' };
+const PROVIDER_NAMES: Record<Provider, string> = { local: 'Local CRM', pipedrive: 'Pipedrive', truto: 'Truto', capsule: 'Capsule', insightly: 'Insightly' };
 
 /** Every provider but local needs settings; a new provider without any would be unusable. */
 function checkSettings(): void {

@@ -14,9 +14,9 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export const PROVIDERS = ['local', 'pipedrive', 'truto', 'capsule'] as const;
+export const PROVIDERS = ['local', 'pipedrive', 'truto', 'capsule', 'insightly'] as const;
 /** Named in DESIGN.md but not built yet: refused with a clear message instead of half-working. */
-const PLANNED = ['outreach', 'insightly', 'pipeliner', 'planhat', 'teamleader'];
+const PLANNED = ['outreach', 'pipeliner', 'planhat', 'teamleader'];
 export const TRUTO_INTEGRATIONS = ['capsule', 'insightly', 'pipeliner', 'planhat', 'teamleader'] as const;
 export type TrutoIntegration = (typeof TRUTO_INTEGRATIONS)[number];
 
@@ -31,7 +31,8 @@ export type ConnectionConfig =
       baseUrl?: string;
       integration?: TrutoIntegration;
     }
-  | { name: string; provider: 'capsule'; apiToken: string; baseUrl?: string };
+  | { name: string; provider: 'capsule'; apiToken: string; baseUrl?: string }
+  | { name: string; provider: 'insightly'; apiKey: string; pod?: string; baseUrl?: string };
 
 export interface Config {
   connections: ConnectionConfig[];
@@ -81,12 +82,14 @@ Options (env equivalent in brackets):
 Other environment:
   CRM_MCP_AUTH_TOKEN   Bearer token every HTTP request must carry
   CRM_MCP_ALLOWED_HOSTS  Extra Host header names accepted over HTTP (comma list)
-  CRM_PROVIDER         local (default), pipedrive, truto or capsule, for a single connection
+  CRM_PROVIDER         local (default), pipedrive, truto, capsule or insightly, for a single connection
   PIPEDRIVE_API_TOKEN, PIPEDRIVE_BASE_URL (company root, default https://api.pipedrive.com),
     PIPEDRIVE_BURST_LIMIT (requests per 2 s for your plan: Lite 20 default, Growth 40, Premium 100)
   TRUTO_API_TOKEN, TRUTO_INTEGRATED_ACCOUNT_ID, TRUTO_BASE_URL, TRUTO_INTEGRATION
     (capsule, insightly, pipeliner, planhat or teamleader; unset = let Truto decide)
   CAPSULE_API_TOKEN, CAPSULE_BASE_URL (default https://api.capsulecrm.com/api/v2)
+  INSIGHTLY_API_KEY, INSIGHTLY_POD (the pod of your API URL, e.g. na1 for
+    https://api.na1.insightly.com/v3.1) or INSIGHTLY_BASE_URL (that URL)
 
 Examples:
   npx crm-mcp
@@ -184,6 +187,23 @@ function integration(name: string, v: string | undefined): TrutoIntegration | un
   return v as TrutoIntegration;
 }
 
+/** The pod of an Insightly API URL (https://api.na1.insightly.com/v3.1 -> na1). */
+function pod(name: string, v: string | undefined): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (!/^[a-z0-9-]{1,20}$/i.test(v)) throw new ConfigError(`${name} must be a pod name such as na1 or eu1 (got '${v.slice(0, 20)}').`);
+  return v.toLowerCase();
+}
+
+/** Insightly needs its pod or its API URL: without either there is no instance to reach. */
+function insightlyPlace(where: string, podValue: string | undefined, baseUrl: string | undefined, names: [string, string]) {
+  if (!podValue && !baseUrl) {
+    throw new ConfigError(
+      `${where}: ${names[0]} is not set; it is needed for Insightly, e.g. na1 from the API URL in Insightly's User Settings > API (https://api.na1.insightly.com/v3.1/), or set ${names[1]} to that URL.`,
+    );
+  }
+  return { pod: podValue, baseUrl };
+}
+
 function providerKind(name: string, v: string): (typeof PROVIDERS)[number] {
   if ((PROVIDERS as readonly string[]).includes(v)) return v as (typeof PROVIDERS)[number];
   if (PLANNED.includes(v)) {
@@ -224,6 +244,18 @@ function envConnection(env: Env, db: string): ConnectionConfig {
         apiToken: required(env, 'CAPSULE_API_TOKEN', 'for CRM_PROVIDER=capsule'),
         baseUrl: url('CAPSULE_BASE_URL', env.CAPSULE_BASE_URL, 'CAPSULE_API_TOKEN'),
       };
+    case 'insightly':
+      return {
+        name: 'insightly',
+        provider: 'insightly',
+        apiKey: required(env, 'INSIGHTLY_API_KEY', 'for CRM_PROVIDER=insightly'),
+        ...insightlyPlace(
+          'CRM_PROVIDER=insightly',
+          pod('INSIGHTLY_POD', env.INSIGHTLY_POD),
+          url('INSIGHTLY_BASE_URL', env.INSIGHTLY_BASE_URL, 'INSIGHTLY_API_KEY'),
+          ['INSIGHTLY_POD', 'INSIGHTLY_BASE_URL'],
+        ),
+      };
   }
 }
 
@@ -237,6 +269,7 @@ const FileConnection = z
     integrated_account_id: z.string().optional(),
     integration: z.string().optional(),
     burst_limit: z.number().optional(),
+    pod: z.string().optional(),
   })
   .strict();
 const FileConfig = z
@@ -298,6 +331,13 @@ function fileConnections(path: string, env: Env, baseDir: string): { list: Conne
         };
       case 'capsule':
         return { name, provider: 'capsule', apiToken: secret(), baseUrl: url(`${where} base_url`, c.base_url, 'the env var named by api_token_env') };
+      case 'insightly':
+        return {
+          name,
+          provider: 'insightly',
+          apiKey: secret(),
+          ...insightlyPlace(where, pod(`${where} pod`, c.pod), url(`${where} base_url`, c.base_url, 'the env var named by api_token_env'), ['pod', 'base_url']),
+        };
     }
   });
   if (!list.length) throw new ConfigError(`--config ${path}: 'connections' is empty.`);

@@ -42,13 +42,15 @@ export function supportedOperations(caps: Capabilities): Record<string, string[]
   return out;
 }
 
-/** One sentence: what is not supported, and what this connection does support. */
-export function unsupported(provider: CrmProvider, what: string): CrmError {
+/** One sentence: what is not supported (or the provider's own sentence for it, from ResourceCapabilities.refusals), and what this connection does support. */
+export function unsupported(provider: CrmProvider, what: string, reason?: string): CrmError {
   const ops = supportedOperations(provider.capabilities);
   const summary = Object.entries(ops).map(([r, o]) => `${r} (${o.join(', ')})`);
   return new CrmError(
     'unsupported',
-    `${provider.label} does not support ${what}; this connection supports ${summary.length ? list(summary) : 'nothing'}.`,
+    reason
+      ? `${reason} This connection supports ${summary.length ? list(summary) : 'nothing'}.`
+      : `${provider.label} does not support ${what}; this connection supports ${summary.length ? list(summary) : 'nothing'}.`,
   );
 }
 
@@ -58,6 +60,9 @@ export function searchableTypes(provider: CrmProvider, wanted: readonly SearchTy
   return { searched: wanted.filter((t) => can.has(t)), unsearched: wanted.filter((t) => !can.has(t)) };
 }
 
+const refusal = (provider: CrmProvider, resource: Resource, op: Operation): string | undefined =>
+  provider.capabilities[resource]?.refusals?.[op];
+
 /** Throws `unsupported` unless the provider both declares and implements the operation. */
 export function requireOperation<R extends Resource>(
   provider: CrmProvider,
@@ -66,7 +71,7 @@ export function requireOperation<R extends Resource>(
 ): NonNullable<NonNullable<CrmProvider[R]>[Operation]> {
   const declared = provider.capabilities[resource]?.[op];
   const impl = provider[resource]?.[op];
-  if (!declared || !impl) throw unsupported(provider, `${VERB[op]} ${resource}`);
+  if (!declared || !impl) throw unsupported(provider, `${VERB[op]} ${resource}`, refusal(provider, resource, op));
   return impl.bind(provider[resource]) as NonNullable<NonNullable<CrmProvider[R]>[Operation]>;
 }
 
@@ -100,7 +105,7 @@ export function checkWrite(
   input: object,
 ): void {
   const rules = provider.capabilities[resource]?.[op];
-  if (!rules) throw unsupported(provider, `${VERB[op]} ${resource}`);
+  if (!rules) throw unsupported(provider, `${VERB[op]} ${resource}`, refusal(provider, resource, op));
   const noun = `${/^[aeiou]/.test(SINGULAR[resource]) ? 'an' : 'a'} ${SINGULAR[resource]}`;
   const given = givenFields(input);
   const extra = given.filter((f) => !rules.supported.includes(f));

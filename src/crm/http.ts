@@ -37,6 +37,11 @@ export interface HttpClientOptions {
   logger?: Logger;
   /** Pulls the provider's own human message out of an error body (e.g. Pipedrive {error, error_info}, Truto {message, truto_error_insight}). */
   describeError?: (status: number, body: unknown) => string | undefined;
+  /**
+   * Reads a 429's headers for a quota that no wait within a call brings back (a day's requests:
+   * Insightly's X-RateLimit-Remaining: 0) and gives the sentence to answer at once, unretried.
+   */
+  quotaExhausted?: (headers: Record<string, string>) => string | undefined;
   /** Base of the full-jitter exponential backoff, default 300 ms (tests make it small). */
   retryBaseMs?: number;
   /** Time source for the limiter and retry waits, default the real clock. */
@@ -570,6 +575,7 @@ export class HttpClient {
   private readonly clock: Clock;
   private readonly logger?: Logger;
   private readonly describeError?: (status: number, body: unknown) => string | undefined;
+  private readonly quotaExhausted?: (headers: Record<string, string>) => string | undefined;
 
   constructor(options: HttpClientOptions) {
     this.provider = options.provider;
@@ -606,6 +612,7 @@ export class HttpClient {
     this.retryBaseMs = options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS;
     this.logger = options.logger;
     this.describeError = options.describeError;
+    this.quotaExhausted = options.quotaExhausted;
   }
 
   /** The path+query string exactly as `request` sends it, base path included. */
@@ -714,6 +721,8 @@ export class HttpClient {
       if (result.ok) return result.response as HttpResponse<T>;
       if (result.kind === 'aborted') throw this.cancelled(req, true);
       last = result;
+      const spent = result.kind === 'status' && result.status === 429 ? this.quotaExhausted?.(result.headers) : undefined;
+      if (spent) throw this.err('rate_limited', spent, { status: 429 });
 
       const retryable = this.isRetryable(result, req);
       if (!retryable || attempt >= this.maxAttempts) throw this.finalError(result, req, attempt, retryable);

@@ -81,15 +81,20 @@ export function headerLink(o: { sizeParam: string }): PagingStyle {
 
 /**
  * Offsets: page `cursor` starts at record `cursor` (0 first). A page shorter than the size asked
- * for is the last, so a listing whose length is a multiple of the size costs one empty page.
+ * for is the last, so a listing whose length is a multiple of the size costs one empty page. With
+ * `totalHeader` (Insightly's X-Total-Count), an answer that carries the total decides instead: a
+ * CRM that serves fewer records than asked for still pages on, and the last full page is the last.
  */
-export function offsetPaging(o: { sizeParam: string; offsetParam: string }): PagingStyle {
+export function offsetPaging(o: { sizeParam: string; offsetParam: string; totalHeader?: string }): PagingStyle {
   return {
     links: false,
     params: (size, cursor) => ({ [o.offsetParam]: cursor === undefined ? undefined : offsetOf(cursor), [o.sizeParam]: size }),
-    next: (_answer, page) => {
+    next: (answer, page) => {
+      const after = offsetOf(page.cursor ?? '0') + page.count;
+      const total = o.totalHeader === undefined ? undefined : answer.headers[o.totalHeader.toLowerCase()]?.trim();
+      if (total && /^\d{1,15}$/.test(total)) return page.count > 0 && after < Number(total) ? String(after) : null;
       if (page.size === undefined || page.count < page.size || page.count === 0) return null;
-      return String(offsetOf(page.cursor ?? '0') + page.count);
+      return String(after);
     },
   };
 }
@@ -163,13 +168,24 @@ export async function fetchPage<T>(http: HttpClient, style: PagingStyle, first: 
 
 /**
  * Every page of a listing, `size` records a page, at most `maxPages` pages; stops early on a
- * repeated cursor and says so in `stopped` (paginate.walkPages).
+ * repeated cursor and says so in `stopped` (paginate.walkPages). With `key`, a page that starts
+ * and ends with the same records as the one before also stops it as a repeat: an offset is never
+ * given twice, but a CRM (or a proxy) that ignores it serves the same page again and again.
  */
 export function walkAll<T>(
   http: HttpClient,
   style: PagingStyle,
   first: ListRequest,
-  reading: Omit<PageReading<T>, 'cursor'> & { maxPages: number },
+  reading: Omit<PageReading<T>, 'cursor'> & { maxPages: number; key?: (item: T) => string },
 ): Promise<Walk<T>> {
-  return walkPages((cursor) => fetchPage(http, style, first, { ...reading, cursor }), reading.maxPages);
+  let previous: string | undefined;
+  return walkPages(async (cursor) => {
+    const page = await fetchPage(http, style, first, { ...reading, cursor });
+    if (!reading.key || !page.items.length) return page;
+    const mark = `${reading.key(page.items[0])}\u0000${reading.key(page.items[page.items.length - 1])}`;
+    // The cursor just followed, given back: walkPages has seen it, so it stops there as repeated.
+    if (cursor !== undefined && mark === previous) return { items: [], next_cursor: cursor };
+    previous = mark;
+    return page;
+  }, reading.maxPages);
 }

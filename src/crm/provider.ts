@@ -103,6 +103,12 @@ export interface ResourceCapabilities {
   delete?: boolean;
   /** List filters the provider honours (others are refused, never silently ignored). */
   filters?: readonly string[];
+  /**
+   * Why an operation this CRM lacks is missing and what to do instead, in one sentence (e.g.
+   * "Insightly's API cannot create stages; create them in Insightly's settings."): said in place
+   * of the generic "does not support".
+   */
+  refusals?: Partial<Record<Operation, string>>;
 }
 
 export interface Capabilities {
@@ -155,11 +161,18 @@ export interface UpstreamRequest {
 }
 
 /**
- * A validated, mapped write that has not been sent. `execute` sends exactly `request` and resolves
- * to the record as read back afterwards. Splitting the two makes dry runs truthful by construction.
+ * A validated, mapped write that has not been sent. `execute` sends exactly `request` (then each of
+ * `then`, in order) and resolves to the record as read back afterwards. Splitting the two makes dry
+ * runs truthful by construction.
  */
 export interface PreparedWrite<T> {
   request: UpstreamRequest;
+  /**
+   * Further requests of a write the CRM takes in several (fields, then the stage through its own
+   * endpoint), sent in this order after `request`. A path may name an id the CRM has not given yet
+   * ("/Projects/{PROJECT_ID}/Pipeline" after a create).
+   */
+  then?: UpstreamRequest[];
   execute(): Promise<T>;
 }
 

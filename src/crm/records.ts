@@ -1,6 +1,16 @@
 /** Small pieces every mapper from a CRM's records to the unified model needs. */
-import { CrmError } from './errors.js';
-import type { DealSummary } from './model.js';
+import { CrmError, excerpt } from './errors.js';
+import type { DealSummary, Ref } from './model.js';
+
+/** A reference to record `id` of a CRM with numeric ids, named when `names` knows it. */
+export function namedRef(id: number, names: ReadonlyMap<number, string> | undefined): Ref {
+  const name = names?.get(id);
+  return name === undefined ? { id: String(id) } : { id: String(id), name };
+}
+
+/** `record` with the CRM's own record as `remote_data`, only when the caller asked for it. */
+export const withRemoteData = <T extends object>(record: T, native: object, include: boolean | undefined): T =>
+  include ? { ...record, remote_data: { ...native } } : record;
 
 /** A copy without undefined members, so records carry only what the CRM said (and `toEqual` is exact). */
 export function compact<T extends object>(o: T): T {
@@ -48,4 +58,19 @@ export function requireChange(body: object, noun: string, fields: readonly strin
   if (Object.keys(body).length === 0) {
     throw new CrmError('validation', `Nothing to update: give at least one of ${fields.join(', ')} for the ${noun}.`);
   }
+}
+
+/**
+ * A CRM id that is a positive whole number (Pipedrive, Insightly, Capsule): anything else cannot
+ * exist upstream, so it is refused before a request, naming the tool that lists valid ids.
+ */
+export function positiveIntegerId(crm: string, id: string, what: string, listTool: string): number {
+  const trimmed = id.trim();
+  if (!/^[1-9][0-9]{0,15}$/.test(trimmed)) {
+    throw new CrmError(
+      'validation',
+      `'${excerpt(id)}' is not ${/^[aeiou]/i.test(crm) ? 'an' : 'a'} ${crm} ${what} id (they are positive whole numbers). Call ${listTool} to see valid ${what} ids.`,
+    );
+  }
+  return Number(trimmed);
 }

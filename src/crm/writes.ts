@@ -3,8 +3,9 @@
  * run shows and what `send` puts on the wire, so the two cannot drift apart. What follows a write
  * the CRM accepted (a read-back, names) is best effort.
  */
+import { CrmError, isCrmError } from './errors.js';
 import type { HttpClient, HttpResponse } from './http.js';
-import type { UpstreamRequest } from './provider.js';
+import type { PreparedWrite, UpstreamRequest } from './provider.js';
 
 export interface WriteRequest {
   method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -60,4 +61,81 @@ export async function afterWrite<T>(follow: Promise<T>, otherwise: (e: unknown) 
   } catch (e) {
     return otherwise(e);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writes the CRM takes in several requests
+
+/** One request of a write the CRM takes in several (fields, then the stage through its own endpoint). */
+export interface WriteStep {
+  /** What a dry run shows for this request. */
+  request: UpstreamRequest;
+  /** What it does, for the sentence after a partial failure: "change the project's fields". */
+  purpose: string;
+  /** Sends it. `answers` are those of the requests before it (a create's carries the new id). */
+  send(answers: readonly unknown[], signal?: AbortSignal): Promise<unknown>;
+}
+
+export interface SequenceOptions {
+  /** The CRM's name, e.g. "Insightly". */
+  provider: string;
+  /** The write as a noun phrase: "this update of project 'Onboarding' (5)". */
+  what: string;
+  /**
+   * What the caller should do after a partial failure ("Read it with get_project, then ..."),
+   * from the answers of the requests that succeeded (a create's names the new id).
+   */
+  recovery: (answers: readonly unknown[]) => string;
+  signal?: AbortSignal;
+}
+
+/**
+ * A write sent as several requests, in order: the dry run shows every one (`request`, then
+ * `then`), `execute` sends them one after the other and stops at the first failure. A failure of
+ * the first request is the CRM's own error: nothing was done. A failure of a later one says which
+ * requests succeeded, which failed and which were not sent, so a partial write is never reported
+ * as failed-and-nothing-done, nor as done. Its kind is 'upstream' (never a refusal), so a keyed
+ * create is not forgotten as if nothing existed. `finish` turns the answers into the record.
+ */
+export function preparedSequence<T>(
+  o: SequenceOptions,
+  steps: readonly WriteStep[],
+  finish: (answers: unknown[]) => Promise<T>,
+): PreparedWrite<T> {
+  if (!steps.length) throw new CrmError('validation', `Internal error: a ${o.provider} write with no request.`);
+  return {
+    request: steps[0].request,
+    ...(steps.length > 1 ? { then: steps.slice(1).map((s) => s.request) } : {}),
+    async execute() {
+      const answers: unknown[] = [];
+      for (const [i, step] of steps.entries()) {
+        try {
+          answers.push(await step.send(answers, o.signal));
+        } catch (e) {
+          if (i === 0) throw e;
+          throw partialWrite(o, steps, i, e, answers);
+        }
+      }
+      return finish(answers);
+    },
+  };
+}
+
+const shown = (s: WriteStep) => `${s.request.method} ${s.request.path} (${s.purpose})`;
+
+function partialWrite(o: SequenceOptions, steps: readonly WriteStep[], failed: number, cause: unknown, answers: readonly unknown[]): CrmError {
+  const done = steps.slice(0, failed).map(shown).join(', then ');
+  const why = isCrmError(cause) ? cause.message : 'it failed unexpectedly';
+  const rest = steps.slice(failed + 1);
+  return new CrmError(
+    'upstream',
+    `${o.provider} did only part of ${o.what}: ${done} succeeded; then ${shown(steps[failed])} failed: ${why}` +
+      `${/[.!?]$/.test(why) ? '' : '.'}${rest.length ? ` Not sent: ${rest.map(shown).join(', ')}.` : ''} ${o.recovery(answers)}`,
+    {
+      provider: o.provider,
+      status: isCrmError(cause) ? cause.status : undefined,
+      retryAfterSeconds: isCrmError(cause) ? cause.retryAfterSeconds : undefined,
+      cause,
+    },
+  );
 }

@@ -36,5 +36,9 @@ export async function createProvider(config: ConnectionConfig, logger: Logger): 
       const { createCapsuleProvider } = await import('./capsule/index.js');
       return createCapsuleProvider({ apiToken: config.apiToken, baseUrl: config.baseUrl, logger: log });
     }
+    case 'insightly': {
+      const { createInsightlyProvider } = await import('./insightly/index.js');
+      return createInsightlyProvider({ apiKey: config.apiKey, pod: config.pod, baseUrl: config.baseUrl, logger: log });
+    }
   }
 }

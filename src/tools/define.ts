@@ -18,6 +18,7 @@ import type {
   PreparedWrite,
   ProgressReporter,
   Resource,
+  UpstreamRequest,
   WriteOptions,
 } from '../crm/provider.js';
 import type { IdempotencyStore } from '../crm/idempotency.js';
@@ -452,22 +453,30 @@ export async function createFlow<T extends { id: string }>(
 /** Longest request body a dry run's text quotes; structuredContent carries the rest. */
 const DRY_RUN_TEXT_BODY = 2_000;
 
+/** One request of a dry run as text: method, path, non-secret headers, and its body unless long. */
+function requestText(r: UpstreamRequest, body: unknown, where: string): string {
+  const json = body === undefined ? '' : JSON.stringify(body);
+  return (
+    `${r.method} ${r.path}` +
+    (r.headers ? ` ${Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`).join(', ')}` : '') +
+    (json.length > DRY_RUN_TEXT_BODY ? ` with a body of ${json.length.toLocaleString('en-US')} characters (${where})` : json && ` ${json}`)
+  );
+}
+
 function dryRunOutput(prepared: PreparedWrite<unknown>): ToolOutput {
   const { method, path, body, headers } = prepared.request;
+  // A write the CRM takes in several requests shows them all, in the order they would be sent.
+  const then = prepared.then?.length ? prepared.then : undefined;
   // The body is the caller's own input, each field bounded, but all of them together can pass the cap.
-  const render = (b: unknown): ToolOutput => {
-    const json = b === undefined ? '' : JSON.stringify(b);
-    return {
-      structured: {
-        dry_run: { method, path, ...(b === undefined ? {} : { body: b }), ...(headers ? { headers } : {}) },
-      },
-      text:
-        `Dry run, nothing was sent. Would send: ${method} ${path}` +
-        (headers ? ` ${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join(', ')}` : '') +
-        (json.length > DRY_RUN_TEXT_BODY ? ` with a body of ${json.length.toLocaleString('en-US')} characters (dry_run.body)` : json && ` ${json}`) +
-        '\nCall again without dry_run to do it.',
-    };
-  };
+  const render = (b: unknown): ToolOutput => ({
+    structured: {
+      dry_run: { method, path, ...(b === undefined ? {} : { body: b }), ...(headers ? { headers } : {}), ...(then ? { then } : {}) },
+    },
+    text:
+      `Dry run, nothing was sent. Would send: ${requestText(prepared.request, b, 'dry_run.body')}` +
+      (then ?? []).map((r, i) => `\nthen: ${requestText(r, r.body, `dry_run.then[${i}].body`)}`).join('') +
+      '\nCall again without dry_run to do it.',
+  });
   return (
     fitRecord(body, true, render) ??
     render(`[cut: the body is ${wireSize(body).toLocaleString('en-US')} bytes as JSON, too large to preview]`)

@@ -1438,6 +1438,7 @@ describe('cli', () => {
     { label: 'unknown flag', args: ['--bogus-flag'], names: /bogus-flag/ },
     { label: 'pipedrive without token', args: [], env: { CRM_PROVIDER: 'pipedrive' }, names: /PIPEDRIVE_API_TOKEN/ },
     { label: 'capsule without token', args: [], env: { CRM_PROVIDER: 'capsule' }, names: /CAPSULE_API_TOKEN/ },
+    { label: 'insightly without token', args: [], env: { CRM_PROVIDER: 'insightly', INSIGHTLY_POD: 'na1' }, names: /INSIGHTLY_API_KEY/ },
     { label: 'missing --config file', args: ['--config', 'does-not-exist.json'], names: /--config/ },
   ];
   for (const b of bad) {

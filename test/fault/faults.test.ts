@@ -25,9 +25,11 @@ import { createPipedriveProvider } from '../../src/providers/pipedrive/index.js'
 import { createTrutoProvider } from '../../src/providers/truto/index.js';
 import { createCapsuleProvider } from '../../src/providers/capsule/index.js';
 import { CAPSULE_TOKEN, startFakeCapsule } from '../fakes/capsule.js';
+import { createInsightlyProvider } from '../../src/providers/insightly/index.js';
 import { DEFAULT_TOKEN, startFakePipedrive } from '../fakes/pipedrive.js';
 import type { Fault, FakeServer, RecordedRequest } from '../fakes/server.js';
 import { FAKE_TRUTO_ACCOUNT, FAKE_TRUTO_TOKEN, startFakeTruto } from '../fakes/truto.js';
+import { FAKE_INSIGHTLY_KEY, startFakeInsightly } from '../fakes/insightly.js';
 import { leakedFragment } from '../helpers/secrets.js';
 import { createLogger, type Logger } from '../../src/log.js';
 
@@ -120,6 +122,28 @@ const SUBJECTS: Subject[] = [
         dealInput: (name) => ({ name, stage_id: '1', account_id: '892' }),
         listPipelinesRequest: (r) => r.method === 'GET' && r.path === '/api/v2/pipelines',
         recordsNamed: (name) => [...fake.state.opportunities.values()].filter((o) => o.name === name).length,
+        stop: () => fake.stop(),
+      };
+    },
+  },
+  {
+    name: 'insightly',
+    async start() {
+      const fake = await startFakeInsightly();
+      return {
+        server: fake.server,
+        secret: FAKE_INSIGHTLY_KEY,
+        provider: (logger, tuning) =>
+          createInsightlyProvider({
+            apiKey: FAKE_INSIGHTLY_KEY,
+            baseUrl: fake.url,
+            logger,
+            http: { ...TUNING, limiter: { capacity: 1000, windowMs: 1000 }, ...tuning },
+          }),
+        errorBody: (_status, message) => ({ Message: message }),
+        // A create with a stage is two requests (the opportunity, then its pipeline): faults meet the first.
+        dealInput: (name) => ({ name, stage_id: '101' }),
+        recordsNamed: (name) => [...fake.state.records.Opportunities.values()].filter((o) => o.OPPORTUNITY_NAME === name).length,
         stop: () => fake.stop(),
       };
     },

@@ -171,3 +171,33 @@ describe('config', () => {
     });
   });
 });
+
+describe('config: insightly', () => {
+  const key = 'b1d5f0c2-7a4e-4c3b-9e8d-insightly-key';
+  it('takes the API key and the pod, or the API URL, and names what is missing', () => {
+    expect(load([], { CRM_PROVIDER: 'insightly', INSIGHTLY_API_KEY: key, INSIGHTLY_POD: 'NA1' }).connections[0]).toEqual({
+      name: 'insightly',
+      provider: 'insightly',
+      apiKey: key,
+      pod: 'na1',
+      baseUrl: undefined,
+    });
+    expect(load([], { CRM_PROVIDER: 'insightly', INSIGHTLY_API_KEY: key, INSIGHTLY_BASE_URL: 'https://api.eu1.insightly.com/v3.1/' }).connections[0]).toMatchObject({
+      baseUrl: 'https://api.eu1.insightly.com/v3.1',
+    });
+    expect(() => load([], { CRM_PROVIDER: 'insightly', INSIGHTLY_POD: 'na1' })).toThrow('INSIGHTLY_API_KEY is not set; it is needed for CRM_PROVIDER=insightly.');
+    expect(() => load([], { CRM_PROVIDER: 'insightly', INSIGHTLY_API_KEY: key })).toThrow(/^CRM_PROVIDER=insightly: INSIGHTLY_POD is not set.*na1.*INSIGHTLY_BASE_URL/);
+    expect(() => load([], { CRM_PROVIDER: 'insightly', INSIGHTLY_API_KEY: key, INSIGHTLY_POD: 'na1/../x' })).toThrow(/^INSIGHTLY_POD must be a pod name/);
+  });
+
+  it('reads an Insightly connection from a config file, the key by env var name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-mcp-config-'));
+    const p = join(dir, 'insightly.json');
+    writeFileSync(p, JSON.stringify({ connections: { delivery: { provider: 'insightly', api_token_env: 'IL_KEY', pod: 'eu1' } } }));
+    expect(load(['--config', p], { IL_KEY: key }).connections).toEqual([
+      { name: 'delivery', provider: 'insightly', apiKey: key, pod: 'eu1', baseUrl: undefined },
+    ]);
+    writeFileSync(p, JSON.stringify({ connections: { delivery: { provider: 'insightly', api_token_env: 'IL_KEY' } } }));
+    expect(() => load(['--config', p], { IL_KEY: key })).toThrow(/connection 'delivery': pod is not set.*base_url/);
+  });
+});

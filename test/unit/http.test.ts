@@ -596,3 +596,20 @@ describe('retry waits', () => {
     expect(server.requests[0].headers['idempotency-key']).toBeUndefined();
   });
 });
+
+describe('a spent quota', () => {
+  it('answers a 429 the provider reads as a spent daily quota at once, unretried, in its own words', async () => {
+    server.inject({ kind: 'status', status: 429, headers: { 'X-RateLimit-Remaining': '0', 'Retry-After': '0' } }, { times: 5 });
+    const spent = (h: Record<string, string>) => (h['x-ratelimit-remaining'] === '0' ? 'The daily quota is used up; it resets tomorrow.' : undefined);
+    const e = await failure(client({ quotaExhausted: spent }).request({ method: 'GET', path: '/api/v2/deals' }));
+    expect(e.kind).toBe('rate_limited');
+    expect(e.status).toBe(429);
+    expect(e.message).toBe('The daily quota is used up; it resets tomorrow.');
+    expect(server.requests).toHaveLength(1);
+    // A 429 the reading does not claim is retried as before.
+    server.reset();
+    server.inject({ kind: 'status', status: 429, headers: { 'X-RateLimit-Remaining': '7', 'Retry-After': '0' } });
+    await client({ quotaExhausted: spent }).request({ method: 'GET', path: '/api/v2/deals' });
+    expect(server.requests).toHaveLength(2);
+  });
+});

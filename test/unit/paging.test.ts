@@ -64,6 +64,14 @@ function serve(r: RecordedRequest): FakeResponse {
       const skip = int(q.skip, 0);
       return { status: 200, body: listing.slice(skip, skip + int(q.top, 100)) };
     }
+    case '/CappedProjects': {
+      // Serves at most 2 whatever `top` asks, and the total in X-Total-Count.
+      const skip = int(q.skip, 0);
+      return { status: 200, headers: { 'X-Total-Count': String(listing.length) }, body: listing.slice(skip, skip + Math.min(2, int(q.top, 100))) };
+    }
+    case '/StuckProjects':
+      // Ignores skip: the first page again and again.
+      return { status: 200, body: listing.slice(0, int(q.top, 100)) };
     default:
       return { status: 404, body: { message: 'no such path' } };
   }
@@ -171,6 +179,26 @@ describe('offsets', () => {
     const walk = await walkAll(http, offsetPaging({ sizeParam: 'top', offsetParam: 'skip' }), { path: '/Projects' }, { size: 3, maxPages: 10, items: (b) => b as Array<{ id: number }> });
     expect(walk.items).toHaveLength(6);
     expect(server.requests.map((r) => r.query.skip)).toEqual([undefined, '3', '6']);
+  });
+
+  it('with a total-count header, pages on past short pages and ends at the total', async () => {
+    const style = offsetPaging({ sizeParam: 'top', offsetParam: 'skip', totalHeader: 'X-Total-Count' });
+    const walk = await walkAll(http, style, { path: '/CappedProjects' }, { size: 5, maxPages: 10, items: (b) => b as Array<{ id: number }> });
+    expect(walk.items.map((r) => r.id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(server.requests.map((r) => r.query.skip)).toEqual([undefined, '2', '4', '6']);
+    expect(walk.stopped).toBeUndefined();
+  });
+
+  it('with `key`, stops at a page served twice (an ignored offset) and says so', async () => {
+    const walk = await walkAll(http, offsetPaging({ sizeParam: 'top', offsetParam: 'skip' }), { path: '/StuckProjects' }, {
+      size: 3,
+      maxPages: 10,
+      items: (b) => b as Array<{ id: number }>,
+      key: (r) => String(r.id),
+    });
+    expect(walk.items.map((r) => r.id)).toEqual([1, 2, 3]);
+    expect(walk.stopped).toBe('repeated_cursor');
+    expect(server.requests).toHaveLength(2);
   });
 
   it('refuses an offset cursor that is not a whole number', () => {

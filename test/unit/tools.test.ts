@@ -203,3 +203,38 @@ describe('concise formatting', () => {
     );
   });
 });
+
+describe('writes a CRM takes in several requests, and operations it lacks', () => {
+  it('a dry run shows every request in the order it would be sent, in text and structuredContent', async () => {
+    const provider = arrayProvider([deal(1)]);
+    provider.deals!.update = async (id) => ({
+      request: { method: 'PUT', path: '/Opportunities', body: { OPPORTUNITY_ID: Number(id), BID_AMOUNT: 5 } },
+      then: [{ method: 'PUT', path: `/Opportunities/${id}/PipelineStage`, body: { STAGE_ID: 2 } }],
+      execute: async () => deal(1),
+    });
+    const r = await call(updateDeal as never, provider, { deal_id: '1', amount: 5, dry_run: true });
+    expect(r.structuredContent).toEqual({
+      dry_run: {
+        method: 'PUT',
+        path: '/Opportunities',
+        body: { OPPORTUNITY_ID: 1, BID_AMOUNT: 5 },
+        then: [{ method: 'PUT', path: '/Opportunities/1/PipelineStage', body: { STAGE_ID: 2 } }],
+      },
+    });
+    expect(r.content[0].text).toBe(
+      'Dry run, nothing was sent. Would send: PUT /Opportunities {"OPPORTUNITY_ID":1,"BID_AMOUNT":5}\n' +
+        'then: PUT /Opportunities/1/PipelineStage {"STAGE_ID":2}\n' +
+        'Call again without dry_run to do it.',
+    );
+  });
+
+  it("says the provider's own sentence for an operation its CRM lacks, then what the connection supports", async () => {
+    const provider = arrayProvider([deal(1)]);
+    provider.capabilities.deals = { list: true, get: true, refusals: { update: "Array CRM's API cannot change deals; change them in its settings." } };
+    const r = await call(updateDeal as never, provider, { deal_id: '1', amount: 5 });
+    expect(r.isError).toBe(true);
+    expect(r.content[0].text).toBe(
+      "Array CRM's API cannot change deals; change them in its settings. This connection supports: stages (list); deals (list, get).",
+    );
+  });
+});

@@ -5,7 +5,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClient, closeAllPools, path } from '../../src/crm/http.js';
-import { afterWrite, prepareRequest } from '../../src/crm/writes.js';
+import { CrmError } from '../../src/crm/errors.js';
+import { afterWrite, preparedSequence, prepareRequest, type WriteStep } from '../../src/crm/writes.js';
 import { FakeServer } from '../fakes/server.js';
 
 const server = new FakeServer((r) => ({ status: r.method === 'DELETE' ? 204 : 200, body: r.method === 'DELETE' ? undefined : { id: 7, echo: r.body } }));
@@ -70,5 +71,46 @@ describe('afterWrite', () => {
     await expect(afterWrite(Promise.reject(new Error('503')), () => {
       throw new Error('it was saved; do not send it again');
     })).rejects.toThrow(/do not send it again/);
+  });
+});
+
+describe('preparedSequence', () => {
+  const step = (n: number, fail?: CrmError): WriteStep => ({
+    request: { method: 'PUT', path: `/step/${n}`, body: { n } },
+    purpose: `do step ${n}`,
+    send: async (answers) => {
+      if (fail) throw fail;
+      return { n, before: answers.length };
+    },
+  });
+  const options = { provider: 'TestCRM', what: 'this update of record 5', recovery: (answers: readonly unknown[]) => `Read it back (${answers.length} answered).` };
+
+  it('shows every request in order and sends them in order, each seeing the answers before it', async () => {
+    const w = preparedSequence(options, [step(1), step(2), step(3)], async (answers) => answers);
+    expect(w.request).toEqual({ method: 'PUT', path: '/step/1', body: { n: 1 } });
+    expect(w.then).toEqual([
+      { method: 'PUT', path: '/step/2', body: { n: 2 } },
+      { method: 'PUT', path: '/step/3', body: { n: 3 } },
+    ]);
+    expect(await w.execute()).toEqual([{ n: 1, before: 0 }, { n: 2, before: 1 }, { n: 3, before: 2 }]);
+    expect(preparedSequence(options, [step(1)], async () => 'one').then).toBeUndefined();
+  });
+
+  it("a failing first request is the CRM's own error: nothing was done", async () => {
+    const refused = new CrmError('validation', 'TestCRM rejected the request (400): bad name.');
+    await expect(preparedSequence(options, [step(1, refused), step(2)], async () => 'x').execute()).rejects.toBe(refused);
+  });
+
+  it('a later failure says what succeeded, what failed and what was not sent, as an upstream error', async () => {
+    const limited = new CrmError('rate_limited', 'TestCRM is rate limiting this token; retry in about 3 s.', { status: 429, retryAfterSeconds: 3, nothingSent: true });
+    const e = (await preparedSequence(options, [step(1), step(2, limited), step(3)], async () => 'x').execute().catch((x: unknown) => x)) as CrmError;
+    expect(e).toBeInstanceOf(CrmError);
+    expect(e.kind).toBe('upstream'); // never a refusal: the first request was applied
+    expect(e.nothingSent).toBeUndefined();
+    expect(e.retryAfterSeconds).toBe(3);
+    expect(e.message).toBe(
+      'TestCRM did only part of this update of record 5: PUT /step/1 (do step 1) succeeded; then PUT /step/2 (do step 2) failed: ' +
+        'TestCRM is rate limiting this token; retry in about 3 s. Not sent: PUT /step/3 (do step 3). Read it back (1 answered).',
+    );
   });
 });

@@ -18,7 +18,7 @@ import {
   type Values,
 } from '../../crm/model.js';
 import type { DealInput, PipelineInput, StageInput } from '../../crm/provider.js';
-import { compact, tallyOpenDeals } from '../../crm/records.js';
+import { compact, namedRef, positiveIntegerId, tallyOpenDeals, withRemoteData } from '../../crm/records.js';
 
 // ---------------------------------------------------------------------------------------------
 // Native shapes (only the fields we read; the rest rides along in remote_data).
@@ -143,25 +143,12 @@ export interface Names {
   orgs?: ReadonlyMap<number, string>;
 }
 
-function refOf(id: number, names: ReadonlyMap<number, string> | undefined): Ref {
-  const name = names?.get(id);
-  return name === undefined ? { id: String(id) } : { id: String(id), name };
-}
+const refOf = namedRef;
 
 /** Pipedrive ids are positive integers; anything else cannot exist upstream. */
-export function nativeId(id: string, what: string, listTool: string): number {
-  const trimmed = id.trim();
-  if (!/^[1-9][0-9]{0,15}$/.test(trimmed)) {
-    throw new CrmError(
-      'validation',
-      `'${excerpt(id)}' is not a Pipedrive ${what} id (they are positive whole numbers). Call ${listTool} to see valid ${what} ids.`,
-    );
-  }
-  return Number(trimmed);
-}
+export const nativeId = (id: string, what: string, listTool: string): number => positiveIntegerId('Pipedrive', id, what, listTool);
 
-const withRemote = <T extends object>(record: T, native: object, include: boolean | undefined): T =>
-  include ? { ...record, remote_data: { ...native } } : record;
+const withRemote = withRemoteData;
 
 const ts = (v: string | null | undefined): string | undefined => (v ? v : undefined);
 

@@ -1,0 +1,98 @@
+/**
+ * What Insightly's REST API v3.1 really does, as data the tool layer checks before any call
+ * (DESIGN §4).
+ *
+ * Sources: Insightly's v3.1 Swagger (https://api.na1.insightly.com/v3.1/swagger/docs/v3.1, read
+ * through its OpenAPI conversion, konfig-sdks/openapi-examples insightly/openapi.yaml: request
+ * bodies, maxLengths, list parameters brief/skip/top/count_total, /Search field_name/field_value);
+ * Insightly's v3.1 introduction page (PUT updates only the fields sent; tags can be written in a
+ * record's own POST/PUT); swagger-codegen clients of v3.x (Java sandeep-khanna/insightlycrm-java-api,
+ * PHP SternerStuff InsightlyPHP: PIPELINE_ID and STAGE_ID are read-only and change through
+ * /{id}/Pipeline and /{id}/PipelineStage; GET /Pipelines, /PipelineStages and their /{id} only;
+ * STATUS "Abandoned, Cancelled, Completed, Deferred, In Progress or Not Started"; OPPORTUNITY_STATE
+ * "Open, Abandoned, Lost, Suspended, Won"; BID_TYPE "Fixed Bid, Per Hour, Per Day, Per Week, Per Month
+ * or Per Year"); field-tested clients (Airbyte's source-insightly: pages of 500 by skip/top, pipelines
+ * with FOR_OPPORTUNITIES and FOR_PROJECTS, stages with STAGE_ORDER, plan limits of 1,000 to 100,000
+ * requests a day; lukeswade/insightly-mcp's audit against a live pod: 100 records by default, 500 at
+ * most, X-Total-Count with count_total, 10 requests a second, X-RateLimit-Limit and
+ * X-RateLimit-Remaining on every answer, a 429 with X-RateLimit-Remaining 0 is the daily quota,
+ * body dates "yyyy-MM-dd HH:mm:ss", list order by ascending id with no sort parameter; the
+ * webMethods and Cloud Elements connectors write title-case statuses); Nango's notes (Basic auth
+ * with the key as user name and an empty password; the pod in the API URL).
+ *
+ * Where Insightly direct differs from seeds 003/004 (what Truto maps for Insightly projects):
+ * - stage: writable here on create and update (through the pipeline endpoints, two requests);
+ *   the seeds list it only in answers.
+ * - tags: writable on update too (v3.1 takes TAGS in PUT); seed 004 supports them on create only.
+ *   A tag's id is its name: Insightly tags have no other id.
+ * - opportunity: create only, at most one (OPPORTUNITY_ID, "the opportunity the project was made
+ *   from"); seed 004 has no opportunity on update either.
+ * - close_date is COMPLETED_DATE, the only end date a project has; owner is RESPONSIBLE_USER_ID
+ *   (read: the responsible user, else the record owner OWNER_USER_ID).
+ * - description is PROJECT_DETAILS, at most 4,000 characters (longer is refused here, not cut).
+ * - amount, currency, account and contact: a project has no value, organisation or contact field
+ *   in v3.1 (links only), as in the seeds.
+ * - status is required on create and takes the six Insightly statuses, as in seed 003; v3.1 spells
+ *   them in title case ("In Progress"), answers are read in any case.
+ *
+ * Where it differs from provider-apis.md §4.2 (written from memory): statuses are title case, not
+ * upper case; PIPELINE_ID and STAGE_ID are read-only (as §7 says); the error body is ASP.NET Web
+ * API's {"Message": ...} with ModelState for a rejected body (not in the spec: assumed from the
+ * stack the spec comes from, read leniently); lists are ordered by id, never by update time, so
+ * list_deals and list_projects come in Insightly's order; pipelines are per record kind.
+ *
+ * Not offered: pipeline and stage writes (the API has none: GET only), deleting deals (no tool
+ * deletes deals), statistics (Insightly has no pipeline statistics endpoint), stage probability and
+ * colour (a PipelineStage has neither), stage dates (none), an inactive stage status (none).
+ */
+import { DEAL_STATUSES } from '../../crm/model.js';
+import type { Capabilities } from '../../crm/provider.js';
+import { INSIGHTLY_PROJECT_STATUSES } from './map.js';
+
+const DEAL_FIELDS = ['name', 'pipeline_id', 'stage_id', 'amount', 'currency', 'status', 'owner_id', 'account_id', 'close_date'] as const;
+const PROJECT_FIELDS = ['name', 'description', 'status', 'close_date', 'owner', 'stage', 'tags', 'custom_fields', 'remote_data'] as const;
+
+const SETTINGS = "create and change them in Insightly's settings.";
+
+export const INSIGHTLY_CAPABILITIES: Capabilities = {
+  pipelines: {
+    list: true,
+    get: true,
+    filters: [],
+    refusals: {
+      create: `Insightly's API cannot create pipelines; ${SETTINGS}`,
+      update: `Insightly's API cannot change pipelines; ${SETTINGS}`,
+      delete: `Insightly's API cannot delete pipelines; delete them in Insightly's settings.`,
+    },
+  },
+  stages: {
+    list: true,
+    get: true,
+    // All applied by crm-mcp over the (short) list of stages; sort_by takes position and name only.
+    filters: ['pipeline_id', 'name', 'status', 'sort_by', 'sort_direction'],
+    refusals: {
+      create: "Insightly's API cannot create stages; create them in Insightly's settings.",
+      update: "Insightly's API cannot change stages; change them in Insightly's settings.",
+      delete: "Insightly's API cannot delete stages; delete them in Insightly's settings.",
+    },
+  },
+  deals: {
+    list: true,
+    get: true,
+    create: { supported: DEAL_FIELDS, required: ['name'], enums: { status: DEAL_STATUSES } },
+    update: { supported: DEAL_FIELDS, enums: { status: DEAL_STATUSES } },
+    filters: ['pipeline_id', 'stage_id', 'status', 'owner_id'],
+  },
+  projects: {
+    list: true,
+    get: true,
+    create: {
+      supported: [...PROJECT_FIELDS, 'opportunity'],
+      required: ['name', 'status'],
+      enums: { status: INSIGHTLY_PROJECT_STATUSES },
+    },
+    update: { supported: PROJECT_FIELDS, enums: { status: INSIGHTLY_PROJECT_STATUSES } },
+    delete: true,
+    filters: ['name', 'status', 'owner_id', 'stage_id'],
+  },
+};
