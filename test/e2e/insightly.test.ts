@@ -47,7 +47,7 @@ const SUPPORTED = {
   deals: ['list', 'get', 'create', 'update'],
   projects: ['list', 'get', 'create', 'update', 'delete'],
 };
-const SUPPORTS_TEXT = 'This connection supports: pipelines (list, get); stages (list, get); deals (list, get, create, update); projects (list, get, create, update, delete).';
+const SUPPORTS_TEXT = 'This connection supports pipelines (list, get), stages (list, get), deals (list, get, create, update) and projects (list, get, create, update, delete).';
 
 describe('tools and connection', () => {
   it('offers the tools, open-world, and list_connections says exactly what Insightly supports', async () => {
@@ -71,8 +71,8 @@ const REFUSED: Record<string, [Record<string, unknown>, string]> = {
   create_stage: [{ pipeline_id: '1', name: 'New stage' }, "Insightly's API cannot create stages; create them in Insightly's settings."],
   update_stage: [{ stage_id: '101', name: 'Renamed' }, "Insightly's API cannot change stages; change them in Insightly's settings."],
   delete_stage: [{ stage_id: '101', confirm: true }, "Insightly's API cannot delete stages; delete them in Insightly's settings."],
-  pipeline_conversion_stats: [{ pipeline_id: '1', start_date: '2026-01-01', end_date: '2026-03-31' }, 'Insightly does not support pipeline conversion statistics.'],
-  pipeline_movement_stats: [{ pipeline_id: '1', start_date: '2026-01-01', end_date: '2026-03-31' }, 'Insightly does not support pipeline movement statistics.'],
+  pipeline_conversion_stats: [{ pipeline_id: '1', start_date: '2026-01-01', end_date: '2026-03-31' }, 'Insightly does not support pipeline conversion statistics'],
+  pipeline_movement_stats: [{ pipeline_id: '1', start_date: '2026-01-01', end_date: '2026-03-31' }, 'Insightly does not support pipeline movement statistics'],
 };
 
 describe('what Insightly cannot do is refused in one sentence, before any request', () => {
@@ -80,7 +80,8 @@ describe('what Insightly cannot do is refused in one sentence, before any reques
     it(tool, async () => {
       const m = mark();
       const text = await fails(srv.client, tool, args);
-      expect(text).toBe(`${sentence} ${SUPPORTS_TEXT}`);
+      // Insightly's own sentence, or the general one that runs on into what the connection supports.
+      expect(text).toBe(sentence.endsWith('.') ? `${sentence} ${SUPPORTS_TEXT}` : `${sentence}; t${SUPPORTS_TEXT.slice(1)}`);
       expect(since(m)).toHaveLength(0);
     });
   }

@@ -214,6 +214,7 @@ describe('writes a CRM takes in several requests, and operations it lacks', () =
     });
     const r = await call(updateDeal as never, provider, { deal_id: '1', amount: 5, dry_run: true });
     expect(r.structuredContent).toEqual({
+      connection: { name: 'test', provider: 'array' },
       dry_run: {
         method: 'PUT',
         path: '/Opportunities',
@@ -234,7 +235,7 @@ describe('writes a CRM takes in several requests, and operations it lacks', () =
     const r = await call(updateDeal as never, provider, { deal_id: '1', amount: 5 });
     expect(r.isError).toBe(true);
     expect(r.content[0].text).toBe(
-      "Array CRM's API cannot change deals; change them in its settings. This connection supports: stages (list); deals (list, get).",
+      "Array CRM's API cannot change deals; change them in its settings. This connection supports stages (list) and deals (list, get).",
     );
   });
 });
