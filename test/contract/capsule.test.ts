@@ -544,10 +544,10 @@ describe('a repeated Link stops the page walk', () => {
 
 describe("Capsule's errors, as one sentence", () => {
   it('a validation error names the argument an agent passed', async () => {
-    const w = await cap.deals.create({ name: 'x', stage_id: '2', account_id: '99999' }, opts);
+    const w = await cap.deals.create({ name: 'x', stage_id: '99', account_id: '892' }, opts);
     const e = await failure(w.execute());
     expect(e.kind).toBe('validation');
-    expect(e.message).toBe('Capsule rejected the request (422): party is invalid (account_id).');
+    expect(e.message).toBe('Capsule rejected the request (422): milestone is invalid (stage_id).');
   });
 
   it('a 429 with X-RateLimit-Reset an hour away is rate_limited, saying when, after one request', async () => {
