@@ -61,6 +61,8 @@ interface Harness {
    * Capsule lists pipelines and boards together: a fault each would both be retried away.
    */
   listPipelinesRequest?: (r: RecordedRequest) => boolean;
+  /** Reads of the records around a deal (issue 9) faulted like the pipeline reads, where the provider has them. */
+  reads?: Read[];
   stop(): Promise<void>;
 }
 
@@ -122,6 +124,8 @@ const SUBJECTS: Subject[] = [
         dealInput: (name) => ({ name, stage_id: '1', account_id: '892' }),
         listPipelinesRequest: (r) => r.method === 'GET' && r.path === '/api/v2/pipelines',
         recordsNamed: (name) => [...fake.state.opportunities.values()].filter((o) => o.name === name).length,
+        // A deal's notes and the account's tasks: two walks of several pages at once, merged.
+        reads: [['list_activities', (x) => x.activities!.list!({ deal_id: '1005', limit: 50 }, {})]],
         stop: () => fake.stop(),
       };
     },
@@ -307,7 +311,7 @@ describe.each(SUBJECTS)('$name under faults', (subject) => {
 
   it('recovers every transient fault on a read within the budget', async () => {
     for (const c of TRANSIENT) {
-      for (const [read, run] of READS) {
+      for (const [read, run] of [...READS, ...(h.reads ?? [])]) {
         await inject(c, (r) => r.method === 'GET');
         const result = await timed(f, () => run(p)).catch((e: unknown) => e);
         const n = served();
@@ -322,7 +326,7 @@ describe.each(SUBJECTS)('$name under faults', (subject) => {
 
   it('answers a permanent fault on a read with one clean sentence within the deadline', async () => {
     for (const c of PERMANENT) {
-      for (const [read, run] of READS) {
+      for (const [read, run] of [...READS, ...(h.reads ?? [])]) {
         await inject(c, (r) => r.method === 'GET');
         const e = await timed(f, () => run(p)).then(
           () => {

@@ -54,7 +54,8 @@ export interface CapsuleClientOptions {
 
 /** How a full walk reads: its page size (a listing's own maximum), and who hears of each page. */
 export interface WalkMore {
-  size?: number;
+  /** Records a page (the listing's own maximum); null for a listing that takes no page size (`/users`). */
+  size?: number | null;
   onProgress?: ProgressReporter;
   /** What is walked, for progress messages ("tasks"). */
   what?: string;
@@ -104,7 +105,7 @@ export class CapsuleClient {
    */
   async walk<T>(listing: Listing, signal?: AbortSignal, more: WalkMore = {}): Promise<Walk<T>> {
     const walk = await walkAll<T>(this.http, PAGING, listing, {
-      size: more.size ?? MAX_PAGE,
+      size: more.size === null ? undefined : (more.size ?? MAX_PAGE),
       signal,
       maxPages: MAX_SCAN_PAGES,
       onProgress: more.onProgress,

@@ -26,7 +26,7 @@ export interface Ctx {
 
 /** The users of the account: `GET /users` answers them all at once (User docs: no paging). */
 export async function loadUsers(client: CapsuleClient, signal?: AbortSignal): Promise<CapsuleUserRecord[]> {
-  const walk = await client.walk<CapsuleUserRecord>({ path: path`/users`, key: 'users', query: { embed: 'party' } }, signal);
+  const walk = await client.walk<CapsuleUserRecord>({ path: path`/users`, key: 'users', query: { embed: 'party' } }, signal, { size: null });
   return completeItems(walk, 'Capsule', 'users', 'Try again later.');
 }
 
