@@ -125,6 +125,57 @@ export const SETTINGS: readonly Setting[] = [
     type: 'string',
   },
   {
+    key: 'outreach_access_token',
+    env: 'OUTREACH_ACCESS_TOKEN',
+    provider: 'outreach',
+    title: 'Access token',
+    description: 'An OAuth access token. Optional with the client id, secret and refresh token below, which let crm-mcp get and renew one.',
+    type: 'string',
+    sensitive: true,
+  },
+  {
+    key: 'outreach_client_id',
+    env: 'OUTREACH_CLIENT_ID',
+    provider: 'outreach',
+    title: 'OAuth client id',
+    description: 'Your Outreach app\'s client id, to renew access tokens.',
+    type: 'string',
+  },
+  {
+    key: 'outreach_client_secret',
+    env: 'OUTREACH_CLIENT_SECRET',
+    provider: 'outreach',
+    title: 'OAuth client secret',
+    description: 'Your Outreach app\'s client secret, to renew access tokens.',
+    type: 'string',
+    sensitive: true,
+  },
+  {
+    key: 'outreach_refresh_token',
+    env: 'OUTREACH_REFRESH_TOKEN',
+    provider: 'outreach',
+    title: 'Refresh token',
+    description: 'A refresh token of your app. Outreach replaces it at each renewal; crm-mcp keeps the new one in memory only.',
+    type: 'string',
+    sensitive: true,
+  },
+  {
+    key: 'outreach_redirect_uri',
+    env: 'OUTREACH_REDIRECT_URI',
+    provider: 'outreach',
+    title: 'OAuth redirect URI',
+    description: 'The redirect URI your app was authorized with, sent with each renewal.',
+    type: 'string',
+  },
+  {
+    key: 'outreach_base_url',
+    env: 'OUTREACH_BASE_URL',
+    provider: 'outreach',
+    title: 'API URL',
+    description: 'Empty: https://api.outreach.io/api/v2.',
+    type: 'string',
+  },
+  {
     key: 'read_only',
     env: 'CRM_MCP_READ_ONLY',
     title: 'Read-only',
@@ -141,7 +192,7 @@ export const SETTINGS: readonly Setting[] = [
   },
 ];
 
-const PROVIDER_NAMES: Record<Provider, string> = { local: 'Local CRM', pipedrive: 'Pipedrive', truto: 'Truto' };
+const PROVIDER_NAMES: Record<Provider, string> = { local: 'Local CRM', pipedrive: 'Pipedrive', truto: 'Truto', outreach: 'Outreach' };
 
 /** Every provider but local needs settings; a new provider without any would be unusable. */
 function checkSettings(): void {
@@ -154,7 +205,7 @@ function checkSettings(): void {
 }
 
 const DESCRIPTION =
-  'CRM pipelines, stages, deals and projects for Claude: a demo CRM built in, or your Pipedrive or Truto account.';
+  'CRM pipelines, stages, deals and projects for Claude: a demo CRM built in, or your Pipedrive, Truto or Outreach account.';
 
 export function buildManifest(): Record<string, unknown> {
   checkSettings();
@@ -182,7 +233,7 @@ export function buildManifest(): Record<string, unknown> {
     long_description:
       'Lets Claude read and change CRM pipelines, stages, deals and projects through one typed model. ' +
       'Out of the box it serves an embedded SQLite CRM filled with demo data; ' +
-      'set the provider to pipedrive or truto and give the token in the settings to work on your own CRM. ' +
+      'set the provider to pipedrive, truto or outreach and give the token in the settings to work on your own CRM. ' +
       'Writes can be previewed (dry_run), creates take an idempotency key, deletes need confirm: true, and ' +
       'the read-only setting offers only tools that change nothing.',
     author: { name: 'crm-mcp contributors', url: PROJECT_URL },
@@ -203,7 +254,7 @@ export function buildManifest(): Record<string, unknown> {
     tools_generated: false,
     // Prompts are served at run time (a manifest prompt needs its text inline).
     prompts_generated: true,
-    keywords: ['crm', 'pipedrive', 'truto', 'sales', 'pipeline', 'deals', 'projects', 'sqlite'],
+    keywords: ['crm', 'pipedrive', 'truto', 'outreach', 'sales', 'pipeline', 'deals', 'projects', 'sqlite'],
     license: pkg.license,
     compatibility: { platforms: ['darwin', 'win32', 'linux'], runtimes: { node: MCPB_NODE } },
     user_config: userConfig,
@@ -217,7 +268,7 @@ export function buildServerJson(): Record<string, unknown> {
     $schema: 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json',
     name: pkg.mcpName,
     title: 'CRM (crm-mcp)',
-    description: 'CRM pipelines, stages, deals and projects: built-in demo CRM, Pipedrive or Truto',
+    description: 'CRM pipelines, stages, deals and projects: built-in demo CRM, Pipedrive, Truto or Outreach',
     version: pkg.version,
     repository: { url: PROJECT_URL, source: 'github' },
     websiteUrl: pkg.homepage,

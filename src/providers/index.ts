@@ -32,5 +32,9 @@ export async function createProvider(config: ConnectionConfig, logger: Logger): 
         logger: log,
       });
     }
+    case 'outreach': {
+      const { createOutreachProvider } = await import('./outreach/index.js');
+      return createOutreachProvider({ accessToken: config.accessToken, oauth: config.oauth, baseUrl: config.baseUrl, logger: log });
+    }
   }
 }
