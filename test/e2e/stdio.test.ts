@@ -1396,6 +1396,7 @@ describe('cli', () => {
     { label: 'CRM_MCP_READ_ONLY=maybe', args: [], env: { CRM_MCP_READ_ONLY: 'maybe' }, names: /CRM_MCP_READ_ONLY/ },
     { label: 'unknown flag', args: ['--bogus-flag'], names: /bogus-flag/ },
     { label: 'pipedrive without token', args: [], env: { CRM_PROVIDER: 'pipedrive' }, names: /PIPEDRIVE_API_TOKEN/ },
+    { label: 'outreach without token', args: [], env: { CRM_PROVIDER: 'outreach' }, names: /OUTREACH_ACCESS_TOKEN[\s\S]*OUTREACH_REFRESH_TOKEN/ },
     { label: 'missing --config file', args: ['--config', 'does-not-exist.json'], names: /--config/ },
   ];
   for (const b of bad) {
