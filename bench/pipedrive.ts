@@ -1,7 +1,7 @@
 /**
  * (f) The Pipedrive provider against the fake Pipedrive (test/fakes/pipedrive.ts) with injected
  * upstream latency: tool latency over stdio, upstream requests per call, sequential upstream round
- * trips ("waves") per call, and overhead over a bare undici GET to the same fake.
+ * trips ("waves") per call, and overhead over a bare undici GET to the same fake (lib/remote.ts).
  *
  * The provider's client-side limiter allows 20 requests per rolling 2 s (Pipedrive's default burst
  * limit). Latency calls are paced so the limiter never queues them: this measures the server's own
@@ -10,43 +10,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Pool } from 'undici';
-import { call, recordSizes, textOf, type RecordSizeRow } from './local.js';
-import { Deadline, ROOT, connectStdio, cpuMs, onCleanup, sleep, withTimeout } from './lib/procs.js';
-import { median, summarize, type Summary } from './lib/stats.js';
+import { call, type RecordSizeRow } from './local.js';
+import { Deadline, ROOT, onCleanup, sleep } from './lib/procs.js';
+import { firstId, measureRemote, type FakeLike, type RemoteToolRow } from './lib/remote.js';
+import { summarize, type Summary } from './lib/stats.js';
 
 export const FAKE_PATH = join(ROOT, 'test', 'fakes', 'pipedrive.ts');
 
 const BURST = 20;
 const WINDOW_MS = 2000;
 
-export interface PdToolRow {
-  tool: string;
-  args: string;
-  calls: number;
-  errors: number;
-  latency: Summary;
-  requestsPerCall: { mean: number; min: number; max: number };
-  /** Distinct upstream endpoints of a measured call, e.g. "GET /api/v2/stages". */
-  endpoints: string[];
-  /** Median and max number of sequential upstream round trips per call. */
-  waves: number;
-  maxWaves: number;
-  /** Bytes of the upstream responses of one call (from the replay). */
-  upstreamBytes: number;
-  /** Median ms from callTool() to the first upstream request arriving at the fake. */
-  toFirstRequest: number;
-  /** Median ms from the last upstream request arriving to callTool() resolving (incl. its latency). */
-  afterLastRequest: number;
-  /** p50 minus one bare round trip (the brief's overhead). */
-  overheadP50: number;
-  /** Bare undici replay of the same requests, all in parallel: p50 ms. */
-  replayP50: number;
-  /** p50 minus the parallel replay p50. */
-  overheadVsReplayP50: number;
-  /** Server process CPU ms per measured call (10 ms tick resolution, averaged). */
-  serverCpuMsPerCall?: number;
-}
+export type PdToolRow = RemoteToolRow;
 
 export interface PipedriveResult {
   latencyMs: number;
@@ -55,12 +29,6 @@ export interface PipedriveResult {
   rows: PdToolRow[];
   textPerDeal: RecordSizeRow[];
   unpaced: { tool: string; calls: number; seconds: number; callsPerSecond: number; latency: Summary; requests: number };
-}
-
-interface FakeLike {
-  url: string;
-  server: { requests: Array<{ method: string; path: string; rawUrl: string }> };
-  stop(): Promise<void>;
 }
 
 export async function pipedriveBench(latencyMs = 20, warmup = 5, count = 50): Promise<PipedriveResult | { skipped: string }> {
@@ -72,180 +40,67 @@ export async function pipedriveBench(latencyMs = 20, warmup = 5, count = 50): Pr
   const token = mod.DEFAULT_TOKEN ?? 'pd_jK10LfqJctw9di9gfaVVoi1LHvlNNfoEqWKKD11J';
   const fake = await mod.startFakePipedrive({ latencyMs });
   const removeFake = onCleanup(() => fake.stop());
-  if (!fake.url.startsWith('http://127.0.0.1:')) throw new Error(`fake Pipedrive is not on 127.0.0.1: ${fake.url}`);
-
-  // Arrival time of every upstream request, on the bench's clock (the fake runs in this process).
-  const arrivals: number[] = [];
-  const reqs = fake.server.requests;
-  const push = reqs.push.bind(reqs);
-  reqs.push = (...items) => {
-    for (let i = 0; i < items.length; i++) arrivals.push(performance.now());
-    return push(...items);
-  };
-
-  const pool = new Pool(fake.url, { connections: 8, keepAliveTimeout: 10_000 });
-  const headers = { 'x-api-token': token, accept: 'application/json' };
-  const get = async (path: string): Promise<number> => {
-    const r = await pool.request({ method: 'GET', path, headers });
-    const body = await r.body.text();
-    if (r.statusCode !== 200) throw new Error(`fake answered ${r.statusCode} for ${path}`);
-    return Buffer.byteLength(body);
-  };
-
-  const session = await connectStdio({
-    env: { CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: token, PIPEDRIVE_BASE_URL: fake.url },
-  });
+  let pipelineId = '';
   try {
-    // Baseline: one bare GET, keep-alive, same fake, same injected latency.
-    const bare: number[] = [];
-    for (let i = 0; i < 5; i++) await get('/api/v2/pipelines/1');
-    const bareDeadline = new Deadline(10_000);
-    for (let i = 0; i < count && !bareDeadline.passed; i++) {
-      const t0 = performance.now();
-      await get('/api/v2/pipelines/1');
-      bare.push(performance.now() - t0);
-    }
-    const bareGet = summarize(bare);
-
-    await session.client.listTools();
-    const pl = await call(session.client, 'list_pipelines', {});
-    const pipelineId = ((pl.structuredContent?.pipelines ?? []) as Array<{ id: string }>)[0]?.id;
-    if (!pipelineId) throw new Error(`list_pipelines on the fake returned no pipeline: ${textOf(pl).slice(0, 300)}`);
-
-    // Pacing: never let the provider's limiter queue a measured call.
-    let perCallMax = 4;
-    const pace = async () => {
-      for (let guard = 0; guard < 200; guard++) {
-        const now = performance.now();
-        const inWindow = arrivals.filter((t) => t > now - WINDOW_MS);
-        if (inWindow.length <= BURST - perCallMax - 2) return;
-        await sleep(Math.max(5, inWindow[0] + WINDOW_MS - now + 5));
-      }
-    };
-
-    const plan: Array<{ tool: string; label: string; args: Record<string, unknown> }> = [
-      { tool: 'get_pipeline', label: `pipeline_id ${pipelineId}`, args: { pipeline_id: pipelineId } },
-      { tool: 'list_stages', label: 'defaults', args: {} },
-      { tool: 'list_deals', label: 'limit 100', args: { limit: 100 } },
-    ];
-    const rows: PdToolRow[] = [];
-    for (const p of plan) {
-      const deadline = new Deadline(45_000);
-      for (let i = 0; i < warmup && !deadline.passed; i++) {
-        await pace();
-        const before = reqs.length;
-        await call(session.client, p.tool, p.args);
-        perCallMax = Math.max(perCallMax, reqs.length - before);
-      }
-      const samples: number[] = [];
-      const counts: number[] = [];
-      const waves: number[] = [];
-      const toFirst: number[] = [];
-      const afterLast: number[] = [];
-      const endpoints = new Set<string>();
-      let lastSet: Array<{ method: string; rawUrl: string }> = [];
-      let errors = 0;
-      const c0 = await cpuMs(session.pid);
-      for (let i = 0; i < count && !deadline.passed; i++) {
-        await pace();
-        const before = reqs.length;
-        const a0 = arrivals.length;
-        const t0 = performance.now();
-        const r = await call(session.client, p.tool, p.args);
-        const t1 = performance.now();
-        if (r.isError) errors += 1;
-        samples.push(t1 - t0);
-        const made = reqs.slice(before);
-        counts.push(made.length);
-        perCallMax = Math.max(perCallMax, made.length);
-        for (const m of made) endpoints.add(`${m.method} ${m.path}`);
-        if (made.length) lastSet = made.map((m) => ({ method: m.method, rawUrl: m.rawUrl }));
-        const at = arrivals.slice(a0).sort((x, y) => x - y);
-        if (at.length) {
-          toFirst.push(at[0] - t0);
-          afterLast.push(t1 - at[at.length - 1]);
-          let w = 1;
-          let waveStart = at[0];
-          for (const t of at) {
-            if (t - waveStart > latencyMs / 2) {
-              w += 1;
-              waveStart = t;
-            }
-          }
-          waves.push(w);
-        } else {
-          waves.push(0);
-        }
-      }
-      const c1 = await cpuMs(session.pid);
-      // Bare replay of one call's upstream requests, all at once.
-      const replay: number[] = [];
-      let upstreamBytes = 0;
-      for (let i = 0; i < 20 && lastSet.length && !deadline.passed; i++) {
-        const t0 = performance.now();
-        const sizes = await Promise.all(lastSet.map((m) => get(m.rawUrl)));
-        replay.push(performance.now() - t0);
-        upstreamBytes = sizes.reduce((a, b) => a + b, 0);
-      }
-      const latency = summarize(samples);
-      const replayP50 = replay.length ? median(replay) : Number.NaN;
-      rows.push({
-        tool: p.tool,
-        args: p.label,
-        calls: samples.length,
-        errors,
-        latency,
-        requestsPerCall: {
-          mean: counts.reduce((a, b) => a + b, 0) / Math.max(1, counts.length),
-          min: Math.min(...counts),
-          max: Math.max(...counts),
-        },
-        endpoints: [...endpoints].sort(),
-        waves: median(waves),
-        maxWaves: Math.max(...waves),
-        upstreamBytes,
-        toFirstRequest: median(toFirst),
-        afterLastRequest: median(afterLast),
-        overheadP50: latency.p50 - bareGet.p50,
-        replayP50,
-        overheadVsReplayP50: latency.p50 - replayP50,
-        serverCpuMsPerCall: c0 !== undefined && c1 !== undefined ? (c1 - c0) / Math.max(1, samples.length) : undefined,
-      });
-    }
-
-    await pace();
-    const textPerDeal = await recordSizes(session.client, ['list_deals']);
-
-    // Unpaced: back-to-back get_pipeline, as an agent in a tight loop would; the limiter shows.
-    await sleep(WINDOW_MS + 100);
-    const unpacedSamples: number[] = [];
-    const u0 = performance.now();
-    const before = reqs.length;
-    const uDeadline = new Deadline(15_000);
-    for (let i = 0; i < 20 && !uDeadline.passed; i++) {
-      const t0 = performance.now();
-      await call(session.client, 'get_pipeline', { pipeline_id: pipelineId });
-      unpacedSamples.push(performance.now() - t0);
-    }
-    const uWall = (performance.now() - u0) / 1000;
-    return {
+    const m = await measureRemote({
+      fake,
+      env: { CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: token, PIPEDRIVE_BASE_URL: fake.url },
+      headers: { 'x-api-token': token },
+      bareGetPath: '/api/v2/pipelines/1',
       latencyMs,
       warmup,
-      bareGet,
-      rows,
-      textPerDeal,
-      unpaced: {
-        tool: 'get_pipeline',
-        calls: unpacedSamples.length,
-        seconds: uWall,
-        callsPerSecond: unpacedSamples.length / uWall,
-        latency: summarize(unpacedSamples),
-        requests: reqs.length - before,
+      count,
+      async plan(session) {
+        pipelineId = await firstId(session, 'list_pipelines', 'pipelines');
+        return [
+          { tool: 'get_pipeline', label: `pipeline_id ${pipelineId}`, args: { pipeline_id: pipelineId } },
+          { tool: 'list_stages', label: 'defaults', args: {} },
+          { tool: 'list_deals', label: 'limit 100', args: { limit: 100 } },
+        ];
       },
-    };
+      // Pacing: never let the provider's limiter queue a measured call.
+      async pace(arrivals, perCallMax) {
+        for (let guard = 0; guard < 200; guard++) {
+          const now = performance.now();
+          const inWindow = arrivals.filter((t) => t > now - WINDOW_MS);
+          if (inWindow.length <= BURST - perCallMax - 2) return;
+          await sleep(Math.max(5, inWindow[0] + WINDOW_MS - now + 5));
+        }
+      },
+    });
+    try {
+      // Unpaced: back-to-back get_pipeline, as an agent in a tight loop would; the limiter shows.
+      await sleep(WINDOW_MS + 100);
+      const reqs = fake.server.requests;
+      const unpacedSamples: number[] = [];
+      const u0 = performance.now();
+      const before = reqs.length;
+      const uDeadline = new Deadline(15_000);
+      for (let i = 0; i < 20 && !uDeadline.passed; i++) {
+        const t0 = performance.now();
+        await call(m.session.client, 'get_pipeline', { pipeline_id: pipelineId });
+        unpacedSamples.push(performance.now() - t0);
+      }
+      const uWall = (performance.now() - u0) / 1000;
+      return {
+        latencyMs,
+        warmup,
+        bareGet: m.bareGet,
+        rows: m.rows,
+        textPerDeal: m.textPerDeal,
+        unpaced: {
+          tool: 'get_pipeline',
+          calls: unpacedSamples.length,
+          seconds: uWall,
+          callsPerSecond: unpacedSamples.length / uWall,
+          latency: summarize(unpacedSamples),
+          requests: reqs.length - before,
+        },
+      };
+    } finally {
+      await m.session.close();
+    }
   } finally {
-    await session.close();
-    await withTimeout(pool.close(), 3000, 'undici pool close').catch(() => undefined);
     await fake.stop();
     removeFake();
   }

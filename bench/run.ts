@@ -2,7 +2,7 @@
  * npm run bench: builds, then measures the BUILT server (node dist/cli.js) as a client sees it.
  * Not part of the tests. Prints a report with targets and PASS/MISS, writes bench/results.json.
  *
- *   node --import tsx bench/run.ts [--only a,b,c,d,e,f,g] [--quick] [--no-profile] [--wait-idle SECONDS]
+ *   node --import tsx bench/run.ts [--only a,b,c,d,e,f,g,h] [--quick] [--no-profile] [--wait-idle SECONDS]
  *
  * For each missed target in (a), (c) and (f) the child is then run once more under --cpu-prof and
  * the profile is summarized (self time by package, hottest functions, inclusive time of crm-mcp
@@ -29,6 +29,8 @@ import {
   type ToolsListSize,
 } from './local.js';
 import { pipedriveBench, type PipedriveResult } from './pipedrive.js';
+import { outreachBench, type OutreachResult } from './outreach.js';
+import type { RemoteToolRow } from './lib/remote.js';
 import { ratioToMinimal, startupBeside, type StartupResult, type StartupRow } from './startup.js';
 import { formatProfile, profileColdStart, profileHttp, profilePipedrive } from './profile.js';
 import type { ProfileSummary } from './lib/cpuprofile.js';
@@ -41,6 +43,8 @@ const TARGETS = {
   conciseCharsPerRecord: 120,
   pipedriveOverheadMs: 2,
   pipedriveBytesPerDeal: 120,
+  outreachOverheadMs: 2,
+  outreachBytesPerDeal: 120,
   /** crm-mcp's start-up over the minimal SDK server's, on the machine's node (Node 20). */
   startupRatioNode20: 1.15,
   /** On Node 24 with the compile cache warm, crm-mcp starts faster than the minimal server without it. */
@@ -242,6 +246,28 @@ function reportPipedrive(r: PipedriveResult): void {
   heading(`(f) Pipedrive provider against the fake Pipedrive (${r.latencyMs} ms injected latency), over stdio`);
   print(`bare undici GET /api/v2/pipelines/1 (keep-alive, same fake): ${lat(r.bareGet)}`);
   print(`warm-up ${r.warmup} calls each; calls paced to stay under the 20 requests / 2 s limiter so it never queues them`);
+  reportRemote('f', r, { overheadMs: TARGETS.pipedriveOverheadMs, bytesPerDeal: TARGETS.pipedriveBytesPerDeal }, () =>
+    print(
+      `unpaced burst: ${r.unpaced.calls} back-to-back ${r.unpaced.tool} calls (${r.unpaced.requests} upstream requests) in ${num(r.unpaced.seconds, 2)} s = ` +
+        `${num(r.unpaced.callsPerSecond, 1)} calls/s; ${lat(r.unpaced.latency)}`,
+    ),
+  );
+}
+
+function reportOutreach(r: OutreachResult): void {
+  heading(`(h) Outreach provider against the fake Outreach (${r.latencyMs} ms injected latency), over stdio`);
+  print(`bare undici GET /api/v2/opportunityStages/1 (keep-alive, same fake): ${lat(r.bareGet)}`);
+  print(`warm-up ${r.warmup} calls each (the first get_pipeline lists the stages before asking for their deals; later ones, within a minute, ask for both together)`);
+  reportRemote('h', r, { overheadMs: TARGETS.outreachOverheadMs, bytesPerDeal: TARGETS.outreachBytesPerDeal });
+}
+
+/** The rows, text per deal and checks of a remote provider's section (lib/remote.ts measures them). */
+function reportRemote(
+  section: string,
+  r: { bareGet: Summary; rows: RemoteToolRow[]; textPerDeal: RecordSizeRow[] },
+  targets: { overheadMs: number; bytesPerDeal: number },
+  more?: () => void,
+): void {
   print(
     table(
       ['tool', 'args', 'calls', 'p50', 'p95', 'req/call', 'upstream bytes', 'waves', 'overhead p50', 'vs parallel replay', 'server CPU/call'],
@@ -268,30 +294,27 @@ function reportPipedrive(r: PipedriveResult): void {
   }
   print('text per deal, list_deals limit 100:');
   print(recordTable(r.textPerDeal, 'bytes'));
-  print(
-    `unpaced burst: ${r.unpaced.calls} back-to-back ${r.unpaced.tool} calls (${r.unpaced.requests} upstream requests) in ${num(r.unpaced.seconds, 2)} s = ` +
-      `${num(r.unpaced.callsPerSecond, 1)} calls/s; ${lat(r.unpaced.latency)}`,
-  );
+  more?.();
 
   const gp = r.rows.find((x) => x.tool === 'get_pipeline');
   if (gp) {
     print(
-      check('f', 'get_pipeline ≈ one upstream round trip', `all ${gp.requestsPerCall.max} requests in 1 wave`,
+      check(section, 'get_pipeline ≈ one upstream round trip', `all ${gp.requestsPerCall.max} requests in 1 wave`,
         `${gp.waves} wave(s) (max ${gp.maxWaves}); p50 ${num(gp.latency.p50 / r.bareGet.p50, 2)}x bare GET, ${num(gp.latency.p50 / gp.replayP50, 2)}x parallel replay`,
         gp.waves === 1 && gp.maxWaves === 1),
     );
   }
   for (const x of r.rows) {
     print(
-      check('f', `${x.tool} overhead over one round trip (p50)`, `< ${TARGETS.pipedriveOverheadMs} ms`,
+      check(section, `${x.tool} overhead over one round trip (p50)`, `< ${targets.overheadMs} ms`,
         `${ms(x.overheadP50)} (vs parallel replay +${ms(x.overheadVsReplayP50)})`,
-        x.overheadP50 < TARGETS.pipedriveOverheadMs && x.errors === 0),
+        x.overheadP50 < targets.overheadMs && x.errors === 0),
     );
   }
   const concise = r.textPerDeal.find((x) => x.format === 'concise');
   if (concise) {
     const perDeal = concise.textBytes / concise.records;
-    print(check('f', 'list_deals concise text per deal', `< ${TARGETS.pipedriveBytesPerDeal} bytes`, `${num(perDeal)} bytes`, perDeal < TARGETS.pipedriveBytesPerDeal));
+    print(check(section, 'list_deals concise text per deal', `< ${targets.bytesPerDeal} bytes`, `${num(perDeal)} bytes`, perDeal < targets.bytesPerDeal));
   }
 }
 
@@ -427,6 +450,17 @@ async function main(): Promise<number> {
         })),
       };
       reportStartup(r);
+    }],
+    ['h', async () => {
+      const r = await outreachBench(20, 5, quick ? 15 : 50);
+      if ('skipped' in r) {
+        heading('(h) Outreach provider');
+        print(`skipped: ${r.skipped}`);
+        results.outreach = r;
+        return;
+      }
+      results.outreach = { ...r, bareGet: roundSummary(r.bareGet), rows: r.rows.map((x) => ({ ...x, latency: roundSummary(x.latency) })) };
+      reportOutreach(r);
     }],
   ];
 
