@@ -13,6 +13,7 @@
  * clock that moves one second per write, tokens from a fixed list.
  */
 import qs from 'qs';
+import { prng } from '../../src/providers/local/seed.js';
 import { FakeServer, type FakeResponse, type RecordedRequest } from './server.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -108,21 +109,11 @@ export const FAKE_OUTREACH_CLIENT_ID = 'crm-mcp-fake-client';
 export const FAKE_OUTREACH_CLIENT_SECRET = 'orcs_V3nP8qXk2LwZ6tRb9YhM4cFj7sDg1AeU5oKi0NmQ';
 export const FAKE_OUTREACH_REFRESH_TOKEN = 'orrt_J5mQ2wXz8KpL4vNc7TbR1yHs6dFg9AeU3oWi0LkP';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 /** Tokens as random-looking as real ones, the same on every run. */
 function tokenList(n: number): Array<{ access: string; refresh: string }> {
-  const rnd = mulberry32(8_000_001);
+  const rnd = prng(8_000_001);
   const word = (prefix: string) => prefix + Array.from({ length: 40 }, () => ALPHABET[Math.floor(rnd() * ALPHABET.length)]).join('');
   return Array.from({ length: n }, () => ({ access: word('orat_'), refresh: word('orrt_') }));
 }
@@ -131,7 +122,7 @@ const iso = (d: Date): string => d.toISOString();
 const DAY = 86_400_000;
 
 export function seedState(opts: { token?: string } = {}): FakeOutreachState {
-  const rnd = mulberry32(20261129);
+  const rnd = prng(20261129);
   const t0 = '2026-01-05T09:00:00.000Z';
   const state: FakeOutreachState = {
     tokens: {
@@ -783,7 +774,6 @@ export async function startFakeOutreach(opts: FakeOutreachOptions = {}): Promise
   const state = seedState({ token: opts.token });
   const answers: Answer[] = [];
   let base = '';
-  let gate: { n: number; arrived: number; reached: boolean; open: Promise<void>; release: () => void } | undefined;
   const hourStart = Date.now();
 
   const route = (req: RecordedRequest): FakeResponse => {
@@ -828,15 +818,6 @@ export async function startFakeOutreach(opts: FakeOutreachOptions = {}): Promise
   };
 
   const server = new FakeServer(async (req) => {
-    if (gate) {
-      const g = gate;
-      g.arrived += 1;
-      if (g.arrived >= g.n) {
-        g.reached = true;
-        g.release();
-      }
-      await g.open;
-    }
     state.served += 1;
     const reset = Math.ceil((hourStart + WINDOW_MS) / 1000);
     const headers = {
@@ -877,22 +858,7 @@ export async function startFakeOutreach(opts: FakeOutreachOptions = {}): Promise
       state.tokens.valid.delete(t);
       state.tokens.expired.add(t);
     },
-    barrier(n, timeoutMs = 5000) {
-      let release!: () => void;
-      const open = new Promise<void>((resolve) => (release = resolve));
-      const g = { n, arrived: 0, reached: false, open, release };
-      const timer = setTimeout(release, timeoutMs);
-      timer.unref();
-      void open.then(() => {
-        clearTimeout(timer);
-        if (gate === g) gate = undefined;
-      });
-      gate = g;
-      return { reached: () => g.reached };
-    },
-    stop: () => {
-      gate?.release();
-      return server.stop();
-    },
+    barrier: (n, timeoutMs) => server.barrier(n, timeoutMs),
+    stop: () => server.stop(),
   };
 }
