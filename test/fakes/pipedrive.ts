@@ -915,7 +915,6 @@ export async function startFakePipedrive(opts: FakePipedriveOptions = {}): Promi
   const burst = opts.burstLimit ?? 20;
   const state = seedState(token);
   const recent: number[] = [];
-  let gate: { n: number; arrived: number; reached: boolean; open: Promise<void>; release: () => void } | undefined;
 
   const route = (req: RecordedRequest): FakeResponse => {
     const supplied = req.headers['x-api-token'] ?? req.query.api_token;
@@ -937,15 +936,6 @@ export async function startFakePipedrive(opts: FakePipedriveOptions = {}): Promi
   };
 
   const server = new FakeServer(async (req) => {
-    if (gate) {
-      const g = gate;
-      g.arrived += 1;
-      if (g.arrived >= g.n) {
-        g.reached = true;
-        g.release();
-      }
-      await g.open;
-    }
     // Rolling 2-second burst window, per token, as Pipedrive counts it.
     const now = Date.now();
     while (recent.length && recent[0] <= now - WINDOW_MS) recent.shift();
@@ -979,22 +969,7 @@ export async function startFakePipedrive(opts: FakePipedriveOptions = {}): Promi
     url,
     server,
     state,
-    barrier(n, timeoutMs = 5000) {
-      let release!: () => void;
-      const open = new Promise<void>((resolve) => (release = resolve));
-      const g = { n, arrived: 0, reached: false, open, release };
-      const timer = setTimeout(release, timeoutMs);
-      timer.unref();
-      void open.then(() => {
-        clearTimeout(timer);
-        if (gate === g) gate = undefined;
-      });
-      gate = g;
-      return { reached: () => g.reached, arrived: () => g.arrived };
-    },
-    stop: () => {
-      gate?.release();
-      return server.stop();
-    },
+    barrier: (n, timeoutMs) => server.barrier(n, timeoutMs),
+    stop: () => server.stop(),
   };
 }
