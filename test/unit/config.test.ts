@@ -174,8 +174,11 @@ describe('config', () => {
       const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
       const example = [...readme.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]).find((j) => j.includes('"connections"'));
       expect(example, 'the README has no --config example').toBeDefined();
-      const config = JSON.parse(example!.replace('"…"', '"acc"')) as { connections: Record<string, { api_token_env?: string }> };
-      const env = Object.fromEntries(Object.values(config.connections).flatMap((c) => (c.api_token_env ? [[c.api_token_env, 'token-from-env']] : [])));
+      const config = JSON.parse(example!.replaceAll('"…"', '"acc"')) as { connections: Record<string, Record<string, unknown>> };
+      // Every secret the example names by env var (api_token_env, client_secret_env, ...), set.
+      const env = Object.fromEntries(
+        Object.values(config.connections).flatMap((c) => Object.entries(c).filter(([k]) => k.endsWith('_env')).map(([, v]) => [String(v), 'secret-from-env'])),
+      );
       const c = load(['--config', file('readme.json', config)], env);
       expect(new Set(c.connections.map((x) => x.provider))).toEqual(new Set(PROVIDERS));
     });
