@@ -11,7 +11,7 @@
  * it can), merges them newest first, and pages the merge under one cursor. Nothing is left out
  * silently: a resource cut at the cap, or one Truto does not serve for the account, is said.
  */
-import { CrmError, isCrmError, replaceNotFound, unknownReference } from '../../crm/errors.js';
+import { CrmError, isCrmError, unknownReference } from '../../crm/errors.js';
 import { type Activity, type ActivityType } from '../../crm/model.js';
 import { incompleteListing, localPage, sortLocally, type Walk } from '../../crm/paginate.js';
 import { together } from '../../crm/parallel.js';
@@ -30,6 +30,7 @@ import { serves, type RecordCoverage } from './capabilities.js';
 import type { TrutoClient } from './client.js';
 import {
   ACTIVITY_RESOURCES,
+  activityId,
   activityLinked,
   engagementFromTruto,
   engagementToTruto,
@@ -100,6 +101,7 @@ export function activityOps(
       listParams: () => ({}),
       // Notes and tasks have no name: a write answer with dates is the record itself.
       complete: datedRecord,
+      notFound: (native) => unknownReference('activity', activityId(kind, native)),
       references: (input) => ({ user: input.owner_id, account: input.account_id, contact: input.contact_id, deal: input.deal_id }),
       check,
     });
@@ -168,14 +170,9 @@ export function activityOps(
     (q.done === undefined || s.kind === 'task') &&
     (q.project_id === undefined || s.kind === 'engagement');
 
-  const withId = async <T>(id: string, run: (s: Stream, native: string) => Promise<T>): Promise<T> => {
+  const withId = <T>(id: string, run: (s: Stream, native: string) => Promise<T>): Promise<T> => {
     const { kind, id: native } = parseActivityId(id);
-    const stream = byKind(kind);
-    try {
-      return await run(stream, native);
-    } catch (e) {
-      throw replaceNotFound(e, () => unknownReference('activity', id));
-    }
+    return run(byKind(kind), native);
   };
 
   return {

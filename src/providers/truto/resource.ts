@@ -75,6 +75,8 @@ export interface ResourceSpec<T, N, I, Q> {
   localFilter?: (q: Q) => ((record: T) => boolean) | undefined;
   /** Whether a write answer is the whole record (else it is read back); by default, one with a name. */
   complete?: (answer: Record<string, unknown>) => boolean;
+  /** The sentence for an id Truto does not know; by default it names the record and `listTool`. */
+  notFound?: (id: string, answer: CrmError) => CrmError;
   /** Ids a write refers to, checked before it is sent (with `check`). */
   references?: (input: I) => References;
   check?: ReferenceCheck;
@@ -94,6 +96,7 @@ export function trutoResource<T extends { id: string; name?: string }, N, I, Q e
     replaceNotFound(
       e,
       (nf) =>
+        spec.notFound?.(id, nf) ??
         new CrmError('not_found', `No ${noun} with id '${excerpt(id)}'. ${nf.message} Call ${spec.listTool} to see valid ids.`, {
           status: nf.status,
           provider: nf.provider,
