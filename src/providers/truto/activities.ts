@@ -170,7 +170,7 @@ export function activityOps(
     (q.done === undefined || s.kind === 'task') &&
     (q.project_id === undefined || s.kind === 'engagement');
 
-  const withId = <T>(id: string, run: (s: Stream, native: string) => Promise<T>): Promise<T> => {
+  const withId = async <T>(id: string, run: (s: Stream, native: string) => Promise<T>): Promise<T> => {
     const { kind, id: native } = parseActivityId(id);
     return run(byKind(kind), native);
   };

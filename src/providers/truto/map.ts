@@ -580,7 +580,7 @@ export function parseActivityId(id: string): { kind: ActivityKind; id: string } 
   const at = id.indexOf(':');
   const kind = id.slice(0, at) as ActivityKind;
   const rest = id.slice(at + 1);
-  if (at < 1 || !(kind in ACTIVITY_RESOURCES) || !rest) {
+  if (at < 1 || !Object.hasOwn(ACTIVITY_RESOURCES, kind) || !rest) {
     throw new CrmError(
       'not_found',
       `No activity with id '${excerpt(id)}': Truto activity ids look like note:12, task:7 or engagement:31. Find ids with list_activities.`,
