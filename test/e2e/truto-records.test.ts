@@ -473,7 +473,7 @@ const INTEGRATIONS: Array<{
     activities: ['list', 'get', 'create', 'update'],
     refused: [
       ['create_activity', { type: 'task', subject: 'x', deal_id: '100' }, /^Truto \(Pipeliner\) does not accept type 'task' for an activity; allowed: note\.$/],
-      ['update_activity', { activity_id: 'engagement:e1', subject: 'x' }, /^Truto \(Pipeliner\) does not accept type|^Truto \(Pipeliner\) does not support updating calls and meetings/],
+      ['update_activity', { activity_id: 'engagement:e1', subject: 'x' }, /^Truto \(Pipeliner\) does not support updating calls and meetings; list_connections shows what this connection supports\.$/],
       ['list_activities', { done: false }, /^Truto \(Pipeliner\) cannot filter activities by `done`/],
     ],
   },
