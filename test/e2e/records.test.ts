@@ -3,11 +3,11 @@
  * activities and search on the demo CRM through the built binary and the real MCP client; the
  * connection in every answer of every tool; progress notifications and cancellation; and the
  * shared records suite (test/helpers/records-suite.ts) on the local CRM, where it exercises every
- * new tool, and on the fake Pipedrive and Truto, where it proves every refusal sends nothing.
+ * new tool, and on the fake Pipedrive, where it proves every refusal sends nothing (Truto's run is
+ * in truto-records.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startFakePipedrive, type FakeDeal, type FakePipedrive } from '../fakes/pipedrive.js';
-import { FAKE_TRUTO_ACCOUNT, FAKE_TRUTO_TOKEN, startFakeTruto } from '../fakes/truto.js';
 import { call, fails, listAll, ok, recordLines, splitConnection, textOf, until, type S } from '../helpers/mcp.js';
 import { expectCancelStopsUpstream, RECORD_TOOL_NAMES, runRecordsSuite } from '../helpers/records-suite.js';
 import { isolatedDbPath, spawnRawStdio, startStdio, stopAll, tempDbPath, type StdioServer } from '../helpers/server.js';
@@ -371,14 +371,6 @@ describe('the records suite on providers that serve none of the new tools yet', 
       start: async () => {
         const fake = await startFakePipedrive();
         const env = { CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: fake.state.token, PIPEDRIVE_BASE_URL: fake.url };
-        return { fake, env };
-      },
-    },
-    {
-      name: 'Truto',
-      start: async () => {
-        const fake = await startFakeTruto();
-        const env = { CRM_PROVIDER: 'truto', TRUTO_API_TOKEN: FAKE_TRUTO_TOKEN, TRUTO_INTEGRATED_ACCOUNT_ID: FAKE_TRUTO_ACCOUNT, TRUTO_BASE_URL: fake.url };
         return { fake, env };
       },
     },
