@@ -9,7 +9,7 @@ import { WRITE_FIELDS, type CallOptions, type CrudOperations, type DealInput, ty
 import { requireChange } from '../../crm/records.js';
 import { TOKEN_COST, deletedError, orNotFound, pageSize } from './client.js';
 import { dealNames, namesAfterWrite, warm, type Ctx } from './directory.js';
-import { fromDealInput, nativeId, toDeal, type PdDeal } from './map.js';
+import { fromDealInput, nativeId, orgId, toDeal, userId, type PdDeal } from './map.js';
 
 export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
   const { client, dir } = ctx;
@@ -29,7 +29,8 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
         pipeline_id: query.pipeline_id === undefined ? undefined : nativeId(query.pipeline_id, 'pipeline', 'list_pipelines'),
         stage_id: query.stage_id === undefined ? undefined : nativeId(query.stage_id, 'stage', 'list_stages'),
         status: query.status,
-        owner_id: query.owner_id === undefined ? undefined : nativeId(query.owner_id, 'user', 'list_deals (each deal names its owner)'),
+        owner_id: query.owner_id === undefined ? undefined : userId(query.owner_id),
+        org_id: query.account_id === undefined ? undefined : orgId(query.account_id),
         // Most recently updated first, as list_deals promises for every CRM.
         sort_by: 'update_time',
         sort_direction: 'desc',

@@ -15,6 +15,7 @@ import {
   nativeId,
   toConversionStats,
   toMovementStats,
+  userId,
   type PdConversionStats,
   type PdMovementStats,
   type PdUser,
@@ -37,21 +38,31 @@ export function statsOps(ctx: Ctx): StatsOperations {
     if (query.start_date > query.end_date) {
       throw new CrmError('validation', `start_date (${query.start_date}) must not be after end_date (${query.end_date}).`);
     }
-    const uid = query.user_id === undefined ? undefined : nativeId(query.user_id, 'user', 'list_deals (each deal names its owner)');
+    const uid = query.user_id === undefined ? undefined : userId(query.user_id);
     const p =
       which === 'conversion'
         ? path`/api/v1/pipelines/${pid}/conversion_statistics`
         : path`/api/v1/pipelines/${pid}/movement_statistics`;
+    // The statistics and the names they need, together; each part done is reported as progress.
+    let done = 0;
+    const part =
+      <R>(what: string, call: (signal: AbortSignal) => Promise<R>) =>
+      async (signal: AbortSignal): Promise<R> => {
+        const r = await call(signal);
+        opts.onProgress?.(++done, 4, what);
+        return r;
+      };
     const [env, pipelinesById, stagesById, users] = await together(opts.signal, [
-      (signal) =>
+      part(`read the ${which} statistics`, (signal) =>
         orNotFound(
           'pipeline',
           query.pipeline_id,
           client.read<T>(p, { start_date: query.start_date, end_date: query.end_date, user_id: uid }, TOKEN_COST.v1Stats, signal),
         ),
-      (signal) => dir.pipelines.resolve([pid], signal),
-      (signal) => dir.stages.all(signal),
-      (signal) => dir.users.all(signal).catch(() => new Map<number, PdUser>()),
+      ),
+      part('read the pipeline names', (signal) => dir.pipelines.resolve([pid], signal)),
+      part('read the stage names', (signal) => dir.stages.all(signal)),
+      part('read the user names', (signal) => dir.users.all(signal).catch(() => new Map<number, PdUser>())),
     ] as const);
     // Pipedrive counts one user's deals: the given user_id, else the token's own user. Say whose.
     const counted = uid !== undefined ? users.get(uid) : [...users.values()].find((u) => u.is_you === true);
