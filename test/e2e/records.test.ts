@@ -3,7 +3,7 @@
  * activities and search on the demo CRM through the built binary and the real MCP client; the
  * connection in every answer of every tool; progress notifications and cancellation; and the
  * shared records suite (test/helpers/records-suite.ts) on the local CRM, where it exercises every
- * new tool, and on the fake Pipedrive and Truto, where it proves every refusal sends nothing.
+ * new tool, and on the fake Truto, where it proves every refusal sends nothing.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startFakePipedrive, type FakeDeal, type FakePipedrive } from '../fakes/pipedrive.js';
@@ -365,15 +365,8 @@ describe('cancellation stops the upstream requests of multi-page work', () => {
 });
 
 describe('the records suite on providers that serve none of the new tools yet', () => {
+  // Pipedrive serves them all: test/e2e/pipedrive-records.test.ts.
   const providers = [
-    {
-      name: 'Pipedrive',
-      start: async () => {
-        const fake = await startFakePipedrive();
-        const env = { CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: fake.state.token, PIPEDRIVE_BASE_URL: fake.url };
-        return { fake, env };
-      },
-    },
     {
       name: 'Truto',
       start: async () => {
