@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startFakePipedrive, type FakePipedrive } from '../fakes/pipedrive.js';
 import type { RecordedRequest } from '../fakes/server.js';
-import { call, fails, listAll, ok, recordLines, recordResults, textOf, type S } from '../helpers/mcp.js';
+import { call, fails, idIn, listAll, ok, recordLines, recordResults, textOf, type S } from '../helpers/mcp.js';
 import { expectCancelStopsUpstream, RECORD_TOOL_NAMES, runRecordsSuite } from '../helpers/records-suite.js';
 import { isolatedDbPath, startStdio, stopAll, type StdioServer } from '../helpers/server.js';
 
@@ -35,13 +35,6 @@ afterAll(async () => {
 const mark = () => fake.server.requests.length;
 const since = (m: number): RecordedRequest[] => fake.server.requests.slice(m);
 const writes = (m: number) => since(m).filter((r) => r.method !== 'GET');
-
-/** "Name (12)" -> "12", as an agent reads an id from a line of text. */
-const idIn = (line: string | undefined, what: string): string => {
-  const m = line ? /\(([\w-]+)\)/.exec(line) : null;
-  if (!m) throw new Error(`no id for ${what} in: ${line}`);
-  return m[1];
-};
 
 describe('the shared records suite on Pipedrive', () => {
   it('exercises every new tool, refuses none', async () => {
