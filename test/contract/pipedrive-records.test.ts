@@ -432,6 +432,15 @@ describe('activities and notes: one list, newest first', () => {
     expect(sent('POST')).toHaveLength(0);
   });
 
+  it('a check that cannot be made stops the write, which is then known to have written nothing', async () => {
+    fake.server.inject({ kind: 'status', status: 503, body: { success: false, error: 'Service unavailable' } }, { times: 10, match: (r) => r.path === '/api/v2/deals/1' });
+    const pd2 = createPipedriveProvider({ apiToken: DEFAULT_TOKEN, baseUrl: fake.url, http: { retryBaseMs: 1, maxAttempts: 2 } }) as Pd;
+    const e = await failure((await pd2.activities.create({ type: 'note', body: 'x', deal_id: '1' }, opts)).execute());
+    expect(e.kind).toBe('upstream');
+    expect(e.nothingSent).toBe(true);
+    expect(sent('POST')).toHaveLength(0);
+  });
+
   it('update: done: true completes a task (PATCH); a note is changed with PUT; notes and activities do not turn into each other', async () => {
     const w = await pd.activities.update('2', { done: true }, opts);
     expect(w.request).toEqual({ method: 'PATCH', path: '/api/v2/activities/2', body: { done: true } });

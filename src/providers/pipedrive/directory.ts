@@ -68,6 +68,7 @@ export function createDirectory(client: PipedriveClient, logger?: Logger): Direc
     deals: new NameLookup<number>({
       ...common,
       batch: IDS_BATCH,
+      unreadable: 'cannot read deals; activities will show deal ids only',
       fetch: byIds<PdDeal>(path`/api/v2/deals`, TOKEN_COST.v2DealsList, (d) => d.title),
     }),
   };
