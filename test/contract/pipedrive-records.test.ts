@@ -331,7 +331,14 @@ describe('activities and notes: one list, newest first', () => {
       expect(ids, `limit ${limit}`).toEqual(expected);
       expect(pages).toBeGreaterThanOrEqual(Math.ceil(expected.length / limit));
     }
+    // Older activities than every note: the note listing ends pages before the activity listing does.
+    const model = fake.state.activities.get(1)!;
+    for (let i = 0; i < 4; i++) fake.state.activities.set(100 + i, { ...model, id: 100 + i, subject: `Old ${i}`, add_time: `2025-0${i + 1}-01T09:00:00Z` });
+    const longer = expectedOnDeal(1);
+    expect(longer.slice(-5)).toEqual(['1', '103', '102', '101', '100']);
+    for (const limit of [1, 2]) expect((await walkActivities({ deal_id: '1' }, limit)).ids, `limit ${limit}`).toEqual(longer);
     // Without a parent: every activity and note of the company.
+    for (const id of [100, 101, 102, 103]) fake.state.activities.delete(id);
     const all = await walkActivities({}, 5);
     expect(all.ids).toHaveLength(SEED.activities + SEED.notes);
     expect(new Set(all.ids).size).toBe(all.ids.length);

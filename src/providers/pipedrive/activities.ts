@@ -224,7 +224,7 @@ export function activityOps(ctx: Ctx): CrudOperations<Activity, ActivityQuery, A
           if (requests++ >= MAX_REQUESTS) break;
           throwIfCancelled(opts.signal);
           await refill.next();
-          opts.onProgress?.(requests, undefined, `read ${requests + 1} pages of activities and notes`);
+          opts.onProgress?.(requests, undefined, 'read one more page of activities and notes');
           continue;
         }
         if (a === undefined && n === undefined) break;
@@ -236,9 +236,10 @@ export function activityOps(ctx: Ctx): CrudOperations<Activity, ActivityQuery, A
           notes!.take();
         }
       }
+      // A listing read to the end stays in the cursor as null, so the next call knows it is done.
       const position: Position = {};
-      if (activities) position.a = activities.position() as Position['a'];
-      if (notes) position.n = notes.position() as Position['n'];
+      if (withActivities) position.a = activities ? (activities.position() as Position['a']) : null;
+      if (withNotes) position.n = notes ? (notes.position() as Position['n']) : null;
 
       const pdActivities = merged.flatMap((m) => ('activity' in m ? [m.activity] : []));
       const names = await activityNames(pdActivities, opts.signal);
