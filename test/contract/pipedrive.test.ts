@@ -509,6 +509,9 @@ describe('statistics (v1)', () => {
     const e = await failure(pd.stats!.movement!({ pipeline_id: '77', start_date: '2026-01-01', end_date: '2026-01-31' }, opts));
     expect(e.kind).toBe('not_found');
     expect(e.message).toContain('list_pipelines');
+    // Pipedrive answers an unknown user with a 404 too: the sentence names the user, not the pipeline.
+    const u = await failure(pd.stats!.movement!({ pipeline_id: '1', start_date: '2026-01-01', end_date: '2026-01-31', user_id: '77' }, opts));
+    expect(u.message).toBe("No user with id '77'. Find ids with list_users or search (types: users).");
   });
 });
 

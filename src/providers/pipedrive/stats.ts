@@ -2,13 +2,13 @@
  * Pipedrive's pipeline conversion and movement statistics (API v1 only), with the pipeline, stage
  * and user names, and whose deals were counted.
  */
-import { CrmError, excerpt } from '../../crm/errors.js';
+import { CrmError, excerpt, isCrmError, notFound, unknownReference } from '../../crm/errors.js';
 import { path } from '../../crm/http.js';
 import type { ConversionStats, MovementStats, Period, Ref } from '../../crm/model.js';
 import { namesOf } from '../../crm/names.js';
 import { together } from '../../crm/parallel.js';
 import type { CallOptions, StatsOperations, StatsQuery } from '../../crm/provider.js';
-import { TOKEN_COST, orNotFound } from './client.js';
+import { HINT, TOKEN_COST } from './client.js';
 import type { Ctx } from './directory.js';
 import {
   DATE,
@@ -53,13 +53,18 @@ export function statsOps(ctx: Ctx): StatsOperations {
         return r;
       };
     const [env, pipelinesById, stagesById, users] = await together(opts.signal, [
-      part(`read the ${which} statistics`, (signal) =>
-        orNotFound(
-          'pipeline',
-          query.pipeline_id,
-          client.read<T>(p, { start_date: query.start_date, end_date: query.end_date, user_id: uid }, TOKEN_COST.v1Stats, signal),
-        ),
-      ),
+      part(`read the ${which} statistics`, async (signal) => {
+        try {
+          return await client.read<T>(p, { start_date: query.start_date, end_date: query.end_date, user_id: uid }, TOKEN_COST.v1Stats, signal);
+        } catch (e) {
+          // Pipedrive answers 404 for an unknown user as for an unknown pipeline: say which it was.
+          if (!isCrmError(e) || e.kind !== 'not_found') throw e;
+          // Users the token may not read (none listed) leave the question open: the pipeline is named.
+          const users = uid === undefined ? undefined : await dir.users.resolve([uid], signal).catch(() => undefined);
+          const userUnknown = uid !== undefined && users !== undefined && users.size > 0 && !users.has(uid);
+          throw userUnknown ? unknownReference('user', query.user_id!) : notFound('pipeline', query.pipeline_id, HINT.pipeline);
+        }
+      }),
       part('read the pipeline names', (signal) => dir.pipelines.resolve([pid], signal)),
       part('read the stage names', (signal) => dir.stages.all(signal)),
       part('read the user names', (signal) => dir.users.all(signal).catch(() => new Map<number, PdUser>())),
