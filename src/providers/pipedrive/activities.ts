@@ -76,11 +76,11 @@ interface Listing<T> {
 
 /** The activity listing from `at`: pages of v2 cursors, records not matching `keep` passed over. */
 function activityListing(
-  fetch: (cursor: string | undefined, size: number) => Promise<NativePage<PdActivity>>,
+  fetch: (cursor: string | undefined, size: number, signal?: AbortSignal) => Promise<NativePage<PdActivity>>,
   at: { c?: string; s: number },
   size: number,
   keep: (a: PdActivity) => boolean,
-): Listing<PdActivity> & { first(): Promise<void> } {
+): Listing<PdActivity> & { first(signal: AbortSignal): Promise<void> } {
   let cursor = at.c;
   let page: NativePage<PdActivity> = { items: [], next_cursor: null };
   let i = at.s;
@@ -88,8 +88,8 @@ function activityListing(
     while (i < page.items.length && !keep(page.items[i])) i++;
   };
   return {
-    async first() {
-      page = await fetch(cursor, Math.min(MAX_PAGE, at.s + size));
+    async first(signal) {
+      page = await fetch(cursor, Math.min(MAX_PAGE, at.s + size), signal);
       skip();
     },
     head: () => (skip(), page.items[i]),
@@ -110,13 +110,17 @@ function activityListing(
 }
 
 /** The note listing from offset `at`. */
-function noteListing(fetch: (start: number, size: number) => Promise<NativePage<PdNote>>, at: number, size: number): Listing<PdNote> & { first(): Promise<void> } {
+function noteListing(
+  fetch: (start: number, size: number, signal?: AbortSignal) => Promise<NativePage<PdNote>>,
+  at: number,
+  size: number,
+): Listing<PdNote> & { first(signal: AbortSignal): Promise<void> } {
   let start = at;
   let page: NativePage<PdNote> = { items: [], next_cursor: null };
   let i = 0;
   return {
-    async first() {
-      page = await fetch(start, size);
+    async first(signal) {
+      page = await fetch(start, size, signal);
     },
     head: () => page.items[i],
     take: () => void i++,
@@ -182,13 +186,13 @@ export function activityOps(ctx: Ctx): CrudOperations<Activity, ActivityQuery, A
       const type = query.type;
       const activities = at.a
         ? activityListing(
-            (cursor, size) =>
+            (cursor, size, signal = opts.signal) =>
               client.page<PdActivity>(
                 path`/api/v2/activities`,
                 { ...parents, done: query.done, sort_by: 'add_time', sort_direction: 'desc' },
                 { size, cursor },
                 TOKEN_COST.v2ActivitiesList,
-                opts.signal,
+                signal,
               ),
             at.a,
             // Types are matched here: whole pages then, for the fewest requests.
@@ -198,21 +202,21 @@ export function activityOps(ctx: Ctx): CrudOperations<Activity, ActivityQuery, A
         : undefined;
       const notes = at.n
         ? noteListing(
-            (start, size) =>
+            (start, size, signal = opts.signal) =>
               client.pageV1<PdNote>(
                 path`/api/v1/notes`,
                 { ...parents, project_id: query.project_id === undefined ? undefined : projectId(query.project_id), sort: 'add_time DESC, id DESC' },
                 { size, start },
                 TOKEN_COST.v1NotesList,
-                opts.signal,
+                signal,
               ),
             at.n.s,
             limit,
           )
         : undefined;
 
-      // Both listings' first pages together, then the merge.
-      await together(opts.signal, [...(activities ? [() => activities.first()] : []), ...(notes ? [() => notes.first()] : [])]);
+      // Both listings' first pages together (one failing cancels the other), then the merge.
+      await together(opts.signal, [...(activities ? [(s: AbortSignal) => activities.first(s)] : []), ...(notes ? [(s: AbortSignal) => notes.first(s)] : [])]);
       const merged: Array<{ activity: PdActivity } | { note: PdNote }> = [];
       let requests = 0;
       while (merged.length < limit) {
