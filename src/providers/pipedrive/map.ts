@@ -292,12 +292,12 @@ export const FIND = {
   project: 'Pipedrive project ids are whole numbers, as Pipedrive shows them.',
 } as const;
 
-/** Pipedrive ids are positive integers; anything else cannot exist upstream. `hint`: a sentence, or a tool name. */
+/** Pipedrive ids are positive integers; anything else cannot exist upstream. `hint`: a sentence (ending in a full stop), or a tool name. */
 export function nativeId(id: string, what: string, hint: string): number {
   const trimmed = id.trim();
   if (!/^[1-9][0-9]{0,15}$/.test(trimmed)) {
-    // `hint` is a sentence, or the name of the tool that lists valid ids.
-    const where = /\s/.test(hint) ? hint : `Call ${hint} to see valid ${what} ids.`;
+    // `hint` is a sentence (it ends with a full stop), or the tool that lists valid ids.
+    const where = hint.endsWith('.') ? hint : `Call ${hint} to see valid ${what} ids.`;
     throw new CrmError('validation', `'${excerpt(id)}' is not a Pipedrive ${what} id (they are positive whole numbers). ${where}`);
   }
   return Number(trimmed);
