@@ -86,6 +86,8 @@ const SUBJECTS: Subject[] = [
         errorBody: (_status, message) => ({ success: false, error: message, error_info: 'Please check developers.pipedrive.com' }),
         dealInput: (name) => ({ name, stage_id: '1' }),
         recordsNamed: (name) => [...fake.state.deals.values()].filter((d) => d.title === name).length,
+        // Besides the shared reads: activities (v2) and notes (v1) of a deal, merged from two requests that each meet the faults.
+        reads: [...READS, ['list_activities', (p) => p.activities!.list!({ deal_id: '1', limit: 10 }, {})]],
         stop: () => fake.stop(),
       };
     },
