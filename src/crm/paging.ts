@@ -14,7 +14,7 @@
  */
 import { CrmError } from './errors.js';
 import type { HttpClient, HttpRequest } from './http.js';
-import { walkPages, type Walk } from './paginate.js';
+import { walkPages, type Walk, type WalkOptions } from './paginate.js';
 
 /** What a page's answer offers a style: its parsed body and its (lower-case) headers. */
 export interface PageAnswer {
@@ -171,12 +171,13 @@ export async function fetchPage<T>(http: HttpClient, style: PagingStyle, first: 
  * repeated cursor and says so in `stopped` (paginate.walkPages). With `key`, a page that starts
  * and ends with the same records as the one before also stops it as a repeat: an offset is never
  * given twice, but a CRM (or a proxy) that ignores it serves the same page again and again.
+ * A cancelled `signal` stops it between pages; `onProgress` hears of every page read (walkPages).
  */
 export function walkAll<T>(
   http: HttpClient,
   style: PagingStyle,
   first: ListRequest,
-  reading: Omit<PageReading<T>, 'cursor'> & { maxPages: number; key?: (item: T) => string },
+  reading: Omit<PageReading<T>, 'cursor'> & { maxPages: number; key?: (item: T) => string } & Pick<WalkOptions, 'onProgress' | 'what'>,
 ): Promise<Walk<T>> {
   let previous: string | undefined;
   return walkPages(async (cursor) => {
@@ -187,5 +188,5 @@ export function walkAll<T>(
     if (cursor !== undefined && mark === previous) return { items: [], next_cursor: cursor };
     previous = mark;
     return page;
-  }, reading.maxPages);
+  }, reading.maxPages, { signal: reading.signal, onProgress: reading.onProgress, what: reading.what });
 }

@@ -11,16 +11,21 @@ import { closeAllPools } from '../../src/crm/http.js';
 import type { CrmProvider } from '../../src/crm/provider.js';
 import { DEFAULT_BASE_URL, RATE_LIMIT } from '../../src/providers/capsule/client.js';
 import { createCapsuleProvider } from '../../src/providers/capsule/index.js';
-import { CAPSULE_TOKEN, SEED, startFakeCapsule, type FakeCapsule, type FakeOpportunity } from '../fakes/capsule.js';
+import { ACME, CAPSULE_TOKEN, SEED, startFakeCapsule, type FakeCapsule, type FakeOpportunity } from '../fakes/capsule.js';
 import type { RecordedRequest } from '../fakes/server.js';
 
 type Full<T> = Required<NonNullable<T>>;
 /** The provider with the operation groups Capsule implements made non-optional for the tests. */
-type Cap = Omit<CrmProvider, 'pipelines' | 'stages' | 'deals' | 'projects'> & {
+type Cap = Omit<CrmProvider, 'pipelines' | 'stages' | 'deals' | 'projects' | 'accounts' | 'contacts' | 'users' | 'activities' | 'search'> & {
   pipelines: Full<CrmProvider['pipelines']>;
   stages: Full<CrmProvider['stages']>;
   deals: Full<CrmProvider['deals']>;
   projects: Full<CrmProvider['projects']>;
+  accounts: Omit<Full<CrmProvider['accounts']>, 'delete'>;
+  contacts: Omit<Full<CrmProvider['contacts']>, 'delete'>;
+  users: Pick<Full<CrmProvider['users']>, 'list' | 'get'>;
+  activities: Omit<Full<CrmProvider['activities']>, 'delete'>;
+  search: NonNullable<CrmProvider['search']>;
 };
 
 let fake: FakeCapsule;
@@ -544,10 +549,10 @@ describe('a repeated Link stops the page walk', () => {
 
 describe("Capsule's errors, as one sentence", () => {
   it('a validation error names the argument an agent passed', async () => {
-    const w = await cap.deals.create({ name: 'x', stage_id: '2', account_id: '99999' }, opts);
+    const w = await cap.deals.create({ name: 'x', stage_id: '99', account_id: '892' }, opts);
     const e = await failure(w.execute());
     expect(e.kind).toBe('validation');
-    expect(e.message).toBe('Capsule rejected the request (422): party is invalid (account_id).');
+    expect(e.message).toBe('Capsule rejected the request (422): milestone is invalid (stage_id).');
   });
 
   it('a 429 with X-RateLimit-Reset an hour away is rate_limited, saying when, after one request', async () => {
@@ -593,5 +598,435 @@ describe("Capsule's errors, as one sentence", () => {
     const pending = cap.projects.get('2001', { signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
     expect((await failure(pending)).kind).toBe('cancelled');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The records around a deal (issue 9)
+
+const today = () => new Date().toISOString().slice(0, 10);
+const getPaths = () => sent('GET').map((r) => r.path);
+
+describe('accounts (organisations)', () => {
+  it('lists as a structured search on parties of type organisation, with name and owner', async () => {
+    const page = await cap.accounts.list({ name: 'ac', owner_id: '62', limit: 20 }, opts);
+    expect(sent().map(wire)).toEqual([
+      {
+        method: 'POST',
+        path: '/api/v2/parties/filters/results',
+        query: { perPage: '20' },
+        body: {
+          filter: {
+            conditions: [
+              { field: 'type', operator: 'is', value: 'organisation' },
+              { field: 'name', operator: 'contains', value: 'ac' },
+              { field: 'owner', operator: 'is', value: 62 },
+            ],
+          },
+        },
+      },
+    ]);
+    expect(page).toEqual({
+      items: [{ id: '896', name: 'Acme Corp', domain: 'acme.example', owner: { id: '62', name: 'Ana Silva' }, created_at: '2026-01-05T09:00:00Z', updated_at: '2026-01-05T09:00:00Z' }],
+      next_cursor: null,
+    });
+    const all = await cap.accounts.list({ limit: 100 }, opts);
+    expect(all.items.map((a) => a.name)).toEqual(['Zestia', 'Globex', 'Initech', 'Umbrella', 'Acme Corp']);
+    // A web address as a domain: no scheme, no path.
+    expect(all.items[1].domain).toBe('www.globex.example');
+  });
+
+  it('get reads the party; a person is no account and an unknown id points to search', async () => {
+    expect(await cap.accounts.get('893', { include_remote_data: true })).toMatchObject({ id: '893', name: 'Globex', remote_data: { type: 'organisation' } });
+    expect(getPaths()).toEqual(['/api/v2/parties/893']);
+    expect((await failure(cap.accounts.get('897', opts))).message).toBe("No account with id '897': in Capsule it is a person; get_contact reads it.");
+    expect((await failure(cap.accounts.get('4040', opts))).message).toBe("No account with id '4040'. Find ids with search (types: accounts) or list_accounts.");
+  });
+
+  it('creates an organisation with its domain as a web address; the owner is checked first; industry is refused', async () => {
+    const w = await cap.accounts.create({ name: 'Pied Piper', domain: 'piedpiper.example', owner_id: '63' }, opts);
+    const body = { party: { type: 'organisation', name: 'Pied Piper', owner: { id: 63 }, websites: [{ service: 'URL', address: 'piedpiper.example' }] } };
+    expect(w.request).toEqual({ method: 'POST', path: '/parties', body });
+    expect(fake.server.requests).toHaveLength(0);
+    const a = await w.execute();
+    expect(sent().map(wire)).toEqual([
+      { method: 'GET', path: '/api/v2/users', query: { embed: 'party' }, body: undefined },
+      { method: 'POST', path: '/api/v2/parties', query: {}, body },
+    ]);
+    expect(a).toMatchObject({ name: 'Pied Piper', domain: 'piedpiper.example', owner: { id: '63', name: 'Bob Stone' } });
+    expect(fake.state.parties.get(Number(a.id))?.type).toBe('organisation');
+
+    fake.server.reset();
+    const unknown = await cap.accounts.create({ name: 'Nobody', owner_id: '99' }, opts);
+    expect((await failure(unknown.execute())).message).toBe("No user with id '99'. Find ids with list_users or search (types: users).");
+    expect(writes()).toHaveLength(0);
+    expect((await failure(cap.accounts.create({ name: 'X', industry: 'Software' }, opts))).message).toMatch(/^Capsule does not support `industry`/);
+  });
+
+  it('update reads the organisation and rewrites its web address in place (by id), never adding a second', async () => {
+    const site = fake.state.parties.get(896)!.websites[0];
+    const w = await cap.accounts.update('896', { name: 'Acme Corporation', domain: 'acme.test' }, opts);
+    expect(w.request).toEqual({ method: 'PUT', path: '/parties/896', body: { party: { name: 'Acme Corporation', websites: [{ id: site.id, address: 'acme.test' }] } } });
+    const a = await w.execute();
+    expect(a).toMatchObject({ id: '896', name: 'Acme Corporation', domain: 'acme.test' });
+    expect(fake.state.parties.get(896)!.websites).toHaveLength(1);
+    expect(sent().map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/v2/parties/896', 'PUT /api/v2/parties/896']);
+    // A person is no account: nothing is written.
+    expect((await failure(cap.accounts.update('898', { name: 'x' }, opts))).kind).toBe('not_found');
+    expect(writes()).toHaveLength(1);
+  });
+});
+
+describe('contacts (people)', () => {
+  it('lists people by structured search with name, email and owner; an organisation\'s people alone by its own listing', async () => {
+    const page = await cap.contacts.list({ name: 'oli', email: 'OLIVIA@acme.example', owner_id: '61', limit: 10 }, opts);
+    expect(conditions(sent('POST')[0])).toEqual([
+      { field: 'type', operator: 'is', value: 'person' },
+      { field: 'name', operator: 'contains', value: 'oli' },
+      { field: 'email', operator: 'is', value: 'OLIVIA@acme.example' },
+      { field: 'owner', operator: 'is', value: 61 },
+    ]);
+    expect(page.items).toEqual([
+      {
+        id: '898',
+        name: 'Olivia Rossi',
+        first_name: 'Olivia',
+        last_name: 'Rossi',
+        emails: ['olivia@acme.example'],
+        phones: ['+44 7700 900123'],
+        title: 'CTO',
+        account: { id: '896', name: 'Acme Corp' },
+        owner: { id: '61', name: 'Ted Danson' },
+        created_at: '2026-01-05T09:00:00Z',
+        updated_at: '2026-01-05T09:00:00Z',
+      },
+    ]);
+
+    fake.server.reset();
+    const people = await cap.contacts.list({ account_id: '896', limit: 50 }, opts);
+    expect(sent().map(wire)).toEqual([{ method: 'GET', path: '/api/v2/parties/896/people', query: { perPage: '50' }, body: undefined }]);
+    expect(people.items.map((c) => c.name)).toEqual(['Mary Major', 'Olivia Rossi']);
+    fake.server.reset();
+    expect((await failure(cap.contacts.list({ account_id: '896', name: 'm', limit: 5 }, opts))).message).toBe(
+      "Capsule lists an organisation's people only without other filters: pass account_id alone, or `name` without account_id.",
+    );
+    expect(fake.server.requests).toHaveLength(0);
+    expect((await failure(cap.contacts.list({ account_id: '4040', limit: 5 }, opts))).message).toBe(
+      "No account with id '4040'. Find ids with search (types: accounts) or list_accounts.",
+    );
+  });
+
+  it('get reads a person; an organisation is no contact', async () => {
+    expect(await cap.contacts.get('897', opts)).toMatchObject({ name: 'Mary Major', title: 'Head of Buying', account: { id: '896', name: 'Acme Corp' } });
+    expect((await failure(cap.contacts.get('896', opts))).message).toBe("No contact with id '896': in Capsule it is an organisation; get_account reads it.");
+  });
+
+  it('creates a person with emails, phones, job title and organisation; the organisation must be one', async () => {
+    const input = { first_name: 'Gavin', last_name: 'Belson', emails: ['gavin@hooli.example'], phones: ['+1 555 0100'], title: 'CEO', account_id: '893', owner_id: '61' };
+    const w = await cap.contacts.create(input, opts);
+    const body = {
+      party: {
+        type: 'person',
+        firstName: 'Gavin',
+        lastName: 'Belson',
+        jobTitle: 'CEO',
+        organisation: { id: 893 },
+        owner: { id: 61 },
+        emailAddresses: [{ address: 'gavin@hooli.example' }],
+        phoneNumbers: [{ number: '+1 555 0100' }],
+      },
+    };
+    expect(w.request).toEqual({ method: 'POST', path: '/parties', body });
+    const c = await w.execute();
+    expect(sent().map((r) => `${r.method} ${r.path}`).sort()).toEqual(['GET /api/v2/parties/893', 'GET /api/v2/users', 'POST /api/v2/parties']);
+    expect(wire(sent('POST')[0]).body).toEqual(body);
+    expect(c).toMatchObject({ name: 'Gavin Belson', emails: ['gavin@hooli.example'], phones: ['+1 555 0100'], title: 'CEO', account: { id: '893', name: 'Globex' } });
+
+    fake.server.reset();
+    const person = await cap.contacts.create({ last_name: 'Z', account_id: '897' }, opts);
+    expect((await failure(person.execute())).message).toBe(
+      "Party '897' is a person in Capsule, not an organisation: account_id takes an organisation (search with types: accounts).",
+    );
+    const gone = await cap.contacts.create({ last_name: 'Z', account_id: '4040' }, opts);
+    expect((await failure(gone.execute())).message).toBe("No account with id '4040'. Find ids with search (types: accounts) or list_accounts.");
+    expect(writes()).toHaveLength(0);
+  });
+
+  it('update replaces emails and phones: the person read first, dropped ones sent with _delete', async () => {
+    const mary = fake.state.parties.get(897)!;
+    const w = await cap.contacts.update('897', { emails: ['MARY@acme.example', 'mary.major@acme.example'], phones: ['+44 1'], title: 'COO' }, opts);
+    expect(w.request.body).toEqual({ party: { jobTitle: 'COO', emailAddresses: [{ address: 'mary.major@acme.example' }], phoneNumbers: [{ number: '+44 1' }] } });
+    const c = await w.execute();
+    expect(c.emails).toEqual(['mary@acme.example', 'mary.major@acme.example']);
+    expect(fake.state.parties.get(897)!.emails[0].id).toBe(mary.emails[0].id);
+
+    fake.server.reset();
+    const again = await cap.contacts.update('897', { emails: ['new@acme.example'] }, opts);
+    const kept = fake.state.parties.get(897)!.emails.map((e) => e.id);
+    expect(again.request.body).toEqual({ party: { emailAddresses: [...kept.map((id) => ({ id, _delete: true })), { address: 'new@acme.example' }] } });
+    expect((await again.execute()).emails).toEqual(['new@acme.example']);
+  });
+
+  it("a validation error on a party names the argument an agent passed", async () => {
+    const w = await cap.contacts.create({ last_name: 'Bad', emails: ['not-an-address'] }, opts);
+    expect((await failure(w.execute())).message).toBe('Capsule rejected the request (422): address is invalid (emails).');
+  });
+});
+
+describe('users', () => {
+  it('one request for all of them (embed=party for the email), filtered and paged here', async () => {
+    const all = await cap.users.list({ limit: 2 }, opts);
+    expect(sent().map(wire)).toEqual([{ method: 'GET', path: '/api/v2/users', query: { embed: 'party' }, body: undefined }]);
+    expect(all).toEqual({
+      items: [
+        { id: '61', name: 'Ted Danson', email: 'ted@capsule.example', active: true },
+        { id: '62', name: 'Ana Silva', email: 'ana@capsule.example', active: true },
+      ],
+      next_cursor: 'offset:2',
+    });
+    expect((await cap.users.list({ limit: 2, cursor: 'offset:2' }, opts)).items).toEqual([{ id: '63', name: 'Bob Stone', active: false }]);
+    expect((await cap.users.list({ limit: 5, name: 'ANA' }, opts)).items.map((u) => u.id)).toEqual(['62']);
+    expect((await cap.users.list({ limit: 5, email: 'Ted@Capsule.example' }, opts)).items.map((u) => u.id)).toEqual(['61']);
+    // The directory serves them for a minute: one request in all.
+    expect(fake.server.requests).toHaveLength(1);
+    expect(await cap.users.get('63', opts)).toEqual({ id: '63', name: 'Bob Stone', active: false });
+    expect((await failure(cap.users.get('64', opts))).message).toBe("No user with id '64'. Find ids with list_users or search (types: users).");
+  });
+});
+
+describe('activities: entries and tasks', () => {
+  it("a deal's notes, emails and tasks, merged newest first under one cursor: its entries and every open and completed task, read at once", async () => {
+    const page = await cap.activities.list({ deal_id: String(ACME.deal), limit: 3 }, opts);
+    const reads = sent().map((r) => [r.path, r.query]);
+    expect(reads).toEqual(
+      expect.arrayContaining([
+        ['/api/v2/opportunities/1005/entries', { perPage: '50' }],
+        ['/api/v2/tasks', { status: 'open,completed', perPage: '100' }],
+        ['/api/v2/tasks', { status: 'open,completed', perPage: '100', page: '2' }],
+      ]),
+    );
+    expect(reads).toHaveLength(3);
+    const tasks = [...fake.state.tasks.values()].filter((t) => t.opportunityId === ACME.deal && t.status !== 'PENDING');
+    const entries = [...fake.state.entries.values()].filter((e) => e.opportunityId === ACME.deal);
+    const expected = [...tasks.map((t) => [`task-${t.id}`, t.createdAt]), ...entries.map((e) => [`entry-${e.id}`, e.createdAt])]
+      .sort((a, b) => b[1].localeCompare(a[1]))
+      .map((x) => x[0]);
+    expect(page.items.map((a) => a.id)).toEqual(expected.slice(0, 3));
+    expect(page.next_cursor).toBe('offset:3');
+    const rest = await cap.activities.list({ deal_id: String(ACME.deal), limit: 50, cursor: page.next_cursor! }, opts);
+    expect(rest.items.map((a) => a.id)).toEqual(expected.slice(3));
+    expect(rest.next_cursor).toBeNull();
+
+    const task = tasks.find((t) => t.dueOn < today())!;
+    expect(rest.items.concat(page.items).find((a) => a.id === `task-${task.id}`)).toEqual({
+      id: `task-${task.id}`,
+      type: 'task',
+      subject: task.description,
+      due_date: task.dueOn,
+      done: false,
+      owner: { id: String(task.ownerId), name: fake.state.users.get(task.ownerId)!.name },
+      deal: { id: '1005', name: 'Opportunity 5' },
+      created_at: task.createdAt,
+      updated_at: task.updatedAt,
+    });
+    const email = [...page.items, ...rest.items].find((a) => a.type === 'email');
+    expect(email).toMatchObject({ subject: 'Pilot terms', body: 'Attached are the pilot terms.', owner: { id: '62', name: 'Ana Silva' } });
+  });
+
+  it('filters: done lists tasks only (by status); a type lists its own; a party takes account_id or contact_id', async () => {
+    const open = await cap.activities.list({ deal_id: '1005', done: false, limit: 50 }, opts);
+    // No entries (notes are never done); the deal read so that an unknown one is not an empty list.
+    expect(sent().map((r) => [r.path, r.query.status]).sort()).toEqual([
+      ['/api/v2/opportunities/1005', undefined],
+      ['/api/v2/tasks', 'open'],
+    ]);
+    const expected = [...fake.state.tasks.values()].filter((t) => t.opportunityId === 1005 && t.status === 'OPEN');
+    expect(open.items.map((a) => a.id).sort()).toEqual(expected.map((t) => `task-${t.id}`).sort());
+
+    fake.server.reset();
+    const notes = await cap.activities.list({ account_id: '896', type: 'note', limit: 50 }, opts);
+    expect(sent().map((r) => r.path)).toEqual(['/api/v2/parties/896/entries']);
+    const acmeNotes = [...fake.state.entries.values()].filter((e) => e.partyId === 896 && e.type === 'note');
+    expect(notes.items.map((a) => a.id).sort()).toEqual(acmeNotes.map((e) => `entry-${e.id}`).sort());
+    // The completed-task entry on Acme repeats its task: left out.
+    expect([...fake.state.entries.values()].some((e) => e.partyId === 896 && e.type === 'task')).toBe(true);
+    for (const a of notes.items) expect(a).toMatchObject({ type: 'note', account: { id: '896', name: 'Acme Corp' } });
+
+    const person = await cap.activities.list({ contact_id: '897', limit: 50 }, opts);
+    expect(person.items.find((a) => a.type === 'email')).toMatchObject({ contact: { id: '897', name: 'Mary Major' } });
+  });
+
+  it('refused before any request: notes without a record, two records, calls; unknown records point to search', async () => {
+    const refusals: Array<[Parameters<Cap['activities']['list']>[0], RegExp]> = [
+      [{ limit: 5 }, /^Capsule lists notes and emails one record at a time/],
+      [{ type: 'note', limit: 5 }, /one record at a time/],
+      [{ deal_id: '1005', account_id: '896', limit: 5 }, /filter by one of deal_id, account_id, contact_id, project_id, not deal_id and account_id\.$/],
+      [{ deal_id: '1005', type: 'call', limit: 5 }, /no type 'call'/],
+      [{ deal_id: 'x', limit: 5 }, /is not a Capsule deal id/],
+    ];
+    for (const [q, msg] of refusals) expect((await failure(cap.activities.list(q, opts))).message).toMatch(msg);
+    expect(fake.server.requests).toHaveLength(0);
+    expect((await failure(cap.activities.list({ deal_id: '9999', limit: 5 }, opts))).message).toBe(
+      "No deal with id '9999'. Find ids with search (types: deals) or list_deals.",
+    );
+    expect((await failure(cap.activities.list({ project_id: '9999', type: 'task', limit: 5 }, opts))).message).toBe(
+      "No project with id '9999'. Find ids with search (types: projects) or list_projects.",
+    );
+    // Tasks across the account need no record.
+    const all = await cap.activities.list({ type: 'task', done: false, limit: 500 }, opts);
+    expect(all.items).toHaveLength([...fake.state.tasks.values()].filter((t) => t.status === 'OPEN').length);
+  });
+
+  it('progress counts every page of both walks; cancelling stops the walk between pages', async () => {
+    const seen: Array<[number, string | undefined]> = [];
+    await cap.activities.list({ deal_id: '1005', limit: 10 }, { onProgress: (done, _t, message) => void seen.push([done, message]) });
+    expect(seen.map(([d]) => d)).toEqual([1, 2, 3]);
+    expect(seen.map(([, m]) => m).sort()).toEqual(['read 1 page of notes and emails', 'read 1 page of tasks', 'read 2 pages of tasks']);
+
+    fake.server.reset();
+    fake.server.inject({ kind: 'delay', ms: 5_000 }, { match: (r) => r.path === '/api/v2/tasks' && r.query.page === '2' });
+    const ac = new AbortController();
+    const pending = cap.activities.list({ deal_id: '1005', limit: 10 }, { signal: ac.signal });
+    while (!fake.server.requests.some((r) => r.query.page === '2')) await new Promise((r) => setTimeout(r, 10));
+    ac.abort();
+    expect((await failure(pending)).kind).toBe('cancelled');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fake.server.requests.filter((r) => r.query.page === '3')).toHaveLength(0);
+  });
+
+  it('a note is created on one record (POST /entries); a subject becomes its first line; the record is checked first', async () => {
+    const w = await cap.activities.create({ type: 'note', subject: 'Meeting notes', body: 'They want a pilot.', deal_id: '1005' }, opts);
+    const body = { entry: { type: 'note', content: 'Meeting notes\n\nThey want a pilot.', opportunity: { id: 1005 } } };
+    expect(w.request).toEqual({ method: 'POST', path: '/entries', body });
+    expect(fake.server.requests).toHaveLength(0);
+    const note = await w.execute();
+    expect(sent().map(wire)).toEqual([
+      { method: 'GET', path: '/api/v2/opportunities/1005', query: {}, body: undefined },
+      { method: 'POST', path: '/api/v2/entries', query: {}, body },
+    ]);
+    expect(note).toMatchObject({ type: 'note', body: 'Meeting notes\n\nThey want a pilot.', deal: { id: '1005', name: 'Opportunity 5' }, owner: { id: '61' } });
+    expect(note.subject).toBeUndefined();
+    expect(await cap.activities.get(note.id, opts)).toEqual(note);
+
+    const onPerson = await (await cap.activities.create({ type: 'note', body: 'Hi', contact_id: '898' }, opts)).execute();
+    expect(onPerson).toMatchObject({ contact: { id: '898', name: 'Olivia Rossi' } });
+    expect(onPerson.account).toBeUndefined();
+
+    fake.server.reset();
+    const refused: Array<[Parameters<Cap['activities']['create']>[0], RegExp]> = [
+      [{ type: 'note', body: 'x', deal_id: '1005', account_id: '896' }, /one record only .* not deal_id and account_id\.$/],
+      [{ type: 'note', body: 'x', deal_id: '1005', owner_id: '62' }, /author of a note or email: leave out owner_id/],
+      [{ type: 'note', deal_id: '1005' }, /needs `body`/],
+      [{ type: 'task', subject: 'No date', deal_id: '1005' }, /requires `subject` \(the task's description\) and `due_date`/],
+    ];
+    for (const [input, msg] of refused) expect((await failure(cap.activities.create(input, opts))).message).toMatch(msg);
+    expect(fake.server.requests).toHaveLength(0);
+    const unknown = await cap.activities.create({ type: 'note', body: 'x', project_id: '9999' }, opts);
+    expect((await failure(unknown.execute())).message).toBe("No project with id '9999'. Find ids with search (types: projects) or list_projects.");
+    expect(writes()).toHaveLength(0);
+  });
+
+  it('a task is created with its description, detail, due date, owner and record (POST /tasks)', async () => {
+    const input = { type: 'task' as const, subject: 'Send pilot terms', body: 'Two pages', due_date: '2026-12-01', owner_id: '62', project_id: '2003' };
+    const w = await cap.activities.create(input, opts);
+    const body = { task: { description: 'Send pilot terms', detail: 'Two pages', dueOn: '2026-12-01', owner: { id: 62 }, kase: { id: 2003 } } };
+    expect(w.request).toEqual({ method: 'POST', path: '/tasks', body });
+    const t = await w.execute();
+    expect(sent().map((r) => `${r.method} ${r.path}`).sort()).toEqual(['GET /api/v2/kases/2003', 'GET /api/v2/users', 'POST /api/v2/tasks']);
+    expect(t).toMatchObject({ type: 'task', subject: 'Send pilot terms', body: 'Two pages', due_date: '2026-12-01', done: false, owner: { id: '62' }, project: { id: '2003', name: 'Project 3' } });
+    expect(t.id).toMatch(/^task-\d+$/);
+  });
+
+  it('update: a task done by its status; a note by its text; an email by subject and body; what an entry has not is refused', async () => {
+    const id = [...fake.state.tasks.values()].find((t) => t.status === 'OPEN')!.id;
+    const done = await cap.activities.update(`task-${id}`, { done: true }, opts);
+    expect(done.request).toEqual({ method: 'PUT', path: `/tasks/${id}`, body: { task: { status: 'COMPLETED' } } });
+    expect(await done.execute()).toMatchObject({ id: `task-${id}`, done: true });
+    expect(fake.state.tasks.get(id)!.status).toBe('COMPLETED');
+
+    const note = [...fake.state.entries.values()].find((e) => e.type === 'note')!;
+    const text = await cap.activities.update(`entry-${note.id}`, { body: 'Rewritten' }, opts);
+    expect(text.request).toEqual({ method: 'PUT', path: `/entries/${note.id}`, body: { entry: { content: 'Rewritten' } } });
+    expect((await text.execute()).body).toBe('Rewritten');
+
+    const email = [...fake.state.entries.values()].find((e) => e.type === 'email')!;
+    fake.server.reset();
+    const subject = await cap.activities.update(`entry-${email.id}`, { subject: 'Pilot terms v2' }, opts);
+    expect(sent().map((r) => r.path)).toEqual([`/api/v2/entries/${email.id}`]);
+    expect(subject.request.body).toEqual({ entry: { subject: 'Pilot terms v2' } });
+    expect((await subject.execute()).subject).toBe('Pilot terms v2');
+
+    const refused: Array<[string, Parameters<Cap['activities']['update']>[1], RegExp]> = [
+      [`entry-${note.id}`, { subject: 'Only a subject' }, /one text with no subject of its own/],
+      [`entry-${note.id}`, { due_date: '2026-01-01' }, /has no due_date; only tasks do/],
+      [`entry-${note.id}`, { owner_id: '62' }, /leave out owner_id/],
+      [`task-${id}`, {}, /^Nothing to update/],
+      ['42', { done: true }, /is not a Capsule activity id: notes and emails look like entry-12, tasks like task-493/],
+    ];
+    for (const [aid, patch, msg] of refused) expect((await failure(cap.activities.update(aid, patch, opts))).message).toMatch(msg);
+    const gone = await cap.activities.update('task-99999', { done: true }, opts);
+    expect((await failure(gone.execute())).message).toBe("No activity with id 'task-99999'. Find ids with list_activities.");
+  });
+});
+
+describe('search through Capsule\'s own', () => {
+  it('one request per type, parties once for accounts and contacts; hits carry what the answers tell', async () => {
+    const seen: number[] = [];
+    const answer = await cap.search({ query: 'acme', types: ['deals', 'accounts', 'contacts', 'projects'], limit: 5 }, { onProgress: (d) => void seen.push(d) });
+    expect(sent().map((r) => [r.path, r.query]).sort()).toEqual([
+      ['/api/v2/kases/search', { q: 'acme', perPage: '50' }],
+      ['/api/v2/opportunities/search', { q: 'acme', perPage: '50' }],
+      ['/api/v2/parties/search', { q: 'acme', perPage: '100' }],
+    ]);
+    expect(seen).toEqual([1, 2, 3, 4]);
+    expect(answer.hits).toEqual([
+      { type: 'accounts', id: '896', name: 'Acme Corp', domain: 'acme.example', owner: { id: '62', name: 'Ana Silva' } },
+      { type: 'contacts', id: '897', name: 'Mary Major', account: { id: '896', name: 'Acme Corp' }, email: 'mary@acme.example' },
+      { type: 'contacts', id: '898', name: 'Olivia Rossi', account: { id: '896', name: 'Acme Corp' }, email: 'olivia@acme.example' },
+    ]);
+
+    fake.server.reset();
+    const deals = await cap.search({ query: 'Opportunity 12', types: ['deals', 'projects'], limit: 5 }, opts);
+    const o = fake.state.opportunities.get(1012)!;
+    expect(deals.hits.find((h) => h.id === '1012')).toEqual({
+      type: 'deals',
+      id: '1012',
+      name: 'Opportunity 12',
+      status: o.closedOn === null ? 'open' : o.probability === 100 ? 'won' : 'lost',
+      stage: { id: String(o.milestoneId), name: fake.state.milestones.get(o.milestoneId)!.name },
+      owner: { id: String(o.ownerId), name: fake.state.users.get(o.ownerId!)!.name },
+      account: { id: String(o.partyId), name: expect.any(String) },
+    });
+    expect(sent().map((r) => r.path).sort()).toEqual(['/api/v2/kases/search', '/api/v2/opportunities/search']);
+  });
+});
+
+describe('list_deals by account, and the ids deal and project writes refer to', () => {
+  it("an account's deals from its own listing, the other filters applied here; an unknown account points to search", async () => {
+    const page = await cap.deals.list({ account_id: '896', status: 'open', limit: 100 }, opts);
+    expect(sent().map((r) => [r.path, r.query])).toEqual(
+      expect.arrayContaining([['/api/v2/parties/896/opportunities', { perPage: '100' }]]),
+    );
+    expect(sent('POST')).toHaveLength(0);
+    const expected = [...fake.state.opportunities.values()].filter((o) => o.partyId === 896 && o.closedOn === null);
+    expect(page.items.map((d) => d.id)).toEqual(expected.map((o) => String(o.id)));
+    for (const d of page.items) expect(d).toMatchObject({ status: 'open', account: { id: '896', name: 'Acme Corp' } });
+    const inPipeline2 = await cap.deals.list({ account_id: '896', pipeline_id: '2', limit: 100 }, opts);
+    expect(inPipeline2.items.map((d) => d.id)).toEqual(
+      [...fake.state.opportunities.values()].filter((o) => o.partyId === 896 && pipelineOf(o) === 2).map((o) => String(o.id)),
+    );
+    expect((await failure(cap.deals.list({ account_id: '4040', limit: 5 }, opts))).message).toBe(
+      "No account with id '4040'. Find ids with search (types: accounts) or list_accounts.",
+    );
+  });
+
+  it('unknown owners and accounts are refused before the write, with the sentence that points to search and list_users', async () => {
+    const deal = await cap.deals.create({ name: 'x', stage_id: '1', account_id: '4040' }, opts);
+    expect((await failure(deal.execute())).message).toBe("No account with id '4040'. Find ids with search (types: accounts) or list_accounts.");
+    const owner = await cap.deals.update('1001', { owner_id: '99' }, opts);
+    expect((await failure(owner.execute())).message).toBe("No user with id '99'. Find ids with list_users or search (types: users).");
+    const project = await cap.projects.create({ name: 'x', account: { id: '4040' } }, opts);
+    expect((await failure(project.execute())).message).toBe("No account with id '4040'. Find ids with search (types: accounts) or list_accounts.");
+    expect(writes()).toHaveLength(0);
   });
 });

@@ -9,9 +9,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CAPSULE_TOKEN, startFakeCapsule, type FakeCapsule, type FakeOpportunity } from '../fakes/capsule.js';
+import { ACME, CAPSULE_TOKEN, startFakeCapsule, type FakeCapsule, type FakeOpportunity } from '../fakes/capsule.js';
 import type { RecordedRequest } from '../fakes/server.js';
-import { fails, listAll, ok, recordLines, recordResults, type S } from '../helpers/mcp.js';
+import { fails, listAll, ok, recordLines, recordResults, todayUtc, type S } from '../helpers/mcp.js';
+import { expectCancelStopsUpstream, RECORD_TOOL_NAMES, runRecordsSuite } from '../helpers/records-suite.js';
 import { isolatedDbPath, logLines, startStdio, stopAll, tempDir, type StdioServer } from '../helpers/server.js';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
@@ -42,13 +43,21 @@ const SUPPORTED = {
   stages: ['list', 'get'],
   deals: ['list', 'get', 'create', 'update'],
   projects: ['list', 'get', 'create', 'update', 'delete'],
+  accounts: ['list', 'get', 'create', 'update'],
+  contacts: ['list', 'get', 'create', 'update'],
+  users: ['list', 'get'],
+  activities: ['list', 'get', 'create', 'update'],
+  search: ['deals', 'accounts', 'contacts', 'projects'],
 };
 
 /** The "not supported" sentence: names Capsule and what this connection does support. */
 function expectNotSupported(text: string, what: RegExp): void {
   expect(text).toMatch(/^Capsule does not support/);
   expect(text).toMatch(what);
-  expect(text).toContain('this connection supports pipelines (list, get), stages (list, get), deals (list, get, create, update) and projects (list, get, create, update, delete).');
+  expect(text).toContain(
+    'this connection supports pipelines (list, get), stages (list, get), deals (list, get, create, update), projects (list, get, create, update, delete), ' +
+      'accounts (list, get, create, update), contacts (list, get, create, update), users (list, get), activities (list, get, create, update) and search (deals, accounts, contacts, projects).',
+  );
 }
 
 describe('capsule over stdio: one server at log level debug', () => {
@@ -359,6 +368,140 @@ describe('capsule over stdio: one server at log level debug', () => {
       }
       expect(writesSince(m)).toHaveLength(0);
       expect(fake.state.kases.get(2002)?.name).toBe('Project 2');
+    });
+  });
+
+  describe('the records around a deal', () => {
+    it('the shared records suite exercises every new tool on Capsule, refusing none', async () => {
+      const report = await runRecordsSuite({
+        client: srv.client,
+        fixtures: { deal_id: String(ACME.deal), user_id: '62', account_id: String(ACME.id), search: { query: 'Acme', exact: ACME.name } },
+        upstreamRequests: () => fake.server.requests.length,
+      });
+      expect(report.exercised).toEqual(RECORD_TOOL_NAMES);
+      expect(report.refused).toEqual([]);
+      // What the suite made is in Capsule: an organisation, a person at Acme, a note and a completed task on the deal.
+      expect(fake.state.parties.get(Number(report.created.account))).toMatchObject({ type: 'organisation', ownerId: 62 });
+      expect(fake.state.parties.get(Number(report.created.contact))).toMatchObject({ type: 'person', organisationId: ACME.id, jobTitle: 'Head of Suites' });
+      expect(fake.state.entries.get(Number(report.created.note!.replace('entry-', '')))).toMatchObject({ type: 'note', opportunityId: ACME.deal });
+      expect(fake.state.tasks.get(Number(report.created.task!.replace('task-', '')))).toMatchObject({ status: 'COMPLETED', ownerId: 62, opportunityId: ACME.deal });
+    });
+
+    it('"add a deal for Acme, owned by Ana, and note that they want a pilot" in five calls', async () => {
+      const found = await ok(srv.client, 'search', { query: 'acme', types: ['accounts'] });
+      const acme = (found.s.results as S[])[0];
+      expect(acme).toEqual({ type: 'accounts', id: '896', name: 'Acme Corp', detail: 'acme.example · Ana Silva (62)' });
+      const ana = ((await ok(srv.client, 'list_users', { name: 'ana' })).s.users as S[])[0];
+      expect(ana).toEqual({ id: '62', name: 'Ana Silva', email: 'ana@capsule.example', active: true });
+      const stages = (await ok(srv.client, 'get_pipeline', { pipeline_id: '1' })).s.pipeline.stages as S[];
+      const deal = (await ok(srv.client, 'create_deal', { name: 'Acme pilot', account_id: acme.id, owner_id: ana.id, stage_id: stages[0].id })).s.deal;
+      expect(deal).toMatchObject({ account: { id: '896', name: 'Acme Corp' }, owner: { id: '62', name: 'Ana Silva' }, status: 'open' });
+      const note = (await ok(srv.client, 'create_activity', { type: 'note', body: 'They want a pilot.', deal_id: deal.id })).s.activity;
+      expect(note).toMatchObject({ type: 'note', body: 'They want a pilot.', deal: { id: deal.id, name: 'Acme pilot' } });
+    });
+
+    it('lists: accounts and contacts with names, an account\'s people and deals, users, a deal\'s activities with OVERDUE', async () => {
+      const accounts = await ok(srv.client, 'list_accounts', { name: 'acme' });
+      expect(recordLines(accounts.text)[0]).toBe('- Acme Corp (896) · acme.example · Ana Silva (62)');
+      const people = await ok(srv.client, 'list_contacts', { account_id: '896' });
+      expect(recordLines(people.text).slice(0, 2)).toEqual([
+        '- Mary Major (897) · Head of Buying · Acme Corp (896) · mary@acme.example',
+        '- Olivia Rossi (898) · CTO · Acme Corp (896) · olivia@acme.example',
+      ]);
+      const deals = (await listAll(srv.client, 'list_deals', 'deals', { account_id: '896', status: 'lost' })).items;
+      const lost = [...fake.state.opportunities.values()].filter((o) => o.partyId === 896 && o.closedOn !== null && o.probability !== 100);
+      expect(deals.map((d) => d.id)).toEqual(lost.map((o) => String(o.id)));
+      const users = await ok(srv.client, 'list_users', {});
+      expect(recordLines(users.text)).toEqual(['- Ted Danson (61) · ted@capsule.example', '- Ana Silva (62) · ana@capsule.example', '- Bob Stone (63) · inactive']);
+
+      const { s, text } = await ok(srv.client, 'list_activities', { deal_id: '1005', type: 'task', done: false });
+      const overdue = [...fake.state.tasks.values()].filter((t) => t.opportunityId === 1005 && t.status === 'OPEN' && t.dueOn < todayUtc());
+      expect(overdue.length).toBeGreaterThan(0);
+      for (const t of overdue) {
+        expect(s.activities.find((a: S) => a.id === `task-${t.id}`)).toMatchObject({ overdue: true, done: false });
+        expect(text).toContain(`Task: ${t.description} (task-${t.id}) · due ${t.dueOn} · OVERDUE`);
+      }
+      const m = mark();
+      expect(await fails(srv.client, 'list_activities', {})).toMatch(/^Capsule lists notes and emails one record at a time/);
+      expect(await fails(srv.client, 'list_activities', { type: 'meeting', deal_id: '1005' })).toMatch(/no type 'meeting'/);
+      expect(since(m)).toHaveLength(0);
+    });
+
+    it('refusals before anything is written: unknown ids point to search and list_users; two records for one note; an industry', async () => {
+      const m = mark();
+      expect(await fails(srv.client, 'create_contact', { last_name: 'Nobody', account_id: '4040' })).toBe(
+        "No account with id '4040'. Find ids with search (types: accounts) or list_accounts.",
+      );
+      expect(await fails(srv.client, 'create_activity', { type: 'task', subject: 'x', due_date: '2027-01-01', deal_id: '1005', owner_id: '99' })).toBe(
+        "No user with id '99'. Find ids with list_users or search (types: users).",
+      );
+      expect(await fails(srv.client, 'create_deal', { name: 'x', stage_id: '1', account_id: '896', owner_id: '99' })).toBe(
+        "No user with id '99'. Find ids with list_users or search (types: users).",
+      );
+      expect(await fails(srv.client, 'create_activity', { type: 'note', body: 'x', deal_id: '1005', account_id: '896' })).toMatch(
+        /^Capsule files a note or task on one record only/,
+      );
+      expect(await fails(srv.client, 'create_activity', { type: 'call', body: 'x', deal_id: '1005' })).toMatch(/type/);
+      expect(await fails(srv.client, 'create_account', { name: 'x', industry: 'Software' })).toMatch(/^Capsule does not support `industry` when creating an account/);
+      expect(await fails(srv.client, 'update_activity', { activity_id: 'task-7001', deal_id: '1005' })).toMatch(/^Capsule does not support `deal_id` when updating an activity/);
+      expect(writesSince(m)).toHaveLength(0);
+    });
+
+    it('dry runs of the new writes show the exact requests and write nothing', async () => {
+      const m = mark();
+      const site = fake.state.parties.get(893)!.websites[0].id;
+      const cases: Array<[string, Record<string, unknown>, S]> = [
+        [
+          'create_account',
+          { name: 'Dry Org', domain: 'dry.example', owner_id: '61' },
+          { method: 'POST', path: '/parties', body: { party: { type: 'organisation', name: 'Dry Org', owner: { id: 61 }, websites: [{ service: 'URL', address: 'dry.example' }] } } },
+        ],
+        ['update_account', { account_id: '893', domain: 'globex.test' }, { method: 'PUT', path: '/parties/893', body: { party: { websites: [{ id: site, address: 'globex.test' }] } } }],
+        [
+          'create_contact',
+          { first_name: 'Dry', last_name: 'Run', emails: ['dry@run.example'], account_id: '893' },
+          { method: 'POST', path: '/parties', body: { party: { type: 'person', firstName: 'Dry', lastName: 'Run', organisation: { id: 893 }, emailAddresses: [{ address: 'dry@run.example' }] } } },
+        ],
+        ['update_contact', { contact_id: '899', title: 'Buyer' }, { method: 'PUT', path: '/parties/899', body: { party: { jobTitle: 'Buyer' } } }],
+        [
+          'create_activity',
+          { type: 'note', subject: 'Meeting notes', body: 'Wants a pilot.', project_id: '2002' },
+          { method: 'POST', path: '/entries', body: { entry: { type: 'note', content: 'Meeting notes\n\nWants a pilot.', kase: { id: 2002 } } } },
+        ],
+        [
+          'create_activity',
+          { type: 'task', subject: 'Call back', due_date: '2027-02-01', contact_id: '897', owner_id: '63' },
+          { method: 'POST', path: '/tasks', body: { task: { description: 'Call back', dueOn: '2027-02-01', owner: { id: 63 }, party: { id: 897 } } } },
+        ],
+        ['update_activity', { activity_id: 'task-7002', done: true }, { method: 'PUT', path: '/tasks/7002', body: { task: { status: 'COMPLETED' } } }],
+        ['update_activity', { activity_id: 'entry-5001', body: 'Edited' }, { method: 'PUT', path: '/entries/5001', body: { entry: { content: 'Edited' } } }],
+      ];
+      for (const [tool, args, request] of cases) {
+        const { s, text } = await ok(srv.client, tool, { ...args, dry_run: true });
+        expect(s, tool).toEqual({ dry_run: request });
+        expect(text, tool).toContain(`Dry run, nothing was sent. Would send: ${request.method} ${request.path}`);
+      }
+      expect(writesSince(m)).toHaveLength(0);
+      expect(fake.state.tasks.get(7002)!.status).not.toBe('COMPLETED');
+    });
+
+    it('cancelling a list of activities stops the walk of tasks; cancelling a search stops the other types', async () => {
+      const walked = await expectCancelStopsUpstream({
+        client: srv.client,
+        server: fake.server,
+        tool: 'list_activities',
+        args: { deal_id: '1005' },
+        slow: (r) => r.path === '/api/v2/tasks' && r.query.page === '2',
+      });
+      expect(walked.some((r) => r.path === '/api/v2/opportunities/1005/entries')).toBe(true);
+      const searched = await expectCancelStopsUpstream({
+        client: srv.client,
+        server: fake.server,
+        tool: 'search',
+        args: { query: 'acme' },
+        slow: (r) => r.path === '/api/v2/kases/search',
+      });
+      expect(searched.map((r) => r.path).sort()).toEqual(['/api/v2/kases/search', '/api/v2/opportunities/search', '/api/v2/parties/search']);
     });
   });
 

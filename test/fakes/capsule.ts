@@ -11,6 +11,15 @@
  * `{error: "rate limit reached"}`. Like Capsule (live notes, soil-dev/capsulemcp §26) it accepts a
  * milestone of another pipeline for an opportunity. Seeded deterministically; the clock only
  * advances on writes.
+ *
+ * The records around a deal: parties (organisations and people, with email addresses, phone
+ * numbers and web addresses as nested collections that a PUT changes item by item: an item
+ * without id is added, one with `"_delete": true` removed), `GET /parties/{id}/people` and
+ * `/opportunities`; users (`GET /users`, whole, embed=party for their own party); entries
+ * (notes, recorded emails, completed-task records) on exactly one party, opportunity or kase,
+ * listed per record at 1 to 50 a page, created as notes only; tasks (description and dueOn
+ * required, at most one of party/opportunity/kase, `GET /tasks?status=open,completed,pending`,
+ * open only by default); and the global search of each (`GET /{entity}/search?q=`).
  */
 import { FakeServer, type FakeResponse, type RecordedRequest } from './server.js';
 
@@ -71,12 +80,59 @@ export interface FakeKase {
   updatedAt: string;
 }
 
+export interface FakeParty {
+  id: number;
+  type: 'person' | 'organisation';
+  name?: string;
+  firstName?: string;
+  lastName?: string;
+  jobTitle?: string | null;
+  organisationId?: number | null;
+  ownerId?: number | null;
+  emails: Array<{ id: number; type: string | null; address: string }>;
+  phones: Array<{ id: number; type: string | null; number: string }>;
+  websites: Array<{ id: number; type: string | null; service: string; address: string }>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface FakeEntry {
+  id: number;
+  type: 'note' | 'email' | 'task';
+  subject: string | null;
+  content: string;
+  creatorId: number;
+  partyId: number | null;
+  opportunityId: number | null;
+  kaseId: number | null;
+  entryAt: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface FakeTask {
+  id: number;
+  description: string;
+  detail: string | null;
+  dueOn: string;
+  status: 'OPEN' | 'COMPLETED' | 'PENDING';
+  partyId: number | null;
+  opportunityId: number | null;
+  kaseId: number | null;
+  ownerId: number;
+  completedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface FakeCapsuleState {
   token: string;
   /** The user the token belongs to: Capsule's default owner of what it creates. */
   authUserId: number;
-  users: Map<number, { id: number; username: string; name: string }>;
-  parties: Map<number, { id: number; type: 'person' | 'organisation'; name?: string; firstName?: string; lastName?: string }>;
+  users: Map<number, { id: number; username: string; name: string; status: string; partyId: number }>;
+  parties: Map<number, FakeParty>;
+  entries: Map<number, FakeEntry>;
+  tasks: Map<number, FakeTask>;
   pipelines: Map<number, { id: number; name: string; description: string | null; createdAt: string; updatedAt: string }>;
   milestones: Map<number, FakeMilestone>;
   boards: Map<number, { id: number; name: string; description: string | null; createdAt: string; updatedAt: string }>;
@@ -85,7 +141,7 @@ export interface FakeCapsuleState {
   kases: Map<number, FakeKase>;
   tags: Map<number, string>;
   fieldDefinitions: Map<number, string>;
-  nextId: { opportunity: number; kase: number; tag: number; field: number };
+  nextId: { opportunity: number; kase: number; tag: number; field: number; party: number; entry: number; task: number; point: number };
   /** Deterministic clock: every write advances it by one minute. */
   now: Date;
   /** Listing paths (e.g. /api/v2/kases) whose pages after the first link back to themselves: a looping upstream. */
@@ -98,7 +154,9 @@ export interface FakeCapsuleState {
 }
 
 /** Seed sizes, exported so tests can assert counts without hard-coding them twice. */
-export const SEED = { opportunities: 300, kases: 60 } as const;
+export const SEED = { opportunities: 300, kases: 60, tasks: 140 } as const;
+/** An organisation with deals, people, notes and tasks: what the records tests start from. */
+export const ACME = { id: 896, name: 'Acme Corp', deal: 1005 } as const;
 /** The oldest pipeline: what the backwards-compatible `GET /milestones` lists. */
 export const OLDEST_PIPELINE = 1;
 
@@ -112,12 +170,14 @@ export function seedState(token: string): FakeCapsuleState {
     authUserId: 61,
     users: new Map(
       [
-        { id: 61, username: 'ted', name: 'Ted Danson' },
-        { id: 62, username: 'ana', name: 'Ana Silva' },
-        { id: 63, username: 'bob', name: 'Bob Stone' },
+        { id: 61, username: 'ted', name: 'Ted Danson', status: 'ACTIVE', partyId: 950 },
+        { id: 62, username: 'ana', name: 'Ana Silva', status: 'ACTIVE', partyId: 951 },
+        { id: 63, username: 'bob', name: 'Bob Stone', status: 'INACTIVE', partyId: 952 },
       ].map((u) => [u.id, u]),
     ),
     parties: new Map(),
+    entries: new Map(),
+    tasks: new Map(),
     pipelines: new Map(),
     milestones: new Map(),
     boards: new Map(),
@@ -133,16 +193,45 @@ export function seedState(token: string): FakeCapsuleState {
       [701, 'Region'],
       [702, 'Budget code'],
     ]),
-    nextId: { opportunity: 1001 + SEED.opportunities, kase: 2001 + SEED.kases, tag: 504, field: 9001 },
+    nextId: { opportunity: 1001 + SEED.opportunities, kase: 2001 + SEED.kases, tag: 504, field: 9001, party: 1100, entry: 5001, task: 7001, point: 20001 },
     now: new Date('2026-11-20T12:00:00Z'),
     loopLink: new Set(),
     rateLimit: 4000,
     enforceRateLimit: false,
     used: 0,
   };
-  const orgs = ['Zestia', 'Globex', 'Initech', 'Umbrella', 'Hooli'];
-  orgs.forEach((name, i) => state.parties.set(892 + i, { id: 892 + i, type: 'organisation', name }));
-  state.parties.set(897, { id: 897, type: 'person', firstName: 'Mary', lastName: 'Major' });
+  const point = () => state.nextId.point++;
+  const orgs = ['Zestia', 'Globex', 'Initech', 'Umbrella', ACME.name];
+  orgs.forEach((name, i) => {
+    const host = `${name.split(' ')[0].toLowerCase()}.example`;
+    state.parties.set(892 + i, {
+      id: 892 + i,
+      type: 'organisation',
+      name,
+      ownerId: 61 + (i % 3),
+      emails: [],
+      phones: [{ id: point(), type: 'Work', number: `+44 20 7946 01${10 + i}` }],
+      websites: [{ id: point(), type: null, service: 'URL', address: i % 2 ? `https://www.${host}/` : host }],
+      createdAt: t0,
+      updatedAt: t0,
+    });
+  });
+  const person = (id: number, firstName: string, lastName: string, org: number | null, jobTitle: string | null, email: string | null, ownerId: number | null) =>
+    state.parties.set(id, {
+      id,
+      type: 'person',
+      firstName,
+      lastName,
+      jobTitle,
+      organisationId: org,
+      ownerId,
+      emails: email ? [{ id: point(), type: 'Work', address: email }] : [],
+      phones: [],
+      websites: [],
+      createdAt: t0,
+      updatedAt: t0,
+    });
+  person(897, 'Mary', 'Major', ACME.id, 'Head of Buying', 'mary@acme.example', 62);
 
   const pipelines: Array<[number, string, string | null, Array<[string, number, boolean]>]> = [
     [1, 'Sales Pipeline', null, [['New', 10, false], ['Bid', 50, false], ['Negotiation', 75, false], ['Won', 100, true], ['Lost', 0, true]]],
@@ -223,6 +312,51 @@ export function seedState(token: string): FakeCapsuleState {
       lastContactedAt: i % 2 ? at : null,
       tagIds: i % 5 === 0 ? [501] : i % 5 === 1 ? [502, 503] : [],
       fields: i % 2 === 0 ? [{ id: 8001 + i, definitionId: 701, value: i % 4 === 0 ? 'EMEA' : 'AMER' }] : [],
+      createdAt: at,
+      updatedAt: at,
+    });
+  }
+  // People added after the deals and projects, so those keep their parties.
+  person(898, 'Olivia', 'Rossi', ACME.id, 'CTO', 'olivia@acme.example', 61);
+  state.parties.get(898)!.phones.push({ id: point(), type: 'Mobile', number: '+44 7700 900123' });
+  person(899, 'Sam', 'Green', 893, 'Procurement', 'sam@globex.example', null);
+  person(950, 'Ted', 'Danson', null, null, 'ted@capsule.example', null);
+  person(951, 'Ana', 'Silva', null, null, 'ana@capsule.example', null);
+  person(952, 'Bob', 'Stone', null, null, null, null);
+
+  // Entries: a note on some deals, parties and projects; two recorded emails; the record of a
+  // completed task, which Capsule writes into a party's timeline.
+  const entry = (e: Omit<FakeEntry, 'id' | 'entryAt' | 'createdAt' | 'updatedAt'>, at: string) => {
+    const id = state.nextId.entry++;
+    state.entries.set(id, { id, ...e, entryAt: at, createdAt: at, updatedAt: at });
+  };
+  const stamp = (n: number) => iso(new Date(Date.parse('2026-03-01T10:00:00Z') + n * 5_400_000));
+  for (let i = 0; i < 24; i++) {
+    const base = { type: 'note' as const, subject: null, creatorId: 61 + (i % 3), partyId: null, opportunityId: null, kaseId: null };
+    if (i % 3 === 0) entry({ ...base, content: `Call notes ${i + 1}: wants a pilot`, opportunityId: 1001 + ((i / 3) % 8) }, stamp(i));
+    else if (i % 3 === 1) entry({ ...base, content: `Met the team ${i + 1}`, partyId: 892 + (i % 5) }, stamp(i));
+    else entry({ ...base, content: `Project update ${i + 1}`, kaseId: 2001 + (i % 6) }, stamp(i));
+  }
+  entry({ type: 'email', subject: 'Pilot terms', content: 'Attached are the pilot terms.', creatorId: 62, partyId: null, opportunityId: ACME.deal, kaseId: null }, stamp(30));
+  entry({ type: 'email', subject: 'Re: pricing', content: 'Thanks, we will review.', creatorId: 61, partyId: 897, opportunityId: null, kaseId: null }, stamp(31));
+  entry({ type: 'task', subject: null, content: 'Send welcome pack', creatorId: 61, partyId: ACME.id, opportunityId: null, kaseId: null }, stamp(32));
+
+  // Tasks on deals, parties and projects; some completed, a few pending, due in the past and the future.
+  for (let i = 0; i < SEED.tasks; i++) {
+    const id = state.nextId.task++;
+    const at = stamp(40 + i);
+    const status = i % 17 === 5 ? 'PENDING' : i % 4 === 3 ? 'COMPLETED' : 'OPEN';
+    state.tasks.set(id, {
+      id,
+      description: `Follow up ${i + 1}`,
+      detail: i % 5 === 0 ? `Details of follow-up ${i + 1}` : null,
+      dueOn: (i % 5) % 2 ? `2025-${String((i % 12) + 1).padStart(2, '0')}-10` : `2030-${String((i % 12) + 1).padStart(2, '0')}-20`,
+      status,
+      partyId: i % 3 === 1 ? 892 + (i % 5) : null,
+      opportunityId: i % 3 === 0 ? 1001 + ((i / 3) % 12) : null,
+      kaseId: i % 3 === 2 ? 2001 + (i % 6) : null,
+      ownerId: 61 + (i % 3),
+      completedAt: status === 'COMPLETED' ? at : null,
       createdAt: at,
       updatedAt: at,
     });
@@ -331,6 +465,98 @@ function kaseView(state: FakeCapsuleState, k: FakeKase, embed: Set<string>): unk
   };
 }
 
+const fullName = (p: FakeParty) => (p.type === 'person' ? [p.firstName, p.lastName].filter(Boolean).join(' ') : (p.name ?? ''));
+
+/** A party read on its own (Party model), people and organisations with their own fields. */
+function partyRecordView(state: FakeCapsuleState, p: FakeParty): unknown {
+  const base = {
+    id: p.id,
+    type: p.type,
+    about: null,
+    createdAt: p.createdAt,
+    updatedAt: p.updatedAt,
+    lastContactedAt: null,
+    owner: userView(state, p.ownerId ?? null),
+    team: null,
+    pictureURL: `https://capsulecrm.com/theme/default/images/${p.type === 'person' ? 'person' : 'org'}_avatar_70.png`,
+    addresses: [],
+    phoneNumbers: p.phones.map((n) => ({ ...n })),
+    websites: p.websites.map((w) => ({ ...w, url: w.address.includes('://') ? w.address : `http://${w.address}` })),
+    emailAddresses: p.emails.map((e) => ({ ...e })),
+  };
+  return p.type === 'person'
+    ? {
+        ...base,
+        title: null,
+        firstName: p.firstName ?? null,
+        lastName: p.lastName ?? null,
+        jobTitle: p.jobTitle ?? null,
+        organisation: p.organisationId ? partyView(state, p.organisationId) : null,
+      }
+    : { ...base, name: p.name };
+}
+
+function userRecordView(state: FakeCapsuleState, u: FakeCapsuleState['users'] extends Map<number, infer U> ? U : never, embed: Set<string>): unknown {
+  const party = state.parties.get(u.partyId);
+  return {
+    id: u.id,
+    locale: 'en_GB',
+    currency: 'GBP',
+    status: u.status,
+    party: party ? (embed.has('party') ? partyRecordView(state, party) : partyView(state, party.id)) : null,
+    username: u.username,
+    timezone: 'Europe/London',
+    lastLoginAt: '2026-11-01T09:00:00Z',
+    name: u.name,
+    taskReminder: true,
+  };
+}
+
+const ACTIVITY_TYPES = { note: { id: -1, name: 'Note' }, task: { id: -4, name: 'Task completed' }, email: { id: -5, name: 'Email sent' } } as const;
+
+const recordRef = (state: FakeCapsuleState, kind: 'opportunity' | 'kase', id: number | null) => {
+  if (id === null) return null;
+  const r = kind === 'opportunity' ? state.opportunities.get(id) : state.kases.get(id);
+  return r ? { id, name: r.name } : { id };
+};
+
+function entryView(state: FakeCapsuleState, e: FakeEntry): unknown {
+  return {
+    id: e.id,
+    type: e.type,
+    creator: userView(state, e.creatorId),
+    activityType: ACTIVITY_TYPES[e.type],
+    createdAt: e.createdAt,
+    updatedAt: e.updatedAt,
+    ...(e.type === 'email' ? { subject: e.subject, participants: [] } : {}),
+    content: e.content,
+    entryAt: e.entryAt,
+    attachments: [],
+    party: e.partyId === null ? null : partyView(state, e.partyId),
+    opportunity: recordRef(state, 'opportunity', e.opportunityId),
+    kase: recordRef(state, 'kase', e.kaseId),
+  };
+}
+
+function taskView(state: FakeCapsuleState, t: FakeTask): unknown {
+  return {
+    id: t.id,
+    category: null,
+    description: t.description,
+    detail: t.detail,
+    status: t.status,
+    party: t.partyId === null ? null : partyView(state, t.partyId),
+    opportunity: recordRef(state, 'opportunity', t.opportunityId),
+    kase: recordRef(state, 'kase', t.kaseId),
+    owner: userView(state, t.ownerId),
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+    dueOn: t.dueOn,
+    dueTime: null,
+    completedAt: t.completedAt,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Listings: page/perPage and the Link header
 
@@ -343,12 +569,12 @@ interface Ctx {
 
 const ok = (body: unknown, status = 200): FakeResponse => ({ status, body });
 
-function paged<T>(c: Ctx, key: string, items: T[], view: (item: T) => unknown): FakeResponse {
+function paged<T>(c: Ctx, key: string, items: T[], view: (item: T) => unknown, maxPerPage = 100): FakeResponse {
   const q = c.req.query;
   const page = q.page === undefined ? 1 : Number(q.page);
   const perPage = q.perPage === undefined ? 50 : Number(q.perPage);
   if (!Number.isInteger(page) || page < 1) throw new CapsuleError(400, { message: 'page must be a positive integer' });
-  if (!Number.isInteger(perPage) || perPage < 1 || perPage > 100) throw new CapsuleError(400, { message: 'perPage must be between 1 and 100' });
+  if (!Number.isInteger(perPage) || perPage < 1 || perPage > maxPerPage) throw new CapsuleError(400, { message: `perPage must be between 1 and ${maxPerPage}` });
   const start = (page - 1) * perPage;
   const slice = items.slice(start, start + perPage);
   const link = (p: number) => {
@@ -382,6 +608,7 @@ interface Condition {
   value: unknown;
 }
 
+const PARTY_FIELDS = ['id', 'name', 'jobTitle', 'email', 'phone', 'type', 'owner'];
 const OPP_FIELDS = ['id', 'name', 'status', 'pipeline', 'milestone', 'probability', 'owner', 'isOpen', 'expectedCloseOn', 'closedOn'];
 const KASE_FIELDS = ['id', 'name', 'status', 'board', 'stage', 'owner', 'isOpen', 'expectedCloseOn', 'closedOn'];
 const OPERATORS = ['is', 'is not', 'contains', 'starts with', 'ends with', 'is greater than', 'is less than'];
@@ -435,6 +662,31 @@ function oppField(state: FakeCapsuleState, o: FakeOpportunity, field: string, va
     default:
       return (o as unknown as Record<string, unknown>)[field];
   }
+}
+
+function partyField(p: FakeParty, field: string, value: unknown): unknown {
+  switch (field) {
+    case 'name':
+      return fullName(p);
+    case 'owner':
+      return p.ownerId ?? null;
+    case 'email': {
+      // A party matches when one of its addresses does.
+      const wanted = String(value).toLowerCase();
+      return p.emails.find((e) => e.address.toLowerCase() === wanted)?.address ?? p.emails[0]?.address ?? null;
+    }
+    case 'phone':
+      return p.phones[0]?.number ?? null;
+    default:
+      return (p as unknown as Record<string, unknown>)[field] ?? null;
+  }
+}
+
+/** Capsule's global search (`GET /{entity}/search?q=`), as the fake sees it: the name, or a party's email or phone. */
+function searched(req: RecordedRequest): string {
+  const q = typeof req.query.q === 'string' ? req.query.q.trim().toLowerCase() : '';
+  if (!q) throw invalid('search', 'q', 'q is required');
+  return q;
 }
 
 function kaseField(state: FakeCapsuleState, k: FakeKase, field: string): unknown {
@@ -566,6 +818,121 @@ function writeKase(state: FakeCapsuleState, k: FakeKase, b: Record<string, unkno
   }
 }
 
+type Nested = { id?: unknown; _delete?: unknown; [k: string]: unknown };
+
+/**
+ * A PUT or POST on a party's nested collection (Party docs): an item without id is added, one with
+ * an id changed, one with an id and `"_delete": true` removed (`_destroy` is not Capsule's word).
+ */
+function nested<T extends { id: number }>(
+  state: FakeCapsuleState,
+  list: T[],
+  given: unknown,
+  field: string,
+  make: (item: Nested) => T,
+  change: (row: T, item: Nested) => void,
+): T[] {
+  if (!Array.isArray(given)) throw invalid('party', field, `${field} is invalid`);
+  let out = [...list];
+  for (const item of given as Nested[]) {
+    if (typeof item.id === 'number') {
+      const row = out.find((r) => r.id === item.id);
+      if (!row) throw new CapsuleError(404, { message: `${field} not found` });
+      if (item._delete === true) out = out.filter((r) => r.id !== item.id);
+      else change(row, item);
+    } else out.push(make({ ...item, id: state.nextId.point++ }));
+  }
+  return out;
+}
+
+function writeParty(state: FakeCapsuleState, p: FakeParty, b: Record<string, unknown>): void {
+  if (b.type !== undefined && b.type !== p.type) throw invalid('party', 'type', 'type cannot be changed');
+  if (p.type === 'organisation' && b.name !== undefined) {
+    if (typeof b.name !== 'string' || !b.name) throw invalid('party', 'name', 'name is required');
+    p.name = b.name;
+  }
+  if (p.type === 'person') {
+    if (b.firstName !== undefined) p.firstName = b.firstName as string;
+    if (b.lastName !== undefined) p.lastName = b.lastName as string;
+    if (b.jobTitle !== undefined) p.jobTitle = b.jobTitle as string | null;
+    if (b.organisation !== undefined) {
+      const id = refId(b.organisation);
+      // Live (soil-dev/capsulemcp create_party): a person's id as the organisation answers 404.
+      if (b.organisation !== null && (id === undefined || state.parties.get(id)?.type !== 'organisation')) {
+        throw new CapsuleError(404, { message: 'organisation not found' });
+      }
+      p.organisationId = id ?? null;
+    }
+  }
+  if (b.owner !== undefined) {
+    const id = refId(b.owner);
+    if (b.owner !== null && (id === undefined || !state.users.has(id))) throw invalid('party', 'owner', 'owner is invalid');
+    p.ownerId = id ?? null;
+  }
+  if (b.emailAddresses !== undefined) {
+    p.emails = nested(state, p.emails, b.emailAddresses, 'emailAddresses', (i) => {
+      if (typeof i.address !== 'string' || !i.address.includes('@')) throw invalid('party', 'emailAddresses.address', 'address is invalid');
+      return { id: i.id as number, type: (i.type as string) ?? null, address: i.address };
+    }, (row, i) => {
+      if (typeof i.address === 'string') row.address = i.address;
+    });
+  }
+  if (b.phoneNumbers !== undefined) {
+    p.phones = nested(state, p.phones, b.phoneNumbers, 'phoneNumbers', (i) => {
+      if (typeof i.number !== 'string' || !i.number) throw invalid('party', 'phoneNumbers.number', 'number is required');
+      return { id: i.id as number, type: (i.type as string) ?? null, number: i.number };
+    }, (row, i) => {
+      if (typeof i.number === 'string') row.number = i.number;
+    });
+  }
+  if (b.websites !== undefined) {
+    p.websites = nested(state, p.websites, b.websites, 'websites', (i) => {
+      if (typeof i.address !== 'string' || !i.address) throw invalid('party', 'websites.address', 'address is required');
+      return { id: i.id as number, type: (i.type as string) ?? null, service: (i.service as string) ?? 'URL', address: i.address };
+    }, (row, i) => {
+      if (typeof i.address === 'string') row.address = i.address;
+    });
+  }
+  if (p.type === 'person' && !p.firstName && !p.lastName) throw invalid('party', 'lastName', 'firstName or lastName is required');
+  if (p.type === 'organisation' && !p.name) throw invalid('party', 'name', 'name is required');
+}
+
+/** The one record an entry or a task hangs on, as given in its body; Capsule takes one at most. */
+function parentOf(state: FakeCapsuleState, b: Record<string, unknown>, resource: string): Pick<FakeTask, 'partyId' | 'opportunityId' | 'kaseId'> {
+  const party = b.party === undefined || b.party === null ? undefined : refId(b.party);
+  const opportunity = b.opportunity === undefined || b.opportunity === null ? undefined : refId(b.opportunity);
+  const kase = b.kase === undefined || b.kase === null ? undefined : refId(b.kase);
+  const given = [party, opportunity, kase].filter((x) => x !== undefined);
+  if (given.length > 1) throw invalid(resource, 'party', `${resource} must be linked to either a party, opportunity or kase`);
+  if (party !== undefined && !state.parties.has(party)) throw invalid(resource, 'party', 'party is invalid');
+  if (opportunity !== undefined && !state.opportunities.has(opportunity)) throw invalid(resource, 'opportunity', 'opportunity is invalid');
+  if (kase !== undefined && !state.kases.has(kase)) throw invalid(resource, 'kase', 'kase is invalid');
+  return { partyId: party ?? null, opportunityId: opportunity ?? null, kaseId: kase ?? null };
+}
+
+function writeTask(state: FakeCapsuleState, t: FakeTask, b: Record<string, unknown>, at: string): void {
+  if (b.description !== undefined) {
+    if (typeof b.description !== 'string' || !b.description) throw invalid('task', 'description', 'description is required');
+    t.description = b.description;
+  }
+  if (b.detail !== undefined) t.detail = b.detail as string | null;
+  if (b.dueOn !== undefined) {
+    if (typeof b.dueOn !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(b.dueOn)) throw invalid('task', 'dueOn', 'dueOn is invalid');
+    t.dueOn = b.dueOn;
+  }
+  if (b.owner !== undefined) {
+    const id = refId(b.owner);
+    if (id === undefined || !state.users.has(id)) throw invalid('task', 'owner', 'owner is invalid');
+    t.ownerId = id;
+  }
+  if (b.status !== undefined) {
+    if (b.status === 'PENDING') throw invalid('task', 'status', 'cannot set task status to PENDING');
+    if (b.status !== 'OPEN' && b.status !== 'COMPLETED') throw invalid('task', 'status', 'status is invalid');
+    if (b.status !== t.status) t.completedAt = b.status === 'COMPLETED' ? at : null;
+    t.status = b.status;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Routes
 
@@ -575,6 +942,23 @@ function route(c: Ctx): FakeResponse {
   const get = req.method === 'GET';
   let m: RegExpExecArray | null;
   const milestonesOf = (pid: number) => [...state.milestones.values()].filter((x) => x.pipelineId === pid);
+
+  // Global search (before the routes that take an id in the same place)
+  if (p === '/api/v2/parties/search' && get) {
+    const q = searched(req);
+    const hits = [...state.parties.values()].filter(
+      (x) => fullName(x).toLowerCase().includes(q) || x.emails.some((e) => e.address.toLowerCase().includes(q)) || x.phones.some((n) => n.number.includes(q)),
+    );
+    return paged(c, 'parties', hits, (x) => partyRecordView(state, x));
+  }
+  if (p === '/api/v2/opportunities/search' && get) {
+    const q = searched(req);
+    return paged(c, 'opportunities', [...state.opportunities.values()].filter((o) => o.name.toLowerCase().includes(q)), (o) => opportunityView(state, o));
+  }
+  if (p === '/api/v2/kases/search' && get) {
+    const q = searched(req);
+    return paged(c, 'kases', [...state.kases.values()].filter((k) => k.name.toLowerCase().includes(q)), (k) => kaseView(state, k, embedOf(req)));
+  }
 
   if (p === '/api/v2/pipelines' && get) return paged(c, 'pipelines', [...state.pipelines.values()], (x) => ({ id: x.id, name: x.name, ...(x.description ? { description: x.description } : {}) }));
   if ((m = /^\/api\/v2\/pipelines\/([^/]+)$/.exec(p)) && get) {
@@ -722,7 +1106,134 @@ function route(c: Ctx): FakeResponse {
       return { status: 204 };
     }
   }
+  // Users: all of them in one answer (no paging documented)
+  if (p === '/api/v2/users' && get) return ok({ users: [...state.users.values()].map((u) => userRecordView(state, u, embedOf(req))) });
+
+  // Parties
+  if (p === '/api/v2/parties' && get) return paged(c, 'parties', [...state.parties.values()], (x) => partyRecordView(state, x));
+  if (p === '/api/v2/parties/filters/results' && req.method === 'POST') {
+    const conds = conditionsOf(req.body, 'party', PARTY_FIELDS);
+    const hits = [...state.parties.values()].filter((x) => conds.every((cd) => test(cd, partyField(x, cd.field, cd.value))));
+    return paged(c, 'parties', hits, (x) => partyRecordView(state, x));
+  }
+  if (p === '/api/v2/parties' && req.method === 'POST') {
+    const b = wrapped(req.body, 'party', 'party');
+    if (b.type !== 'person' && b.type !== 'organisation') throw invalid('party', 'type', 'type is required');
+    const at = tick(state);
+    const party: FakeParty = { id: state.nextId.party++, type: b.type, ownerId: state.authUserId, emails: [], phones: [], websites: [], createdAt: at, updatedAt: at };
+    writeParty(state, party, b);
+    state.parties.set(party.id, party);
+    return ok({ party: partyRecordView(state, party) }, 201);
+  }
+  if ((m = /^\/api\/v2\/parties\/([^/]+)\/(people|opportunities|entries)$/.exec(p)) && get) {
+    const pid = intId(m[1]);
+    if (!state.parties.has(pid)) throw notFound();
+    if (m[2] === 'people') return paged(c, 'parties', [...state.parties.values()].filter((x) => x.organisationId === pid), (x) => partyRecordView(state, x));
+    if (m[2] === 'opportunities') return paged(c, 'opportunities', [...state.opportunities.values()].filter((o) => o.partyId === pid), (o) => opportunityView(state, o));
+    if (m[2] === 'entries') return entriesOf(c, (e) => e.partyId === pid);
+  }
+  if ((m = /^\/api\/v2\/parties\/([^/]+)$/.exec(p))) {
+    const x = state.parties.get(intId(m[1]));
+    if (!x) throw notFound();
+    if (get) return ok({ party: partyRecordView(state, x) });
+    if (req.method === 'PUT') {
+      const b = wrapped(req.body, 'party', 'party');
+      const copy: FakeParty = { ...x, emails: x.emails.map((e) => ({ ...e })), phones: x.phones.map((n) => ({ ...n })), websites: x.websites.map((w) => ({ ...w })) };
+      writeParty(state, copy, b);
+      copy.updatedAt = tick(state);
+      state.parties.set(x.id, copy);
+      return ok({ party: partyRecordView(state, copy) });
+    }
+  }
+
+  // Entries: a record's, newest first; created as notes only
+  if ((m = /^\/api\/v2\/(opportunities|kases)\/([^/]+)\/entries$/.exec(p)) && get) {
+    const id = intId(m[2]);
+    if (m[1] === 'opportunities' ? !state.opportunities.has(id) : !state.kases.has(id)) throw notFound();
+    return entriesOf(c, (e) => (m![1] === 'opportunities' ? e.opportunityId : e.kaseId) === id);
+  }
+  if (p === '/api/v2/entries' && get) return paged(c, 'entries', newestFirst([...state.entries.values()]), (e) => entryView(state, e));
+  if (p === '/api/v2/entries' && req.method === 'POST') {
+    const b = wrapped(req.body, 'entry', 'entry');
+    if (b.type !== 'note') throw invalid('entry', 'type', 'only notes can be created');
+    if (typeof b.content !== 'string' || !b.content) throw invalid('entry', 'content', 'content is required');
+    const parent = parentOf(state, b, 'entry');
+    if (parent.partyId === null && parent.opportunityId === null && parent.kaseId === null) {
+      throw invalid('entry', 'party', 'entry must be linked to either a party, opportunity or kase');
+    }
+    const at = tick(state);
+    const e: FakeEntry = { id: state.nextId.entry++, type: 'note', subject: null, content: b.content, creatorId: state.authUserId, ...parent, entryAt: at, createdAt: at, updatedAt: at };
+    state.entries.set(e.id, e);
+    return ok({ entry: entryView(state, e) }, 201);
+  }
+  if ((m = /^\/api\/v2\/entries\/([^/]+)$/.exec(p))) {
+    const e = state.entries.get(intId(m[1]));
+    if (!e) throw notFound();
+    if (get) return ok({ entry: entryView(state, e) });
+    if (req.method === 'PUT') {
+      const b = wrapped(req.body, 'entry', 'entry');
+      const copy = { ...e };
+      if (b.content !== undefined) {
+        if (typeof b.content !== 'string' || !b.content) throw invalid('entry', 'content', 'content is required');
+        copy.content = b.content;
+      }
+      // Live (soil-dev/capsulemcp update_entry): a note takes a subject without storing it.
+      if (b.subject !== undefined && e.type === 'email') copy.subject = b.subject as string;
+      copy.updatedAt = tick(state);
+      state.entries.set(e.id, copy);
+      return ok({ entry: entryView(state, copy) });
+    }
+  }
+
+  // Tasks: listed by status only (open by default)
+  if (p === '/api/v2/tasks' && get) {
+    const raw = typeof req.query.status === 'string' ? req.query.status : 'open';
+    const wanted = raw.split(',').map((x) => x.trim().toUpperCase());
+    if (wanted.some((w) => !['OPEN', 'COMPLETED', 'PENDING'].includes(w))) throw new CapsuleError(400, { message: 'status is invalid' });
+    return paged(c, 'tasks', [...state.tasks.values()].filter((t) => wanted.includes(t.status)), (t) => taskView(state, t));
+  }
+  if (p === '/api/v2/tasks' && req.method === 'POST') {
+    const b = wrapped(req.body, 'task', 'task');
+    for (const f of ['description', 'dueOn'] as const) if (b[f] === undefined || b[f] === null) throw invalid('task', f, `${f} is required`);
+    const at = tick(state);
+    const t: FakeTask = {
+      id: state.nextId.task++,
+      description: '',
+      detail: null,
+      dueOn: '',
+      status: 'OPEN',
+      ...parentOf(state, b, 'task'),
+      ownerId: state.authUserId,
+      completedAt: null,
+      createdAt: at,
+      updatedAt: at,
+    };
+    writeTask(state, t, b, at);
+    state.tasks.set(t.id, t);
+    return ok({ task: taskView(state, t) }, 201);
+  }
+  if ((m = /^\/api\/v2\/tasks\/([^/]+)$/.exec(p))) {
+    const t = state.tasks.get(intId(m[1]));
+    if (!t) throw notFound();
+    if (get) return ok({ task: taskView(state, t) });
+    if (req.method === 'PUT') {
+      const b = wrapped(req.body, 'task', 'task');
+      const at = tick(state);
+      const copy = { ...t };
+      writeTask(state, copy, b, at);
+      copy.updatedAt = at;
+      state.tasks.set(t.id, copy);
+      return ok({ task: taskView(state, copy) });
+    }
+  }
   throw new CapsuleError(404, { message: 'Could not find resource' });
+}
+
+const newestFirst = (entries: FakeEntry[]) => entries.sort((a, b) => b.entryAt.localeCompare(a.entryAt) || b.id - a.id);
+
+/** A record's entries, newest first, 1 to 50 a page (Entry docs). */
+function entriesOf(c: Ctx, on: (e: FakeEntry) => boolean): FakeResponse {
+  return paged(c, 'entries', newestFirst([...c.state.entries.values()].filter(on)), (e) => entryView(c.state, e), 50);
 }
 
 // ---------------------------------------------------------------------------------------------

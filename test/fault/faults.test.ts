@@ -128,6 +128,8 @@ const SUBJECTS: Subject[] = [
         dealInput: (name) => ({ name, stage_id: '1', account_id: '892' }),
         listPipelinesRequest: (r) => r.method === 'GET' && r.path === '/api/v2/pipelines',
         recordsNamed: (name) => [...fake.state.opportunities.values()].filter((o) => o.name === name).length,
+        // Besides the shared reads: a deal's notes and the account's tasks, two walks of several pages at once, merged.
+        reads: [...READS, ['list_activities', (x) => x.activities!.list!({ deal_id: '1005', limit: 50 }, {})]],
         stop: () => fake.stop(),
       };
     },

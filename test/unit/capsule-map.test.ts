@@ -2,14 +2,38 @@
  * Capsule <-> unified mapping (src/providers/capsule/map.ts) alone: ids of both kinds of pipeline
  * and stage, deal status from Capsule's closing milestones, project fields both ways (status, the
  * board stage as a bare id, one opportunity, tags replacing the list), filter conditions, and the
- * refusals that come before anything is sent.
+ * refusals that come before anything is sent; parties as accounts and contacts (domain, lists
+ * replaced with `_delete`), users, entries and tasks as activities (prefixed ids, one record
+ * each, a note's subject as its first line), and search hits.
  */
 import { describe, expect, it } from 'vitest';
 import { CrmError } from '../../src/crm/errors.js';
 import { describeCapsuleError } from '../../src/providers/capsule/client.js';
 import {
+  activityParent,
   argumentName,
   dealConditions,
+  dealMatches,
+  domainOf,
+  entryToActivity,
+  fromAccountInput,
+  fromContactInput,
+  fromEntryPatch,
+  fromNoteInput,
+  fromTaskInput,
+  hangsOn,
+  noteContent,
+  parseActivityId,
+  partyConditions,
+  partyHit,
+  taskStatuses,
+  taskToActivity,
+  toAccount,
+  toContact,
+  toUser,
+  type CapsuleEntry,
+  type CapsulePartyRecord,
+  type CapsuleTask,
   dealStatus,
   fromDealInput,
   fromProjectInput,
@@ -275,5 +299,252 @@ describe('error bodies', () => {
     expect(argumentName('milestone', 'opportunity')).toBe('stage_id');
     expect(argumentName('expectedCloseOn', 'kase')).toBe('close_date');
     expect(argumentName('whatever', 'track')).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The records around a deal
+
+const person: CapsulePartyRecord = {
+  id: 11587,
+  type: 'person',
+  firstName: 'Scott',
+  lastName: 'Spacey',
+  jobTitle: 'Creative Director',
+  organisation: { id: 892, type: 'organisation', name: 'Zestia' },
+  owner: { id: 61, username: 'ted', name: 'Ted Danson' },
+  emailAddresses: [
+    { id: 12134, type: 'Work', address: 'scott@homestyleshop.co' },
+    { id: 12135, type: 'Home', address: 'scott@example.com' },
+  ],
+  phoneNumbers: [{ id: 12133, type: null, number: '773-338-7786' }],
+  websites: [],
+  createdAt: '2015-09-15T10:43:23Z',
+  updatedAt: '2015-09-15T10:43:23Z',
+};
+
+const org: CapsulePartyRecord = {
+  id: 892,
+  type: 'organisation',
+  name: 'Zestia',
+  websites: [
+    { id: 106, type: 'Work', service: 'TWITTER', address: 'zestia' },
+    { id: 107, type: 'Work', service: 'URL', address: 'https://www.zestia.example/about?x=1' },
+  ],
+};
+
+describe('parties as accounts and contacts', () => {
+  it('an organisation as an account: its first web address (not a social one) as the domain', () => {
+    expect(toAccount(org)).toEqual({ id: '892', name: 'Zestia', domain: 'www.zestia.example' });
+    expect(domainOf([{ id: 1, address: 'acme.example' }])).toBe('acme.example');
+    expect(domainOf([])).toBeUndefined();
+    expect(toAccount(org, { remote: true }).remote_data).toMatchObject({ websites: org.websites });
+  });
+
+  it('a person as a contact: job title as title, organisation as account, every address and number', () => {
+    expect(toContact(person)).toEqual({
+      id: '11587',
+      name: 'Scott Spacey',
+      first_name: 'Scott',
+      last_name: 'Spacey',
+      emails: ['scott@homestyleshop.co', 'scott@example.com'],
+      phones: ['773-338-7786'],
+      title: 'Creative Director',
+      account: { id: '892', name: 'Zestia' },
+      owner: { id: '61', name: 'Ted Danson' },
+      created_at: '2015-09-15T10:43:23Z',
+      updated_at: '2015-09-15T10:43:23Z',
+    });
+  });
+
+  it('a user: its name, its own party\'s first email, active when ACTIVE', () => {
+    expect(toUser({ id: 1, username: 'scott', name: 'Scott Spacey', status: 'ACTIVE', party: person })).toEqual({
+      id: '1',
+      name: 'Scott Spacey',
+      email: 'scott@homestyleshop.co',
+      active: true,
+    });
+    expect(toUser({ id: 2, username: 'john', name: null, status: 'INACTIVE' })).toEqual({ id: '2', name: 'john', active: false });
+  });
+
+  it('account writes: an organisation on create; the domain rewrites the first web address in place; no industry', () => {
+    expect(fromAccountInput({ name: 'Acme', domain: ' acme.example ', owner_id: '61' })).toEqual({
+      type: 'organisation',
+      name: 'Acme',
+      owner: { id: 61 },
+      websites: [{ service: 'URL', address: 'acme.example' }],
+    });
+    expect(fromAccountInput({ domain: 'zestia.test' }, org)).toEqual({ websites: [{ id: 107, address: 'zestia.test' }] });
+    expect(fromAccountInput({ domain: 'x.test' }, { ...org, websites: [] })).toEqual({ websites: [{ service: 'URL', address: 'x.test' }] });
+    expect(() => fromAccountInput({ industry: 'Software' })).toThrow(/does not support `industry`/);
+    expect(() => fromAccountInput({ domain: '  ' })).toThrow(/must not be empty/);
+    expect(() => fromAccountInput({ owner_id: 'ana' })).toThrow(/not a Capsule user id/);
+  });
+
+  it('contact writes: a person on create; emails and phones replace the lists (kept as they are, dropped with _delete, new added)', () => {
+    expect(fromContactInput({ first_name: 'A', last_name: 'B', title: 'CTO', account_id: '892', emails: ['a@b.example', 'A@B.example'] })).toEqual({
+      type: 'person',
+      firstName: 'A',
+      lastName: 'B',
+      jobTitle: 'CTO',
+      organisation: { id: 892 },
+      emailAddresses: [{ address: 'a@b.example' }],
+    });
+    expect(fromContactInput({ emails: ['SCOTT@example.com', 'new@example.com'], phones: [] }, person)).toEqual({
+      emailAddresses: [{ id: 12134, _delete: true }, { address: 'new@example.com' }],
+      phoneNumbers: [{ id: 12133, _delete: true }],
+    });
+    expect(fromContactInput({ title: 'x' }, person)).toEqual({ jobTitle: 'x' });
+  });
+
+  it('filters: the kind of party first, then name contains, email is, owner is', () => {
+    expect(partyConditions('person', { name: 'sc', email: ' scott@example.com ', owner_id: '61' })).toEqual([
+      { field: 'type', operator: 'is', value: 'person' },
+      { field: 'name', operator: 'contains', value: 'sc' },
+      { field: 'email', operator: 'is', value: 'scott@example.com' },
+      { field: 'owner', operator: 'is', value: 61 },
+    ]);
+    expect(partyConditions('organisation', {})).toEqual([{ field: 'type', operator: 'is', value: 'organisation' }]);
+  });
+
+  it("an account's deals checked here: pipeline, owner and status, ids refused before anything is sent", () => {
+    const match = dealMatches({ pipeline_id: '2', owner_id: '61', status: 'open' });
+    const o = { id: 1, name: 'x', party: { id: 892 }, milestone: { id: 6 }, owner: { id: 61 }, closedOn: null } as CapsuleOpportunity;
+    expect(match(o, () => 2)).toBe(true);
+    expect(match(o, () => 1)).toBe(false);
+    expect(match({ ...o, owner: { id: 62 } }, () => 2)).toBe(false);
+    expect(match({ ...o, closedOn: '2026-01-01', probability: 100 }, () => 2)).toBe(false);
+    expect(() => dealMatches({ pipeline_id: 'board-34' })).toThrow(/project board/);
+  });
+});
+
+const entry: CapsuleEntry = {
+  id: 11,
+  type: 'note',
+  creator: { id: 61, username: 'ted', name: 'Ted Danson' },
+  activityType: { id: -1, name: 'Note' },
+  createdAt: '2015-12-07T16:54:27Z',
+  updatedAt: '2015-12-07T16:54:27Z',
+  content: 'Shall I compare thee',
+  entryAt: '2015-12-07T16:54:27Z',
+  party: { id: 892, type: 'organisation', name: 'Zestia' },
+  opportunity: null,
+  kase: null,
+};
+
+const task: CapsuleTask = {
+  id: 493,
+  description: 'Send quarterly invoice',
+  detail: 'By post',
+  status: 'OPEN',
+  party: null,
+  opportunity: { id: 83948362, name: 'Scope and design web site' },
+  kase: null,
+  owner: { id: 1, username: 'owner', name: 'Rupert Ada' },
+  createdAt: '2015-10-26T14:37:52Z',
+  updatedAt: '2015-10-26T14:37:52Z',
+  dueOn: '2015-10-01',
+};
+
+describe('entries and tasks as activities', () => {
+  it('ids carry the kind: entry-12, task-493; anything else is refused naming list_activities', () => {
+    expect(parseActivityId('entry-12')).toEqual({ kind: 'entry', id: 12 });
+    expect(parseActivityId(' task-493 ')).toEqual({ kind: 'task', id: 493 });
+    for (const bad of ['12', 'task-', 'note-1', 'task-0', 'entry-1x']) expect(() => parseActivityId(bad), bad).toThrow(/notes and emails look like entry-12, tasks like task-493/);
+  });
+
+  it('an entry: a note or an email, its author as owner, its party as account or contact', () => {
+    expect(entryToActivity(entry)).toEqual({
+      id: 'entry-11',
+      type: 'note',
+      body: 'Shall I compare thee',
+      owner: { id: '61', name: 'Ted Danson' },
+      account: { id: '892', name: 'Zestia' },
+      created_at: '2015-12-07T16:54:27Z',
+      updated_at: '2015-12-07T16:54:27Z',
+    });
+    const email = entryToActivity({ ...entry, type: 'email', subject: 'Hello', party: { id: 7, type: 'person', firstName: 'Eva', lastName: 'Lu' } });
+    expect(email).toMatchObject({ type: 'email', subject: 'Hello', contact: { id: '7', name: 'Eva Lu' } });
+    expect(email.account).toBeUndefined();
+    // A note has no subject of its own, even when Capsule sends one.
+    expect(entryToActivity({ ...entry, subject: 'ignored' }).subject).toBeUndefined();
+  });
+
+  it('a task: description as subject, detail as body, dueOn as due date, COMPLETED as done', () => {
+    expect(taskToActivity(task)).toEqual({
+      id: 'task-493',
+      type: 'task',
+      subject: 'Send quarterly invoice',
+      body: 'By post',
+      due_date: '2015-10-01',
+      done: false,
+      owner: { id: '1', name: 'Rupert Ada' },
+      deal: { id: '83948362', name: 'Scope and design web site' },
+      created_at: '2015-10-26T14:37:52Z',
+      updated_at: '2015-10-26T14:37:52Z',
+    });
+    expect(taskToActivity({ ...task, status: 'COMPLETED' }).done).toBe(true);
+    expect(taskToActivity({ ...task, opportunity: null, kase: { id: 5, name: 'P' } }).project).toEqual({ id: '5', name: 'P' });
+  });
+
+  it('one record per activity: two are refused, for a create and for a list; each maps to its Capsule key', () => {
+    expect(activityParent({ deal_id: '5' }, 'create')).toEqual({ field: 'deal_id', key: 'opportunity', id: 5, given: '5' });
+    expect(activityParent({ contact_id: '7' }, 'list')).toMatchObject({ key: 'party', id: 7 });
+    expect(activityParent({ project_id: '9' }, 'list')).toMatchObject({ key: 'kase', id: 9 });
+    expect(activityParent({}, 'list')).toBeUndefined();
+    expect(() => activityParent({ deal_id: '5', project_id: '9' }, 'create')).toThrow(
+      'Capsule files a note or task on one record only (a party, an opportunity or a project): give one of deal_id, account_id, contact_id, project_id, not deal_id and project_id.',
+    );
+    expect(() => activityParent({ account_id: 'acme' }, 'list')).toThrow(/not a Capsule party \(account\) id/);
+    expect(hangsOn(task, activityParent({ deal_id: '83948362' }, 'list')!)).toBe(true);
+    expect(hangsOn(task, activityParent({ account_id: '83948362' }, 'list')!)).toBe(false);
+  });
+
+  it('writes: a note is one text (a subject its first line), never an owner; a task, its fields; status for done', () => {
+    const parent = activityParent({ account_id: '892' }, 'create')!;
+    expect(noteContent('S', 'B')).toBe('S\n\nB');
+    expect(noteContent(undefined, 'B')).toBe('B');
+    expect(noteContent('S', undefined)).toBe('S');
+    expect(fromNoteInput({ type: 'note', body: 'Hi' }, parent)).toEqual({ type: 'note', content: 'Hi', party: { id: 892 } });
+    expect(() => fromNoteInput({ type: 'note', body: 'Hi', owner_id: '61' }, parent)).toThrow(/leave out owner_id/);
+    expect(() => fromNoteInput({ type: 'note' }, parent)).toThrow(/needs `body`/);
+    expect(fromTaskInput({ subject: 'Call', body: 'About X', due_date: '2026-01-02', owner_id: '62', done: false }, parent)).toEqual({
+      description: 'Call',
+      detail: 'About X',
+      dueOn: '2026-01-02',
+      owner: { id: 62 },
+      status: 'OPEN',
+      party: { id: 892 },
+    });
+    expect(fromTaskInput({ done: true })).toEqual({ status: 'COMPLETED' });
+    expect(() => fromTaskInput({ due_date: '2026/01/02' })).toThrow('due_date must be a date as YYYY-MM-DD');
+    expect(taskStatuses(undefined)).toBe('open,completed');
+    expect(taskStatuses(true)).toBe('completed');
+    expect(taskStatuses(false)).toBe('open');
+  });
+
+  it('entry changes: a note takes its text (a subject only with it), an email subject and body; no due date, done or owner', () => {
+    expect(fromEntryPatch({ body: 'New' }, undefined)).toEqual({ content: 'New' });
+    expect(fromEntryPatch({ subject: 'S', body: 'B' }, 'note')).toEqual({ content: 'S\n\nB' });
+    expect(fromEntryPatch({ subject: 'S' }, 'email')).toEqual({ subject: 'S' });
+    expect(() => fromEntryPatch({ subject: 'S' }, 'note')).toThrow(/one text with no subject of its own/);
+    expect(() => fromEntryPatch({ done: true }, 'note')).toThrow('A Capsule note or email has no done; only tasks do.');
+    expect(() => fromEntryPatch({ owner_id: '1' }, 'email')).toThrow(/leave out owner_id/);
+  });
+});
+
+describe('search hits and error fields of the new records', () => {
+  it('a party hit as an account (domain, owner) or a contact (account, first email)', () => {
+    expect(partyHit(org)).toEqual({ type: 'accounts', id: '892', name: 'Zestia', domain: 'www.zestia.example' });
+    expect(partyHit(person)).toEqual({ type: 'contacts', id: '11587', name: 'Scott Spacey', account: { id: '892', name: 'Zestia' }, email: 'scott@homestyleshop.co' });
+  });
+
+  it("Capsule's fields of parties, entries and tasks as the arguments an agent passed", () => {
+    expect(argumentName('emailAddresses.address', 'party')).toBe('emails');
+    expect(argumentName('jobTitle', 'person')).toBe('title');
+    expect(argumentName('organisation', 'party')).toBe('account_id');
+    expect(argumentName('content', 'entry')).toBe('body');
+    expect(argumentName('dueOn', 'task')).toBe('due_date');
+    expect(argumentName('description', 'task')).toBe('subject');
   });
 });

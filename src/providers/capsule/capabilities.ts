@@ -53,11 +53,64 @@
  * the whole (short) listing; their status is refused: Capsule lists only active ones.
  *
  * No statistics: Capsule's API v2 has no pipeline conversion or movement endpoint.
+ *
+ * The records around a deal (issue 9). Sources: Capsule's API v2 docs (operations Party, User,
+ * Entry, Task, Search; models Party, User, Entry, Task), the live notes of soil-dev/capsulemcp
+ * (NOTES-ON-CAPSULE-API.md §18, §28; its entries and tasks tools), and withone.ai's pages on the
+ * same operations where Capsule's own page was cut short.
+ *  - Accounts are organisations and contacts are people: both are Capsule parties (`/parties`,
+ *    `{party}`/`{parties}`), so a list is always a structured search with `type` (Filter
+ *    reference: party fields name, email, type, owner), and an id of the other kind is no
+ *    account (or contact). An organisation's people only `GET /parties/{id}/people` lists, so a
+ *    contact's account_id is served alone. A contact's title is Capsule's `jobTitle` (its `title`
+ *    is Mr/Ms); its account, `organisation` (which must be an organisation: live notes, create_party).
+ *    An account's domain is its first web address (`websites`, service URL), rewritten in place on
+ *    update; Capsule has no industry (only custom fields), so it is refused. Emails and phones
+ *    replace the lists on update: the party is read first and dropped addresses go with
+ *    `"_delete": true` (Party docs; live §18: not `_destroy`).
+ *  - Users: `GET /users` answers all of them at once (no paging documented), with its own party
+ *    for the email address (embed=party); filtered here. Read only.
+ *  - Activities: entries and tasks, each on one party, opportunity or project ("only one of
+ *    party, opportunity or kase can be not null", Task model; live: POST /entries answers 422 to
+ *    two), so a create naming two parents is refused; an account_id or contact_id is a party of
+ *    either kind, read back as the account (an organisation) or the contact (a person). Parents
+ *    are not changed by update_activity (Capsule's docs say nothing of moving an entry or a task).
+ *    Ids carry a prefix: entry-12, task-493 (numbered apart).
+ *    - Notes: `POST /entries` creates notes only (`{entry: {type: "note", content, party|
+ *      opportunity|kase}}`); recorded emails are listed as type email (subject and body) and can
+ *      be edited, not created. A note has no subject of its own (live: PUT stores none on a note),
+ *      so a subject given with a note becomes the first line of its text. Capsule makes the
+ *      token's user a note's author: owner_id is refused for notes.
+ *    - Tasks: description is the subject (required), detail the body, `dueOn` the due date
+ *      (required, Task model), status OPEN/COMPLETED is done, owner (the token's user when none is
+ *      given, live §28). PENDING tasks (no longer relevant, e.g. on a closed opportunity) are not
+ *      listed.
+ *    - Listing: a record's entries come from `GET /{parties|opportunities|kases}/{id}/entries`
+ *      (perPage 1 to 50 there, Entry docs); tasks only from `GET /tasks`, which filters by status
+ *      alone (no parent, no owner), so a record's tasks are found among every open (and, unless
+ *      done: false, completed) task. Both are read whole and merged newest first (created_at)
+ *      under one cursor; a walk cut short (10,000 records) says the list is incomplete. Notes and
+ *      emails without a record are refused (the account's whole timeline is not walked);
+ *      type: task lists tasks across the account. The entries Capsule adds for completed tasks
+ *      are left out: the task itself is listed. Calls and meetings: Capsule has none as types
+ *      (it logs them as notes with an activity type).
+ *  - Search: Capsule's own search, the global search of its web app (`GET /opportunities/search`,
+ *    `/kases/search`, `/parties/search`, `q`, Search docs), for deals, projects, accounts and
+ *    contacts (one parties search answers both). Users, pipelines and stages have none.
+ *  - list_deals takes account_id through `GET /parties/{id}/opportunities` (the opportunity
+ *    filters have no party field); its other filters are then applied here, page by page.
+ *  - Ids a write refers to (owner, account, contact, and an activity's record) are checked when
+ *    it is sent, never on a dry run: a user among the account's users, a party, opportunity or
+ *    project by reading it; unknown ones are refused with unknownReference's sentence.
  */
 import { DEAL_STATUSES } from '../../crm/model.js';
 import type { Capabilities } from '../../crm/provider.js';
 
 const DEAL_FIELDS = ['name', 'pipeline_id', 'stage_id', 'amount', 'currency', 'owner_id', 'account_id', 'close_date'] as const;
+const ACCOUNT_FIELDS = ['name', 'domain', 'owner_id'] as const;
+const CONTACT_FIELDS = ['first_name', 'last_name', 'emails', 'phones', 'title', 'account_id', 'owner_id'] as const;
+const ACTIVITY_FIELDS = ['subject', 'body', 'due_date', 'done', 'owner_id'] as const;
+const ACTIVITY_PARENTS = ['deal_id', 'account_id', 'contact_id', 'project_id'] as const;
 const PROJECT_FIELDS = ['name', 'description', 'status', 'close_date', 'owner', 'account', 'stage', 'opportunity', 'tags'] as const;
 const PROJECT_STATUSES = ['open', 'closed'] as const;
 
@@ -69,7 +122,7 @@ export const CAPSULE_CAPABILITIES: Capabilities = {
     get: true,
     create: { supported: DEAL_FIELDS, required: ['name', 'stage_id', 'account_id'] },
     update: { supported: [...DEAL_FIELDS, 'status'], enums: { status: DEAL_STATUSES } },
-    filters: ['pipeline_id', 'stage_id', 'status', 'owner_id'],
+    filters: ['pipeline_id', 'stage_id', 'status', 'owner_id', 'account_id'],
   },
   projects: {
     list: true,
@@ -79,5 +132,29 @@ export const CAPSULE_CAPABILITIES: Capabilities = {
     delete: true,
     filters: ['name', 'status', 'owner_id', 'account_id', 'stage_id'],
   },
+  accounts: {
+    list: true,
+    get: true,
+    create: { supported: ACCOUNT_FIELDS, required: ['name'] },
+    update: { supported: ACCOUNT_FIELDS },
+    filters: ['name', 'owner_id'],
+  },
+  contacts: {
+    list: true,
+    get: true,
+    create: { supported: CONTACT_FIELDS },
+    update: { supported: CONTACT_FIELDS },
+    filters: ['name', 'email', 'account_id', 'owner_id'],
+  },
+  users: { list: true, get: true, filters: ['name', 'email'] },
+  activities: {
+    list: true,
+    get: true,
+    create: { supported: ['type', ...ACTIVITY_FIELDS, ...ACTIVITY_PARENTS], required: ['type'], enums: { type: ['note', 'task'] } },
+    update: { supported: ACTIVITY_FIELDS },
+    filters: [...ACTIVITY_PARENTS, 'type', 'done'],
+  },
+  // Capsule's own search (search.ts); users, pipelines and stages have none.
+  search: ['deals', 'accounts', 'contacts', 'projects'],
   // No stats: Capsule has no pipeline statistics endpoint; `stats` stays undefined so the tool layer says so.
 };

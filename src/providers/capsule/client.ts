@@ -8,11 +8,11 @@
  */
 import type { Logger } from '../../log.js';
 import { errorBodyReader } from '../../crm/error-body.js';
-import { CrmError, notFound, whenNotFound } from '../../crm/errors.js';
+import { CrmError, notFound, unknownReference, whenNotFound, type ReferencedRecord } from '../../crm/errors.js';
 import { HttpClient, type HttpTuning } from '../../crm/http.js';
 import type { Walk } from '../../crm/paginate.js';
 import { fetchPage, headerLink, walkAll, type ListRequest, type NativePage } from '../../crm/paging.js';
-import type { PreparedWrite } from '../../crm/provider.js';
+import type { PreparedWrite, ProgressReporter } from '../../crm/provider.js';
 import { prepareRequest } from '../../crm/writes.js';
 import { argumentName, type FilterCondition } from './map.js';
 
@@ -50,6 +50,15 @@ export interface CapsuleClientOptions {
   logger?: Logger;
   /** Test and tuning hooks passed to the HttpClient (timeouts, retry budget, limiter, clock). */
   http?: HttpTuning;
+}
+
+/** How a full walk reads: its page size (a listing's own maximum), and who hears of each page. */
+export interface WalkMore {
+  /** Records a page (the listing's own maximum); null for a listing that takes no page size (`/users`). */
+  size?: number | null;
+  onProgress?: ProgressReporter;
+  /** What is walked, for progress messages ("tasks"). */
+  what?: string;
 }
 
 /** A listing: its first request, and the key of its records in the answer (`kases`, `milestones`). */
@@ -94,8 +103,15 @@ export class CapsuleClient {
    * Every page at the largest page size; stops on a repeated link or the page cap and says so in
    * `stopped` (each caller decides whether a partial listing may be used).
    */
-  async walk<T>(listing: Listing, signal?: AbortSignal): Promise<Walk<T>> {
-    const walk = await walkAll<T>(this.http, PAGING, listing, { size: MAX_PAGE, signal, maxPages: MAX_SCAN_PAGES, items: (body) => listItems<T>(body, listing.key) });
+  async walk<T>(listing: Listing, signal?: AbortSignal, more: WalkMore = {}): Promise<Walk<T>> {
+    const walk = await walkAll<T>(this.http, PAGING, listing, {
+      size: more.size === null ? undefined : (more.size ?? MAX_PAGE),
+      signal,
+      maxPages: MAX_SCAN_PAGES,
+      onProgress: more.onProgress,
+      what: more.what,
+      items: (body) => listItems<T>(body, listing.key),
+    });
     if (walk.stopped) this.logger?.warn({ provider: 'Capsule', path: listing.path, records: walk.items.length, stopped: walk.stopped }, 'full scan incomplete');
     return walk;
   }
@@ -106,15 +122,24 @@ export class CapsuleClient {
    * record with `then`. A 404 names the record (`record`) and the tool listing valid ids.
    */
   prepareWrite<R>(
-    w: { method: 'POST' | 'PUT' | 'DELETE'; path: string; body?: unknown; signal?: AbortSignal; record?: { what: Kind; id: string } },
+    w: {
+      method: 'POST' | 'PUT' | 'DELETE';
+      path: string;
+      body?: unknown;
+      signal?: AbortSignal;
+      record?: { what: Kind | ReferencedRecord; id: string };
+      /** Runs first when the write is sent, never on a dry run: the checks of the ids it refers to. */
+      before?: () => Promise<void>;
+    },
     then: (answer: unknown) => R | Promise<R>,
   ): PreparedWrite<R> {
     const prepared = prepareRequest(this.http, { method: w.method, path: w.path, body: w.body });
     return {
       request: prepared.request,
       execute: async () => {
+        await w.before?.();
         const sent = prepared.send(w.signal);
-        const res = await (w.record ? orNotFound(w.record.what, w.record.id, sent) : sent);
+        const res = await (w.record ? orMissing(w.record.what, w.record.id, sent) : sent);
         return then(res.body);
       },
     };
@@ -122,7 +147,7 @@ export class CapsuleClient {
 }
 
 /** A search (Capsule's structured filters): the listing's first request, sent as a POST that only reads. */
-export function search(entity: 'opportunities' | 'kases', key: string, conditions: FilterCondition[]): Listing {
+export function search(entity: 'opportunities' | 'kases' | 'parties', key: string, conditions: FilterCondition[]): Listing {
   return { path: `/${entity}/filters/results`, key, search: { body: { filter: { conditions } } } };
 }
 
@@ -156,3 +181,9 @@ export type Kind = keyof typeof HINT;
 
 /** Rewrites Capsule's 404 into a not_found that names the record and the tool to call. */
 export const orNotFound = <T>(what: Kind, id: string, p: Promise<T>): Promise<T> => whenNotFound(p, () => notFound(what, id, HINT[what]));
+
+/** Rewrites Capsule's 404 for a record named by id into the sentence every CRM gives (unknownReference). */
+export const orUnknown = <T>(what: ReferencedRecord, id: string, p: Promise<T>): Promise<T> => whenNotFound(p, () => unknownReference(what, id));
+
+const orMissing = <T>(what: Kind | ReferencedRecord, id: string, p: Promise<T>): Promise<T> =>
+  what in HINT ? orNotFound(what as Kind, id, p) : orUnknown(what as ReferencedRecord, id, p);

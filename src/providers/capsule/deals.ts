@@ -11,10 +11,11 @@ import type { Deal } from '../../crm/model.js';
 import { together } from '../../crm/parallel.js';
 import { WRITE_FIELDS, type CallOptions, type CrudOperations, type DealInput, type DealQuery, type Page, type PreparedWrite } from '../../crm/provider.js';
 import { requireChange } from '../../crm/records.js';
-import { orNotFound, pageSize, search, unwrap, type Listing } from './client.js';
-import { pipelinesAfterWrite, pipelinesOf, type Ctx } from './directory.js';
+import { orNotFound, orUnknown, pageSize, search, unwrap, type Listing } from './client.js';
+import { checkReferences, pipelinesAfterWrite, pipelinesOf, type Ctx, type References } from './directory.js';
 import {
   dealConditions,
+  dealMatches,
   dealStatus,
   fromDealInput,
   milestoneId,
@@ -28,6 +29,12 @@ import {
 } from './map.js';
 
 const ALL: Listing = { path: '/opportunities', key: 'opportunities' };
+
+/** The owner and account a deal write names, checked when it is sent. */
+const references = (input: DealInput): References => ({
+  owner: input.owner_id,
+  party: input.account_id === undefined ? undefined : { id: input.account_id, as: 'account' },
+});
 
 export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
   const { client } = ctx;
@@ -85,15 +92,27 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
         stage = await milestone(milestoneId(query.stage_id), query.stage_id, opts.signal);
         samePipeline(stage, query.pipeline_id, query.stage_id);
       }
+      // An account's deals: Capsule's filters have no party field, so its own listing, filtered
+      // here page by page with the other filters (a page may then hold fewer deals than asked).
+      const account = query.account_id;
       const conditions = dealConditions(query, stage);
-      const listing = conditions.length ? search('opportunities', 'opportunities', conditions) : ALL;
+      const matches = account === undefined ? undefined : dealMatches(query);
+      const listing: Listing =
+        account !== undefined
+          ? { path: path`/parties/${nativeId(account, 'party (account)', 'search (types: accounts)')}/opportunities`, key: 'opportunities' }
+          : conditions.length
+            ? search('opportunities', 'opportunities', conditions)
+            : ALL;
       // The milestone directory loads beside the page instead of after it.
-      const [page] = await together(opts.signal, [
-        (signal) => client.page<CapsuleOpportunity>(listing, { size: pageSize(query.limit), cursor: query.cursor }, signal),
+      const [page, dir] = await together(opts.signal, [
+        (signal) => {
+          const read = client.page<CapsuleOpportunity>(listing, { size: pageSize(query.limit), cursor: query.cursor }, signal);
+          return account === undefined ? read : orUnknown('account', account, read);
+        },
         (signal) => ctx.milestones.all(signal),
       ] as const);
       // The search names the milestone by name; a same-named milestone elsewhere is not this stage.
-      const items = stage ? page.items.filter((o) => o.milestone.id === stage.id) : page.items;
+      const items = page.items.filter((o) => (!stage || o.milestone.id === stage.id) && (!matches || matches(o, (m) => dir.get(m)?.pipeline.id)));
       const names = await pipelinesOf(ctx, items.map((o) => o.milestone.id), opts.signal);
       return { items: items.map((o) => toDeal(o, names.get(o.milestone.id), { remote: opts.include_remote_data })), next_cursor: page.next_cursor };
     },
@@ -118,7 +137,10 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
         throw new CrmError('validation', 'Capsule requires `name`, `stage_id` (a milestone) and `account_id` (the party) to create a deal.');
       }
       if (input.pipeline_id !== undefined) samePipeline(await milestone(body.milestone!.id, input.stage_id!, opts.signal), input.pipeline_id, input.stage_id!);
-      return client.prepareWrite({ method: 'POST', path: path`/opportunities`, body: { opportunity: body }, signal: opts.signal }, (a) => written(a, opts));
+      return client.prepareWrite(
+        { method: 'POST', path: path`/opportunities`, body: { opportunity: body }, signal: opts.signal, before: () => checkReferences(ctx, references(input), opts.signal) },
+        (a) => written(a, opts),
+      );
     },
 
     async update(id: string, patch: DealInput, opts): Promise<PreparedWrite<Deal>> {
@@ -137,7 +159,14 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
       }
       requireChange(body, 'deal', WRITE_FIELDS.deals);
       return client.prepareWrite(
-        { method: 'PUT', path: path`/opportunities/${did}`, body: { opportunity: body }, signal: opts.signal, record: { what: 'deal', id } },
+        {
+          method: 'PUT',
+          path: path`/opportunities/${did}`,
+          body: { opportunity: body },
+          signal: opts.signal,
+          record: { what: 'deal', id },
+          before: () => checkReferences(ctx, references(patch), opts.signal),
+        },
         (a) => written(a, opts),
       );
     },

@@ -10,8 +10,21 @@
  * Capsule numbers milestones and board stages independently: one id must never mean both.
  */
 import { CrmError, excerpt } from '../../crm/errors.js';
-import type { Deal, Pipeline, Project, Ref, Stage } from '../../crm/model.js';
-import type { DealInput, DealQuery, IdRef, ProjectInput, ProjectQuery } from '../../crm/provider.js';
+import type { Account, Activity, ActivityType, Contact, Deal, Pipeline, Project, Ref, Stage, User } from '../../crm/model.js';
+import type {
+  AccountInput,
+  AccountQuery,
+  ActivityInput,
+  ActivityQuery,
+  ContactInput,
+  ContactQuery,
+  DealInput,
+  DealQuery,
+  IdRef,
+  ProjectInput,
+  ProjectQuery,
+  SearchHit,
+} from '../../crm/provider.js';
 import { compact } from '../../crm/records.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -122,6 +135,91 @@ export interface CapsuleKase {
   tags?: Array<{ id: number; name: string }>;
   /** Only with embed=fields. */
   fields?: CapsuleFieldValue[];
+  [key: string]: unknown;
+}
+
+/** An email address, phone number or website of a party, as Capsule lists them (each with its own id). */
+export interface CapsuleEmail {
+  id: number;
+  type?: string | null;
+  address: string;
+}
+
+export interface CapsulePhone {
+  id: number;
+  type?: string | null;
+  number: string;
+}
+
+export interface CapsuleWebsite {
+  id: number;
+  type?: string | null;
+  /** URL for a web address; social networks have their own (TWITTER, LINKED_IN, ...). */
+  service?: string | null;
+  address: string;
+  url?: string | null;
+}
+
+/** A party read on its own (Party model): a person or an organisation with its contact points. */
+export interface CapsulePartyRecord extends CapsuleParty {
+  type: 'person' | 'organisation';
+  jobTitle?: string | null;
+  /** A person's organisation. */
+  organisation?: CapsuleParty | null;
+  owner?: CapsuleUser | null;
+  emailAddresses?: CapsuleEmail[];
+  phoneNumbers?: CapsulePhone[];
+  websites?: CapsuleWebsite[];
+  createdAt?: string | null;
+  updatedAt?: string | null;
+  [key: string]: unknown;
+}
+
+/** A user of the account (User model); its own party, with embed=party, carries its email addresses. */
+export interface CapsuleUserRecord {
+  id: number;
+  username?: string;
+  name?: string | null;
+  /** ACTIVE for a user who can sign in. */
+  status?: string | null;
+  party?: CapsulePartyRecord | null;
+  [key: string]: unknown;
+}
+
+/** A note, a recorded email, or the record of a completed task (Entry model): on one party, opportunity or project. */
+export interface CapsuleEntry {
+  id: number;
+  type: string;
+  /** An email's subject line (notes have none). */
+  subject?: string | null;
+  content?: string | null;
+  entryAt?: string | null;
+  createdAt?: string | null;
+  updatedAt?: string | null;
+  creator?: CapsuleUser | null;
+  activityType?: CapsuleRef | null;
+  party?: CapsuleParty | null;
+  opportunity?: CapsuleRef | null;
+  kase?: CapsuleRef | null;
+  [key: string]: unknown;
+}
+
+/** A task (Task model): a description, a due date, a status, and at most one of party, opportunity, kase. */
+export interface CapsuleTask {
+  id: number;
+  description: string;
+  detail?: string | null;
+  dueOn?: string | null;
+  dueTime?: string | null;
+  /** PENDING: not done, but no longer relevant (e.g. on a closed opportunity). */
+  status: 'OPEN' | 'COMPLETED' | 'PENDING';
+  party?: CapsuleParty | null;
+  opportunity?: CapsuleRef | null;
+  kase?: CapsuleRef | null;
+  owner?: CapsuleUser | null;
+  completedAt?: string | null;
+  createdAt?: string | null;
+  updatedAt?: string | null;
   [key: string]: unknown;
 }
 
@@ -353,8 +451,8 @@ export function toProject(k: CapsuleKase, opts: MapOptions = {}): Project {
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-function date(v: string | undefined): string | undefined {
-  if (v !== undefined && !DATE.test(v)) throw new CrmError('validation', `close_date must be a date as YYYY-MM-DD, not '${excerpt(v)}'.`);
+function date(v: string | undefined, field = 'close_date'): string | undefined {
+  if (v !== undefined && !DATE.test(v)) throw new CrmError('validation', `${field} must be a date as YYYY-MM-DD, not '${excerpt(v)}'.`);
   return v;
 }
 
@@ -390,9 +488,9 @@ export interface OpportunityBody {
 export function fromDealInput(input: DealInput): OpportunityBody {
   return compact<OpportunityBody>({
     name: input.name,
-    party: input.account_id === undefined ? undefined : { id: nativeId(input.account_id, 'party (account)', 'list_deals (each deal names its account)') },
+    party: input.account_id === undefined ? undefined : { id: nativeId(input.account_id, 'party (account)', 'search (types: accounts)') },
     milestone: input.stage_id === undefined ? undefined : { id: milestoneId(input.stage_id) },
-    owner: input.owner_id === undefined ? undefined : { id: nativeId(input.owner_id, 'user', 'list_deals (each deal names its owner)') },
+    owner: input.owner_id === undefined ? undefined : { id: nativeId(input.owner_id, 'user', 'list_users') },
     value: value(input.amount, input.currency),
     expectedCloseOn: date(input.close_date),
   });
@@ -438,8 +536,8 @@ export function fromProjectInput(input: ProjectInput, currentTags?: readonly num
   return compact<KaseBody>({
     name: input.name,
     description: input.description,
-    party: idOf(input.account, 'party (account)', 'list_projects (each project names its account)'),
-    owner: idOf(input.owner, 'user', 'list_projects (each project names its owner)'),
+    party: idOf(input.account, 'party (account)', 'search (types: accounts)'),
+    owner: idOf(input.owner, 'user', 'list_users'),
     status: input.status === undefined ? undefined : STATUS[input.status],
     stage: input.stage === undefined ? undefined : projectStageId(input.stage.id),
     opportunity,
@@ -463,11 +561,26 @@ export function dealConditions(q: Pick<DealQuery, 'pipeline_id' | 'status' | 'ow
   const pipeline = milestone?.pipeline.id ?? (q.pipeline_id === undefined ? undefined : salesPipelineId(q.pipeline_id));
   if (pipeline !== undefined) out.push(is('pipeline', pipeline));
   if (milestone) out.push(is('milestone', milestone.name));
-  if (q.owner_id !== undefined) out.push(is('owner', nativeId(q.owner_id, 'user', 'list_deals (each deal names its owner)')));
+  if (q.owner_id !== undefined) out.push(is('owner', nativeId(q.owner_id, 'user', 'list_users')));
   if (q.status === 'open') out.push(is('isOpen', true));
   if (q.status === 'won') out.push(is('isOpen', false), is('probability', 100));
   if (q.status === 'lost') out.push(is('isOpen', false), { field: 'probability', operator: 'is not', value: 100 });
   return out;
+}
+
+/**
+ * The same query as a check of one opportunity, for a listing Capsule cannot filter (an account's
+ * opportunities); `pipelineOf` gives a milestone's pipeline. Ids are checked before any request.
+ */
+export function dealMatches(
+  q: Pick<DealQuery, 'pipeline_id' | 'status' | 'owner_id'>,
+): (o: CapsuleOpportunity, pipelineOf: (milestoneId: number) => number | undefined) => boolean {
+  const pipeline = q.pipeline_id === undefined ? undefined : salesPipelineId(q.pipeline_id);
+  const owner = q.owner_id === undefined ? undefined : nativeId(q.owner_id, 'user', 'list_users');
+  return (o, pipelineOf) =>
+    (pipeline === undefined || pipelineOf(o.milestone.id) === pipeline) &&
+    (owner === undefined || o.owner?.id === owner) &&
+    (q.status === undefined || dealStatus(o) === q.status);
 }
 
 /** A deal lives in a sales pipeline; a board's id is refused with the reason. */
@@ -487,9 +600,375 @@ export function projectConditions(q: Pick<ProjectQuery, 'name' | 'status' | 'own
     if (!(q.status in STATUS)) throw new CrmError('validation', `Capsule projects are open or closed, not '${excerpt(q.status)}'.`);
     out.push(is('status', STATUS[q.status]));
   }
-  if (q.owner_id !== undefined) out.push(is('owner', nativeId(q.owner_id, 'user', 'list_projects (each project names its owner)')));
+  if (q.owner_id !== undefined) out.push(is('owner', nativeId(q.owner_id, 'user', 'list_users')));
   if (q.stage_id !== undefined) out.push(is('stage', projectStageId(q.stage_id)));
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parties as accounts (organisations) and contacts (people); users
+
+/** The domain of a party's first web address: no scheme, no path. */
+export function domainOf(websites: readonly CapsuleWebsite[] | undefined): string | undefined {
+  const site = websites?.find((w) => !w.service || w.service === 'URL');
+  const host = site?.address.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/[/?#].*$/, '');
+  return host || undefined;
+}
+
+export function toAccount(p: CapsulePartyRecord, opts: MapOptions = {}): Account {
+  return withRemote(
+    compact<Account>({
+      id: String(p.id),
+      name: partyName(p) ?? '',
+      domain: domainOf(p.websites),
+      owner: userRef(p.owner),
+      created_at: ts(p.createdAt),
+      updated_at: ts(p.updatedAt),
+    }),
+    p,
+    opts.remote,
+  );
+}
+
+export function toContact(p: CapsulePartyRecord, opts: MapOptions = {}): Contact {
+  return withRemote(
+    compact<Contact>({
+      id: String(p.id),
+      name: partyName(p) ?? '',
+      first_name: p.firstName ?? undefined,
+      last_name: p.lastName ?? undefined,
+      emails: (p.emailAddresses ?? []).map((e) => e.address),
+      phones: (p.phoneNumbers ?? []).map((n) => n.number),
+      title: p.jobTitle ?? undefined,
+      account: partyRef(p.organisation),
+      owner: userRef(p.owner),
+      created_at: ts(p.createdAt),
+      updated_at: ts(p.updatedAt),
+    }),
+    p,
+    opts.remote,
+  );
+}
+
+export function toUser(u: CapsuleUserRecord, opts: MapOptions = {}): User {
+  return withRemote(
+    compact<User>({
+      id: String(u.id),
+      name: u.name || u.username || String(u.id),
+      email: u.party?.emailAddresses?.[0]?.address,
+      active: u.status ? u.status === 'ACTIVE' : undefined,
+    }),
+    u,
+    opts.remote,
+  );
+}
+
+/** A party write body (`{party: ...}`): only what the caller gave. */
+export interface PartyBody {
+  type?: CapsulePartyRecord['type'];
+  name?: string;
+  firstName?: string;
+  lastName?: string;
+  jobTitle?: string;
+  organisation?: { id: number };
+  owner?: { id: number };
+  emailAddresses?: Array<{ id?: number; address?: string; _delete?: true }>;
+  phoneNumbers?: Array<{ id?: number; number?: string; _delete?: true }>;
+  websites?: Array<{ id?: number; service?: 'URL'; address: string }>;
+}
+
+const userId = (id: string | undefined) => (id === undefined ? undefined : { id: nativeId(id, 'user', 'list_users') });
+
+/**
+ * An organisation's write body. Its domain is its first web address: an update rewrites that
+ * address in place (by its id, read first as `current`) instead of adding a second one.
+ */
+export function fromAccountInput(input: AccountInput, current?: CapsulePartyRecord): PartyBody {
+  if (input.industry !== undefined) {
+    throw new CrmError('unsupported', 'Capsule does not support `industry` when writing an account: an organisation has no such field (only custom fields).');
+  }
+  let websites: PartyBody['websites'];
+  if (input.domain !== undefined) {
+    const domain = input.domain.trim();
+    if (!domain) throw new CrmError('validation', '`domain` must not be empty (e.g. acme.example).');
+    const site = current?.websites?.find((w) => !w.service || w.service === 'URL');
+    websites = [site ? { id: site.id, address: domain } : { service: 'URL', address: domain }];
+  }
+  return compact<PartyBody>({
+    type: current ? undefined : 'organisation',
+    name: input.name,
+    owner: userId(input.owner_id),
+    websites,
+  });
+}
+
+/**
+ * A list given whole (emails, phones) as Capsule's nested-collection changes against the current
+ * one: addresses kept as they are, the others deleted (`_delete`), the new ones added.
+ */
+function replaceList<K extends 'address' | 'number'>(
+  wanted: readonly string[] | undefined,
+  current: ReadonlyArray<{ id: number } & Record<K, string>> | undefined,
+  key: K,
+): Array<{ id?: number; _delete?: true; address?: string; number?: string }> | undefined {
+  if (wanted === undefined) return undefined;
+  const same = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+  const now = current ?? [];
+  const added = wanted.filter((w, i) => !now.some((c) => same(c[key], w)) && wanted.findIndex((x) => same(x, w)) === i);
+  const dropped = now.filter((c) => !wanted.some((w) => same(c[key], w)));
+  return [
+    ...dropped.map((c) => ({ id: c.id, _delete: true as const })),
+    ...added.map((w) => ({ [key]: w.trim() })),
+  ];
+}
+
+/** A person's write body; emails and phones replace the lists of `current` (the person read first on update). */
+export function fromContactInput(input: ContactInput, current?: CapsulePartyRecord): PartyBody {
+  return compact<PartyBody>({
+    type: current ? undefined : 'person',
+    firstName: input.first_name,
+    lastName: input.last_name,
+    jobTitle: input.title,
+    organisation: input.account_id === undefined ? undefined : { id: nativeId(input.account_id, 'party (account)', 'search (types: accounts)') },
+    owner: userId(input.owner_id),
+    emailAddresses: replaceList(input.emails, current?.emailAddresses, 'address'),
+    phoneNumbers: replaceList(input.phones, current?.phoneNumbers, 'number'),
+  });
+}
+
+/** Accounts and contacts as Capsule filter conditions on parties: the kind, then name, email, owner. */
+export function partyConditions(
+  type: CapsulePartyRecord['type'],
+  q: Pick<AccountQuery, 'name' | 'owner_id'> & Pick<ContactQuery, 'email'>,
+): FilterCondition[] {
+  const out: FilterCondition[] = [is('type', type)];
+  if (q.name !== undefined) out.push({ field: 'name', operator: 'contains', value: q.name });
+  if (q.email !== undefined) out.push(is('email', q.email.trim()));
+  if (q.owner_id !== undefined) out.push(is('owner', nativeId(q.owner_id, 'user', 'list_users')));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activities: entries (notes, emails) and tasks. Capsule numbers the two apart, so their ids
+// carry a prefix: "entry-12", "task-493".
+
+const ENTRY = 'entry-';
+const TASK = 'task-';
+
+export type ActivityKey = { kind: 'entry'; id: number } | { kind: 'task'; id: number };
+
+export const entryActivityId = (id: number): string => `${ENTRY}${id}`;
+export const taskActivityId = (id: number): string => `${TASK}${id}`;
+
+export function parseActivityId(id: string): ActivityKey {
+  const t = id.trim();
+  const entry = t.startsWith(ENTRY) ? positive(t.slice(ENTRY.length)) : undefined;
+  if (entry !== undefined) return { kind: 'entry', id: entry };
+  const task = t.startsWith(TASK) ? positive(t.slice(TASK.length)) : undefined;
+  if (task !== undefined) return { kind: 'task', id: task };
+  throw new CrmError(
+    'validation',
+    `'${excerpt(id)}' is not a Capsule activity id: notes and emails look like entry-12, tasks like task-493. Call list_activities to see them.`,
+  );
+}
+
+/** The activity type of an entry; none for a completed task's entry, which repeats the task itself. */
+export function entryType(e: Pick<CapsuleEntry, 'type'>): ActivityType | undefined {
+  if (e.type === 'note') return 'note';
+  if (e.type === 'email') return 'email';
+  return undefined;
+}
+
+/** The party an activity hangs on, as the account (an organisation) or the contact (a person). */
+function partyParent(p: CapsuleParty | null | undefined): Pick<Activity, 'account' | 'contact'> {
+  if (!p) return {};
+  return p.type === 'person' ? { contact: partyRef(p) } : { account: partyRef(p) };
+}
+
+const recordRef = (r: CapsuleRef | null | undefined): Ref | undefined => (r ? ref(r.id, r.name) : undefined);
+
+export function entryToActivity(e: CapsuleEntry, opts: MapOptions = {}): Activity {
+  const type = entryType(e) ?? 'note';
+  return withRemote(
+    compact<Activity>({
+      id: entryActivityId(e.id),
+      type,
+      subject: type === 'email' ? (e.subject ?? undefined) : undefined,
+      body: e.content ?? undefined,
+      // A note's author: Capsule has no other owner for an entry.
+      owner: userRef(e.creator),
+      deal: recordRef(e.opportunity),
+      project: recordRef(e.kase),
+      ...partyParent(e.party),
+      created_at: ts(e.createdAt),
+      updated_at: ts(e.updatedAt),
+    }),
+    e,
+    opts.remote,
+  );
+}
+
+export function taskToActivity(t: CapsuleTask, opts: MapOptions = {}): Activity {
+  return withRemote(
+    compact<Activity>({
+      id: taskActivityId(t.id),
+      type: 'task',
+      subject: t.description,
+      body: t.detail ?? undefined,
+      due_date: t.dueOn ?? undefined,
+      done: t.status === 'COMPLETED',
+      owner: userRef(t.owner),
+      deal: recordRef(t.opportunity),
+      project: recordRef(t.kase),
+      ...partyParent(t.party),
+      created_at: ts(t.createdAt),
+      updated_at: ts(t.updatedAt),
+    }),
+    t,
+    opts.remote,
+  );
+}
+
+type ParentField = 'deal_id' | 'account_id' | 'contact_id' | 'project_id';
+
+/** A record an activity hangs on, as Capsule names it: a party, an opportunity or a kase. */
+export interface ActivityParent {
+  field: ParentField;
+  key: 'party' | 'opportunity' | 'kase';
+  id: number;
+  /** The id as the caller gave it. */
+  given: string;
+}
+
+const PARENTS: Record<ParentField, { key: ActivityParent['key']; what: string; find: string }> = {
+  deal_id: { key: 'opportunity', what: 'deal', find: 'list_deals' },
+  account_id: { key: 'party', what: 'party (account)', find: 'search (types: accounts)' },
+  contact_id: { key: 'party', what: 'party (contact)', find: 'search (types: contacts)' },
+  project_id: { key: 'kase', what: 'project', find: 'list_projects' },
+};
+
+/**
+ * The one record an activity names. Capsule files an entry or a task on exactly one party,
+ * opportunity or project (Entry and Task models: "only one of party, opportunity or kase"), so two
+ * are refused rather than one of them dropped.
+ */
+export function activityParent(input: Partial<Record<ParentField, string>>, doing: 'create' | 'list'): ActivityParent | undefined {
+  const given = (Object.keys(PARENTS) as ParentField[]).filter((f) => input[f] !== undefined);
+  if (given.length > 1) {
+    const named = given.join(' and ');
+    throw new CrmError(
+      'validation',
+      doing === 'create'
+        ? `Capsule files a note or task on one record only (a party, an opportunity or a project): give one of deal_id, account_id, contact_id, project_id, not ${named}.`
+        : `Capsule files each note and task on one record only: filter by one of deal_id, account_id, contact_id, project_id, not ${named}.`,
+    );
+  }
+  if (!given.length) return undefined;
+  const field = given[0];
+  const { key, what, find } = PARENTS[field];
+  return { field, key, id: nativeId(input[field]!, what, find), given: input[field]! };
+}
+
+/** A note's text: Capsule's notes have one (`content`); a subject becomes its first line. */
+export function noteContent(subject: string | undefined, body: string | undefined): string | undefined {
+  if (subject === undefined) return body;
+  return body === undefined ? subject : `${subject}\n\n${body}`;
+}
+
+/** An entry write body (`{entry: ...}`). */
+export interface EntryBody {
+  type?: 'note';
+  content?: string;
+  subject?: string;
+  party?: { id: number };
+  opportunity?: { id: number };
+  kase?: { id: number };
+}
+
+const NOTE_AUTHOR = "Capsule records the API token's user as the author of a note or email: leave out owner_id.";
+
+/** A new note on `parent`. Capsule's API creates notes only (Entry: "can only be used to create notes"). */
+export function fromNoteInput(input: ActivityInput, parent: ActivityParent): EntryBody {
+  if (input.owner_id !== undefined) throw new CrmError('unsupported', NOTE_AUTHOR);
+  const content = noteContent(input.subject, input.body);
+  if (content === undefined) throw new CrmError('validation', 'A Capsule note needs `body`, its text.');
+  return { type: 'note', content, [parent.key]: { id: parent.id } };
+}
+
+/**
+ * A change to a note or an email (`kind` from the entry read first, needed only for a subject):
+ * an email has a subject line and a body; a note is one text, so a subject comes with its body.
+ */
+export function fromEntryPatch(patch: ActivityInput, kind: ActivityType | undefined): EntryBody {
+  const extra = (['due_date', 'done'] as const).filter((f) => patch[f] !== undefined);
+  if (extra.length) throw new CrmError('validation', `A Capsule note or email has no ${extra.join(' or ')}; only tasks do.`);
+  if (patch.owner_id !== undefined) throw new CrmError('unsupported', NOTE_AUTHOR);
+  if (patch.subject !== undefined && kind !== 'email') {
+    if (patch.body === undefined) {
+      throw new CrmError('validation', 'A Capsule note is one text with no subject of its own: give `body` (the subject goes in as its first line when both are given).');
+    }
+    return { content: noteContent(patch.subject, patch.body) };
+  }
+  return compact<EntryBody>({ subject: patch.subject, content: patch.body });
+}
+
+/** A task write body (`{task: ...}`). */
+export interface TaskBody {
+  description?: string;
+  detail?: string;
+  dueOn?: string;
+  owner?: { id: number };
+  status?: 'OPEN' | 'COMPLETED';
+  party?: { id: number };
+  opportunity?: { id: number };
+  kase?: { id: number };
+}
+
+/** A task's fields: subject is its description, body its detail, done its status. */
+export function fromTaskInput(input: ActivityInput, parent?: ActivityParent): TaskBody {
+  return compact<TaskBody>({
+    description: input.subject,
+    detail: input.body,
+    dueOn: date(input.due_date, 'due_date'),
+    owner: userId(input.owner_id),
+    status: input.done === undefined ? undefined : input.done ? 'COMPLETED' : 'OPEN',
+    ...(parent ? { [parent.key]: { id: parent.id } } : {}),
+  });
+}
+
+/** Which tasks `GET /tasks` lists for a `done` filter (its `status`; pending tasks no longer apply and are left out). */
+export const taskStatuses = (done: boolean | undefined): string => (done === undefined ? 'open,completed' : done ? 'completed' : 'open');
+
+/** Whether a task (or entry) hangs on `parent`. */
+export function hangsOn(r: Pick<CapsuleTask, 'party' | 'opportunity' | 'kase'>, parent: ActivityParent): boolean {
+  return r[parent.key]?.id === parent.id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search hits: what Capsule's search answers already tell
+
+export function opportunityHit(o: CapsuleOpportunity): SearchHit {
+  return compact<SearchHit>({
+    type: 'deals',
+    id: String(o.id),
+    name: o.name,
+    status: dealStatus(o),
+    stage: ref(o.milestone.id, o.milestone.name),
+    owner: userRef(o.owner),
+    account: partyRef(o.party),
+  });
+}
+
+export function kaseHit(k: CapsuleKase): SearchHit {
+  return compact<SearchHit>({ type: 'projects', id: String(k.id), name: k.name, status: projectStatus(k.status), account: partyRef(k.party) });
+}
+
+/** An organisation as an account hit, a person as a contact hit. */
+export function partyHit(p: CapsulePartyRecord): SearchHit {
+  const name = partyName(p) ?? String(p.id);
+  return p.type === 'person'
+    ? compact<SearchHit>({ type: 'contacts', id: String(p.id), name, account: partyRef(p.organisation), email: p.emailAddresses?.[0]?.address })
+    : compact<SearchHit>({ type: 'accounts', id: String(p.id), name, domain: domainOf(p.websites), owner: userRef(p.owner) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -512,10 +991,39 @@ const PROJECT_FIELDS: Record<string, string> = {
   kase: 'project',
 };
 
+const PARTY_FIELDS: Record<string, string> = {
+  firstName: 'first_name',
+  lastName: 'last_name',
+  jobTitle: 'title',
+  organisation: 'account_id',
+  owner: 'owner_id',
+  emailAddresses: 'emails',
+  'emailAddresses.address': 'emails',
+  phoneNumbers: 'phones',
+  'phoneNumbers.number': 'phones',
+  websites: 'domain',
+  'websites.address': 'domain',
+};
+
+const ENTRY_FIELDS: Record<string, string> = { content: 'body', opportunity: 'deal_id', kase: 'project_id' };
+
+const TASK_FIELDS: Record<string, string> = {
+  description: 'subject',
+  detail: 'body',
+  dueOn: 'due_date',
+  owner: 'owner_id',
+  status: 'done',
+  opportunity: 'deal_id',
+  kase: 'project_id',
+};
+
 /** The argument name for a field Capsule names in a validation error (`resource` says whose). */
 export function argumentName(field: string, resource: unknown): string | undefined {
   const r = typeof resource === 'string' ? resource.toLowerCase() : '';
   if (r === 'opportunity') return DEAL_FIELDS[field];
   if (r === 'kase' || r === 'project' || r === 'case') return PROJECT_FIELDS[field];
+  if (r === 'party' || r === 'person' || r === 'organisation') return PARTY_FIELDS[field];
+  if (r === 'entry') return ENTRY_FIELDS[field];
+  if (r === 'task') return TASK_FIELDS[field];
   return undefined;
 }

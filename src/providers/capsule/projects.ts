@@ -10,13 +10,19 @@ import type { Project, Ref } from '../../crm/model.js';
 import type { CallOptions, CrudOperations, Page, PreparedWrite, ProjectInput, ProjectQuery, WriteOptions } from '../../crm/provider.js';
 import { requireChange } from '../../crm/records.js';
 import { afterWrite } from '../../crm/writes.js';
-import { orNotFound, pageSize, search, unwrap, type Listing } from './client.js';
-import type { Ctx } from './directory.js';
+import { orNotFound, orUnknown, pageSize, search, unwrap, type Listing } from './client.js';
+import { checkReferences, type Ctx, type References } from './directory.js';
 import { fromProjectInput, nativeId, projectConditions, toProject, type CapsuleKase, type KaseBody } from './map.js';
 
 /** What one project's read embeds: its tags and custom fields. */
 const EMBED = { embed: 'tags,fields' };
 const FILTERS = ['name', 'status', 'owner_id', 'stage_id'] as const;
+
+/** The owner and account a project write names, checked when it is sent. */
+const references = (input: ProjectInput): References => ({
+  owner: input.owner?.id,
+  party: input.account === undefined ? undefined : { id: input.account.id, as: 'account' },
+});
 
 export function projectOps(ctx: Ctx): CrudOperations<Project, ProjectQuery, ProjectInput> {
   const { client } = ctx;
@@ -46,7 +52,7 @@ export function projectOps(ctx: Ctx): CrudOperations<Project, ProjectQuery, Proj
           `Capsule lists an account's projects only without other filters: pass account_id alone, or ${others.map((f) => `\`${f}\``).join(', ')} without account_id.`,
         );
       }
-      const party = nativeId(q.account_id, 'party (account)', 'list_projects (each project names its account)');
+      const party = nativeId(q.account_id, 'party (account)', 'search (types: accounts)');
       return { path: path`/parties/${party}/kases`, key: 'kases' };
     }
     const conditions = projectConditions(q);
@@ -56,7 +62,8 @@ export function projectOps(ctx: Ctx): CrudOperations<Project, ProjectQuery, Proj
   return {
     async list(query: ProjectQuery, opts: CallOptions): Promise<Page<Project>> {
       const first = listing(query);
-      const page = await client.page<CapsuleKase>(first, { size: pageSize(query.limit), cursor: query.cursor }, opts.signal);
+      const read = client.page<CapsuleKase>(first, { size: pageSize(query.limit), cursor: query.cursor }, opts.signal);
+      const page = await (query.account_id === undefined ? read : orUnknown('account', query.account_id, read));
       return { items: page.items.map((k) => toProject(k, { remote: opts.include_remote_data })), next_cursor: page.next_cursor };
     },
 
@@ -70,7 +77,10 @@ export function projectOps(ctx: Ctx): CrudOperations<Project, ProjectQuery, Proj
       if (body.name === undefined || body.party === undefined) {
         throw new CrmError('validation', 'Capsule requires `name` and `account` (the party the project is for) to create a project.');
       }
-      return client.prepareWrite({ method: 'POST', path: path`/kases`, body: { kase: body }, signal: opts.signal }, (a) => written(a, input, opts));
+      return client.prepareWrite(
+        { method: 'POST', path: path`/kases`, body: { kase: body }, signal: opts.signal, before: () => checkReferences(ctx, references(input), opts.signal) },
+        (a) => written(a, input, opts),
+      );
     },
 
     async update(id: string, patch: ProjectInput, opts): Promise<PreparedWrite<Project>> {
@@ -80,7 +90,14 @@ export function projectOps(ctx: Ctx): CrudOperations<Project, ProjectQuery, Proj
       const body: KaseBody = fromProjectInput(patch, current);
       requireChange(body, 'project', ['name', 'description', 'status', 'close_date', 'owner', 'account', 'stage', 'opportunity', 'tags']);
       return client.prepareWrite(
-        { method: 'PUT', path: path`/kases/${pid}`, body: { kase: body }, signal: opts.signal, record: { what: 'project', id } },
+        {
+          method: 'PUT',
+          path: path`/kases/${pid}`,
+          body: { kase: body },
+          signal: opts.signal,
+          record: { what: 'project', id },
+          before: () => checkReferences(ctx, references(patch), opts.signal),
+        },
         (a) => written(a, patch, opts),
       );
     },
