@@ -368,7 +368,8 @@ export async function listFlow<T>(
   const fieldLimit = call.detailed ? FIELD_LIMIT.detailed : FIELD_LIMIT.concise;
   const render = (item: T): ToolOutput => ({
     structured: flow.shape(item, call.detailed) as Record<string, unknown>,
-    text: `- ${flow.line(item, call.detailed)}`,
+    // One line per record, whatever the CRM's text holds (a note's body may have several).
+    text: `- ${flow.line(item, call.detailed).replace(/\s*[\r\n]+\s*/g, ' ')}`,
   });
   const shaped: unknown[] = [];
   const lines: string[] = [];

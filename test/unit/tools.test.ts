@@ -239,3 +239,15 @@ describe('writes a CRM takes in several requests, and operations it lacks', () =
     );
   });
 });
+
+describe('list text', () => {
+  it('keeps one line per record when a CRM field holds line breaks', async () => {
+    const multi = { ...deal(1), name: 'Acme\r\nrenewal\n\n  phase 2' };
+    const r = await call(listDeals, arrayProvider([multi, deal(2)]), { limit: 10 });
+    const lines = (r.content[0].text as string).split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^- Acme renewal phase 2 \(1\)/);
+    // The record itself keeps its text as the CRM has it.
+    expect((r.structuredContent as { deals: Array<{ name: string }> }).deals[0].name).toBe('Acme\r\nrenewal\n\n  phase 2');
+  });
+});
