@@ -14,7 +14,7 @@
  */
 import { CrmError } from './errors.js';
 import type { HttpClient, HttpRequest } from './http.js';
-import { walkPages, type Walk } from './paginate.js';
+import { walkPages, type Walk, type WalkOptions } from './paginate.js';
 
 /** What a page's answer offers a style: its parsed body and its (lower-case) headers. */
 export interface PageAnswer {
@@ -176,7 +176,7 @@ export function walkAll<T>(
   http: HttpClient,
   style: PagingStyle,
   first: ListRequest,
-  reading: Omit<PageReading<T>, 'cursor'> & { maxPages: number; key?: (item: T) => string },
+  reading: Omit<PageReading<T>, 'cursor'> & { maxPages: number; key?: (item: T) => string } & Pick<WalkOptions, 'onProgress' | 'what'>,
 ): Promise<Walk<T>> {
   let previous: string | undefined;
   return walkPages(async (cursor) => {
@@ -187,5 +187,5 @@ export function walkAll<T>(
     if (cursor !== undefined && mark === previous) return { items: [], next_cursor: cursor };
     previous = mark;
     return page;
-  }, reading.maxPages);
+  }, reading.maxPages, { signal: reading.signal, onProgress: reading.onProgress, what: reading.what });
 }

@@ -63,7 +63,14 @@ describe('identity and auth', () => {
     expect(il).toMatchObject({ kind: 'insightly', label: 'Insightly', remote: true });
     expect((il as CrmProvider).stats).toBeUndefined();
     await il.deals.list({ limit: 5 }, opts);
-    expect(fake.server.requests.length).toBe(4); // the deals, and pipeline, stage and user names
+    // The deals, and pipeline, stage and user names, and the one organisation of the five (Opportunity 3's).
+    expect(fake.server.requests.map((r) => r.path).sort()).toEqual([
+      '/v3.1/Opportunities',
+      '/v3.1/Organisations/703',
+      '/v3.1/PipelineStages',
+      '/v3.1/Pipelines',
+      '/v3.1/Users',
+    ]);
     for (const r of fake.server.requests) {
       expect(r.path.startsWith('/v3.1/')).toBe(true);
       expect(r.headers.authorization).toBe(BASIC);

@@ -189,7 +189,7 @@ describe('unified -> native', () => {
 
   it('refuses what Insightly cannot take, naming the argument', () => {
     expect(thrown(() => fromDealInput({ owner_id: 'ada' })).message).toBe(
-      "'ada' is not an Insightly user id (they are positive whole numbers). Call list_deals (each deal names its owner) to see valid user ids.",
+      "'ada' is not an Insightly user id (they are positive whole numbers). Call list_users to see valid user ids.",
     );
     expect(thrown(() => fromDealInput({ currency: 'EURO' })).message).toMatch(/^currency must be a 3-letter code/);
     expect(thrown(() => fromDealInput({ close_date: '31/07/2026' })).message).toMatch(/^close_date must be a date as YYYY-MM-DD/);
