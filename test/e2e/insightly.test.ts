@@ -511,6 +511,72 @@ describe('the records around a deal', () => {
   });
 });
 
+describe('long work: progress while walking pages, and cancellation stops the upstream requests', () => {
+  let big: FakeInsightly;
+  let server: StdioServer;
+  beforeAll(async () => {
+    big = await startFakeInsightly();
+    // 1,240 tasks: listing them all walks three pages of 500.
+    for (let i = 0; i < 1_200; i++) {
+      const id = 20_000 + i;
+      big.state.records.Tasks.set(id, { TASK_ID: id, TITLE: `Bulk task ${i}`, COMPLETED: false, STATUS: 'Not Started', DUE_DATE: null, OWNER_USER_ID: 11, DATE_CREATED_UTC: stamp(1_000 + i), LINKS: [] });
+    }
+    server = await startStdio({ db: isolatedDbPath(), env: { CRM_PROVIDER: 'insightly', INSIGHTLY_API_KEY: FAKE_INSIGHTLY_KEY, INSIGHTLY_BASE_URL: big.url } });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await big?.stop();
+  });
+
+  it('list_activities reports each page it reads, in order, and answers the newest first', async () => {
+    big.server.latencyMs = 20;
+    const updates: Array<{ progress: number; total?: number; message?: string }> = [];
+    try {
+      const res = await server.client.callTool({ name: 'list_activities', arguments: { limit: 3 } }, { onprogress: (p) => void updates.push(p) });
+      expect(res.isError).toBeFalsy();
+      const items = (res.structuredContent as S).activities as S[];
+      expect(items.map((a) => a.id)).toEqual(['task-21199', 'task-21198', 'task-21197']);
+    } finally {
+      big.server.latencyMs = 0;
+    }
+    // One page of notes and three of tasks; any the client read with the answer is dropped, never reordered.
+    expect(updates.length).toBeGreaterThan(0);
+    updates.forEach((u, i) => {
+      expect(u.progress).toBeGreaterThan(i === 0 ? 0 : updates[i - 1].progress);
+      expect(u.progress).toBeLessThanOrEqual(4);
+      expect(u.message).toMatch(/^read \d pages? of (notes|tasks)$/);
+    });
+  });
+
+  it('list_activities cancelled while its second page of tasks is in flight asks for no third', async () => {
+    const isTasks = (r: RecordedRequest) => r.path === '/v3.1/Tasks';
+    const made = await expectCancelStopsUpstream({
+      client: server.client,
+      server: big.server,
+      tool: 'list_activities',
+      args: { type: 'task' },
+      slow: (r) => isTasks(r) && r.query.skip === '500',
+    });
+    expect(made.filter(isTasks).map((r) => r.query.skip)).toEqual([undefined, '500']);
+  });
+
+  it('search cancelled while one type is held sends nothing more', async () => {
+    // The same search once, so each of its seven requests has a kept-alive connection to go out on
+    // at once (a new connection could land after the cancellation though sent before it); then a
+    // full second, so the client-side limiter (10 a second) holds none of them back.
+    await ok(server.client, 'search', { query: 'Acme Corporation' });
+    await new Promise((r) => setTimeout(r, 1_100));
+    const made = await expectCancelStopsUpstream({
+      client: server.client,
+      server: big.server,
+      tool: 'search',
+      args: { query: 'Acme Corporation' },
+      slow: (r) => r.path === '/v3.1/Organisations/Search',
+    });
+    expect(made.map((r) => r.path)).toContain('/v3.1/Organisations/Search');
+  });
+});
+
 describe('the key', () => {
   it('authenticates every request and never reaches the logs (debug level)', async () => {
     const basic = `Basic ${Buffer.from(`${FAKE_INSIGHTLY_KEY}:`).toString('base64')}`;

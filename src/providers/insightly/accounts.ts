@@ -14,6 +14,8 @@ import { accountId, fromAccountInput, toAccount, userId, type IlOrganisation, ty
 import { singleWrite } from './writes.js';
 
 const refsOf = (body: Record<string, unknown>): References => ({ user: body.OWNER_USER_ID as number | undefined });
+/** An organisation names its owner; its own ORGANISATION_ID names nothing else. */
+const placed = (o: IlOrganisation) => ({ OWNER_USER_ID: o.OWNER_USER_ID });
 
 export function accountOps(ctx: Ctx): CrudOperations<Account, AccountQuery, AccountInput> {
   const { client, dir } = ctx;
@@ -35,17 +37,17 @@ export function accountOps(ctx: Ctx): CrudOperations<Account, AccountQuery, Acco
         what: 'organisations',
         keep: needle ? [(o) => o.ORGANISATION_NAME.toLowerCase().includes(needle)] : [],
       };
-      return namedPage(ctx, listing, query, opts, account(opts), ['users']);
+      return namedPage(ctx, listing, query, opts, account(opts), ['users'], placed);
     },
 
     get(id: string, opts: CallOptions) {
       const oid = accountId(id);
-      return namedRecord(ctx, orNotFound('account', id, client.get<IlOrganisation>(path`/Organisations/${oid}`, opts.signal)), opts, account(opts), ['users']);
+      return namedRecord(ctx, orNotFound('account', id, client.get<IlOrganisation>(path`/Organisations/${oid}`, opts.signal)), opts, account(opts), ['users'], placed);
     },
 
     async create(input: AccountInput, opts): Promise<PreparedWrite<Account>> {
       const body = fromAccountInput(input);
-      return singleWrite(ctx, { request: { method: 'POST', path: '/Organisations', body }, refs: refsOf(body), signal: opts.signal, toRecord: account(opts) });
+      return singleWrite(ctx, { request: { method: 'POST', path: '/Organisations', body }, refs: refsOf(body), signal: opts.signal, placed, toRecord: account(opts) });
     },
 
     async update(id: string, patch: AccountInput, opts): Promise<PreparedWrite<Account>> {
@@ -58,6 +60,7 @@ export function accountOps(ctx: Ctx): CrudOperations<Account, AccountQuery, Acco
         refs: refsOf(body),
         signal: opts.signal,
         updating: { kind: 'account', id },
+        placed,
         toRecord: account(opts),
       });
     },

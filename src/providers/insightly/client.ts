@@ -85,6 +85,16 @@ const ARGUMENT_OF: Record<string, string> = {
   PIPELINE_ID: 'pipeline_id',
   TAGS: 'tags',
   CUSTOMFIELDS: 'custom_fields',
+  ORGANISATION_NAME: 'name',
+  WEBSITE: 'domain',
+  FIRST_NAME: 'first_name',
+  LAST_NAME: 'last_name',
+  EMAIL_ADDRESS: 'emails',
+  OWNER_USER_ID: 'owner_id',
+  BODY: 'body',
+  DETAILS: 'body',
+  DUE_DATE: 'due_date',
+  COMPLETED: 'done',
 };
 
 const readMessage = errorBodyReader({ messageKeys: ['Message', 'message', 'error'], errors: 'none' });

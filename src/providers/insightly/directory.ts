@@ -74,7 +74,7 @@ export function createDirectory(client: InsightlyClient, logger?: Logger): Direc
   };
 }
 
-type Placed = {
+export type Placed = {
   PIPELINE_ID?: number | null;
   STAGE_ID?: number | null;
   RESPONSIBLE_USER_ID?: number | null;
@@ -168,7 +168,10 @@ export function preload(ctx: Ctx, signal?: AbortSignal, which: readonly Preload[
   for (const d of which) ctx.dir[d].all(signal).catch(() => undefined);
 }
 
-/** One page of records with their names; the directories they name load alongside the page. */
+/**
+ * One page of records with their names; the directories they name load alongside the page.
+ * `placed` picks the fields that name other records (an organisation's own ORGANISATION_ID does not).
+ */
 export async function namedPage<N extends Placed, T>(
   ctx: Ctx,
   listing: Listing<N>,
@@ -176,10 +179,11 @@ export async function namedPage<N extends Placed, T>(
   opts: CallOptions,
   to: (record: N, names: Names) => T,
   preloads: readonly Preload[] = PLACED,
+  placed: (record: N) => Placed = (r) => r,
 ): Promise<Page<T>> {
   preload(ctx, opts.signal, preloads);
   const page = await ctx.client.page(listing, query, opts.signal, opts.onProgress);
-  const names = await recordNames(ctx, page.items, opts.signal);
+  const names = await recordNames(ctx, page.items.map(placed), opts.signal);
   return { ...page, items: page.items.map((r) => to(r, names)) };
 }
 
@@ -190,8 +194,9 @@ export async function namedRecord<N extends Placed, T>(
   opts: CallOptions,
   to: (record: N, names: Names) => T,
   preloads: readonly Preload[] = PLACED,
+  placed: (record: N) => Placed = (r) => r,
 ): Promise<T> {
   preload(ctx, opts.signal, preloads);
   const record = await read;
-  return to(record, await recordNames(ctx, [record], opts.signal));
+  return to(record, await recordNames(ctx, [placed(record)], opts.signal));
 }

@@ -13,7 +13,7 @@ import type { PreparedWrite } from '../../crm/provider.js';
 import { requireChange } from '../../crm/records.js';
 import { afterWrite, prepareRequest, preparedSequence, type WriteRequest, type WriteStep } from '../../crm/writes.js';
 import { answeredId, HINT, orNotFound, recordIn, type Collection, type Kind } from './client.js';
-import { namesAfterWrite, requireReferences, type Ctx, type References } from './directory.js';
+import { namesAfterWrite, requireReferences, type Ctx, type Placed, type References } from './directory.js';
 import type { Names } from './map.js';
 
 /** Where a record is to stand: a stage and the pipeline it belongs to. */
@@ -78,7 +78,15 @@ export function checkedFirst<T>(ctx: Ctx, prepared: PreparedWrite<T>, refs: Refe
  */
 export function singleWrite<N extends object, T>(
   ctx: Ctx,
-  w: { request: WriteRequest; refs: References; signal?: AbortSignal; updating?: { kind: Kind; id: string }; toRecord(native: N, names: Names): T },
+  w: {
+    request: WriteRequest;
+    refs: References;
+    signal?: AbortSignal;
+    updating?: { kind: Kind; id: string };
+    /** The fields of the answer that name other records (default: all it has). */
+    placed?: (native: N) => Placed;
+    toRecord(native: N, names: Names): T;
+  },
 ): PreparedWrite<T> {
   const prepared = prepareRequest(ctx.client.http, w.request);
   return checkedFirst(
@@ -91,7 +99,8 @@ export function singleWrite<N extends object, T>(
         if (!answer || typeof answer !== 'object') {
           throw new CrmError('upstream', `Insightly accepted the ${w.request.method === 'POST' ? 'create' : 'update'} but answered without the record; list the records to see it.`, { provider: 'Insightly' });
         }
-        return w.toRecord(answer as N, await namesAfterWrite(ctx, [answer as N], w.signal));
+        const native = answer as N;
+        return w.toRecord(native, await namesAfterWrite(ctx, [w.placed ? w.placed(native) : native], w.signal));
       },
     },
     w.refs,
