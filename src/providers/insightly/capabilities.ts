@@ -79,7 +79,8 @@
  *   must equal", per the connectors that use it), so search finds exact names (case-insensitive
  *   assumed: Insightly runs on SQL Server's default collation) and not parts of them; list_accounts,
  *   list_contacts and list_users with `name` find parts (over a whole scan). No search for
- *   pipelines or stages (no endpoint).
+ *   pipelines or stages (no endpoint), and no search across collections (no /Search path of its
+ *   own was found in v3.1, only /{Collection}/Search).
  * - unknown owner, organisation, contact, deal and project ids of a write are refused before its
  *   first request (Insightly's own answer to them is not documented).
  */
