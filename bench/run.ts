@@ -2,7 +2,7 @@
  * npm run bench: builds, then measures the BUILT server (node dist/cli.js) as a client sees it.
  * Not part of the tests. Prints a report with targets and PASS/MISS, writes bench/results.json.
  *
- *   node --import tsx bench/run.ts [--only a,b,c,d,e,f,g,capsule,insightly] [--quick] [--no-profile] [--wait-idle SECONDS]
+ *   node --import tsx bench/run.ts [--only a,b,c,d,e,f,g,outreach,capsule,insightly] [--quick] [--no-profile] [--wait-idle SECONDS]
  *
  * For each missed target in (a), (c) and (f) the child is then run once more under --cpu-prof and
  * the profile is summarized (self time by package, hottest functions, inclusive time of crm-mcp
@@ -30,6 +30,7 @@ import {
 } from './local.js';
 import { pipedriveBench } from './pipedrive.js';
 import { capsuleBench } from './capsule.js';
+import { outreachBench } from './outreach.js';
 import type { UpstreamResult } from './lib/upstream.js';
 import { insightlyBench } from './insightly.js';
 import { ratioToMinimal, startupBeside, type StartupResult, type StartupRow } from './startup.js';
@@ -427,6 +428,20 @@ async function main(): Promise<number> {
       }
       results.pipedrive = { ...r, bareGet: roundSummary(r.bareGet), rows: r.rows.map((x) => ({ ...x, latency: roundSummary(x.latency) })) };
       reportUpstream('f', 'Pipedrive', r, 'calls paced to stay under the 20 requests / 2 s limiter so it never queues them', {
+        overheadMs: TARGETS.pipedriveOverheadMs,
+        bytesPerDeal: TARGETS.pipedriveBytesPerDeal,
+      });
+    }],
+    ['outreach', async () => {
+      const r = await outreachBench(20, 5, quick ? 15 : 50);
+      if ('skipped' in r) {
+        heading('(outreach) Outreach provider');
+        print(`skipped: ${r.skipped}`);
+        results.outreach = r;
+        return;
+      }
+      results.outreach = { ...r, bareGet: roundSummary(r.bareGet), rows: r.rows.map((x) => ({ ...x, latency: roundSummary(x.latency) })) };
+      reportUpstream('outreach', 'Outreach', r, "Outreach's 10,000 requests an hour never queue a call here (the first get_pipeline lists the stages before their deals; later ones, within a minute, ask for both together)", {
         overheadMs: TARGETS.pipedriveOverheadMs,
         bytesPerDeal: TARGETS.pipedriveBytesPerDeal,
       });

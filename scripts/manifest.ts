@@ -125,6 +125,57 @@ export const SETTINGS: readonly Setting[] = [
     type: 'string',
   },
   {
+    key: 'outreach_access_token',
+    env: 'OUTREACH_ACCESS_TOKEN',
+    provider: 'outreach',
+    title: 'Access token',
+    description: 'An OAuth access token. Optional with the client id, secret and refresh token below, which let crm-mcp get and renew one.',
+    type: 'string',
+    sensitive: true,
+  },
+  {
+    key: 'outreach_client_id',
+    env: 'OUTREACH_CLIENT_ID',
+    provider: 'outreach',
+    title: 'OAuth client id',
+    description: 'Your Outreach app\'s client id, to renew access tokens.',
+    type: 'string',
+  },
+  {
+    key: 'outreach_client_secret',
+    env: 'OUTREACH_CLIENT_SECRET',
+    provider: 'outreach',
+    title: 'OAuth client secret',
+    description: 'Your Outreach app\'s client secret, to renew access tokens.',
+    type: 'string',
+    sensitive: true,
+  },
+  {
+    key: 'outreach_refresh_token',
+    env: 'OUTREACH_REFRESH_TOKEN',
+    provider: 'outreach',
+    title: 'Refresh token',
+    description: 'A refresh token of your app. Outreach replaces it at each renewal; crm-mcp keeps the new one in memory only.',
+    type: 'string',
+    sensitive: true,
+  },
+  {
+    key: 'outreach_redirect_uri',
+    env: 'OUTREACH_REDIRECT_URI',
+    provider: 'outreach',
+    title: 'OAuth redirect URI',
+    description: 'The redirect URI your app was authorized with, sent with each renewal.',
+    type: 'string',
+  },
+  {
+    key: 'outreach_base_url',
+    env: 'OUTREACH_BASE_URL',
+    provider: 'outreach',
+    title: 'API URL',
+    description: 'Empty: https://api.outreach.io/api/v2.',
+    type: 'string',
+  },
+  {
     key: 'capsule_api_token',
     env: 'CAPSULE_API_TOKEN',
     provider: 'capsule',
@@ -183,7 +234,7 @@ export const SETTINGS: readonly Setting[] = [
   },
 ];
 
-const PROVIDER_NAMES: Record<Provider, string> = { local: 'Local CRM', pipedrive: 'Pipedrive', truto: 'Truto', capsule: 'Capsule', insightly: 'Insightly' };
+const PROVIDER_NAMES: Record<Provider, string> = { local: 'Local CRM', pipedrive: 'Pipedrive', truto: 'Truto', outreach: 'Outreach', capsule: 'Capsule', insightly: 'Insightly' };
 
 /** Every provider but local needs settings; a new provider without any would be unusable. */
 function checkSettings(): void {

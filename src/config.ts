@@ -14,9 +14,9 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export const PROVIDERS = ['local', 'pipedrive', 'truto', 'capsule', 'insightly'] as const;
+export const PROVIDERS = ['local', 'pipedrive', 'truto', 'outreach', 'capsule', 'insightly'] as const;
 /** Named in DESIGN.md but not built yet: refused with a clear message instead of half-working. */
-const PLANNED = ['outreach', 'pipeliner', 'planhat', 'teamleader'];
+const PLANNED = ['pipeliner', 'planhat', 'teamleader'];
 export const TRUTO_INTEGRATIONS = ['capsule', 'insightly', 'pipeliner', 'planhat', 'teamleader'] as const;
 export type TrutoIntegration = (typeof TRUTO_INTEGRATIONS)[number];
 
@@ -31,8 +31,17 @@ export type ConnectionConfig =
       baseUrl?: string;
       integration?: TrutoIntegration;
     }
+  | { name: string; provider: 'outreach'; accessToken?: string; oauth?: OutreachOAuth; baseUrl?: string }
   | { name: string; provider: 'capsule'; apiToken: string; baseUrl?: string }
   | { name: string; provider: 'insightly'; apiKey: string; pod?: string; baseUrl?: string };
+
+/** What lets crm-mcp renew Outreach access tokens itself (the OAuth refresh grant). */
+export interface OutreachOAuth {
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  redirectUri?: string;
+}
 
 export interface Config {
   connections: ConnectionConfig[];
@@ -82,11 +91,14 @@ Options (env equivalent in brackets):
 Other environment:
   CRM_MCP_AUTH_TOKEN   Bearer token every HTTP request must carry
   CRM_MCP_ALLOWED_HOSTS  Extra Host header names accepted over HTTP (comma list)
-  CRM_PROVIDER         local (default), pipedrive, truto, capsule or insightly, for a single connection
+  CRM_PROVIDER         local (default), pipedrive, truto, outreach, capsule or insightly, for a single connection
   PIPEDRIVE_API_TOKEN, PIPEDRIVE_BASE_URL (company root, default https://api.pipedrive.com),
     PIPEDRIVE_BURST_LIMIT (requests per 2 s for your plan: Lite 20 default, Growth 40, Premium 100)
   TRUTO_API_TOKEN, TRUTO_INTEGRATED_ACCOUNT_ID, TRUTO_BASE_URL, TRUTO_INTEGRATION
     (capsule, insightly, pipeliner, planhat or teamleader; unset = let Truto decide)
+  OUTREACH_ACCESS_TOKEN, OUTREACH_BASE_URL (default https://api.outreach.io/api/v2); to renew
+    tokens: OUTREACH_CLIENT_ID, OUTREACH_CLIENT_SECRET, OUTREACH_REFRESH_TOKEN (not persisted:
+    a refresh token Outreach replaces lives in memory only), OUTREACH_REDIRECT_URI
   CAPSULE_API_TOKEN, CAPSULE_BASE_URL (default https://api.capsulecrm.com/api/v2)
   INSIGHTLY_API_KEY, INSIGHTLY_POD (the pod of your API URL, e.g. na1 for
     https://api.na1.insightly.com/v3.1) or INSIGHTLY_BASE_URL (that URL)
@@ -204,6 +216,41 @@ function insightlyPlace(where: string, podValue: string | undefined, baseUrl: st
   return { pod: podValue, baseUrl };
 }
 
+/** The OAuth client and refresh token, all three or none; `where` names the settings in errors. */
+function outreachOAuth(
+  values: { clientId?: string; clientSecret?: string; refreshToken?: string; redirectUri?: string },
+  names: { clientId: string; clientSecret: string; refreshToken: string; redirectUri: string },
+): OutreachOAuth | undefined {
+  const { clientId, clientSecret, refreshToken, redirectUri } = values;
+  const given = [clientId, clientSecret, refreshToken].filter(Boolean).length;
+  if (given === 0) {
+    if (redirectUri) throw new ConfigError(`${names.redirectUri} is set without ${names.clientId}, ${names.clientSecret} and ${names.refreshToken}, which the token renewal needs.`);
+    return undefined;
+  }
+  const missing = (['clientId', 'clientSecret', 'refreshToken'] as const).filter((k) => !values[k]).map((k) => names[k]);
+  if (missing.length) {
+    throw new ConfigError(
+      `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set; ${names.clientId}, ${names.clientSecret} and ${names.refreshToken} go together (crm-mcp renews Outreach access tokens with all three).`,
+    );
+  }
+  if (redirectUri !== undefined) {
+    try {
+      new URL(redirectUri);
+    } catch {
+      throw new ConfigError(`${names.redirectUri} must be the redirect URI of your Outreach app, a URL.`);
+    }
+  }
+  return { clientId: clientId!, clientSecret: clientSecret!, refreshToken: refreshToken!, ...(redirectUri ? { redirectUri } : {}) };
+}
+
+function outreachCredentials(accessToken: string | undefined, oauth: OutreachOAuth | undefined, tokenSetting: string): void {
+  if (!accessToken && !oauth) {
+    throw new ConfigError(
+      `${tokenSetting} is not set; it is needed for Outreach (or give OUTREACH_CLIENT_ID, OUTREACH_CLIENT_SECRET and OUTREACH_REFRESH_TOKEN so crm-mcp gets and renews tokens itself).`,
+    );
+  }
+}
+
 function providerKind(name: string, v: string): (typeof PROVIDERS)[number] {
   if ((PROVIDERS as readonly string[]).includes(v)) return v as (typeof PROVIDERS)[number];
   if (PLANNED.includes(v)) {
@@ -237,6 +284,20 @@ function envConnection(env: Env, db: string): ConnectionConfig {
         baseUrl: url('TRUTO_BASE_URL', env.TRUTO_BASE_URL, 'TRUTO_API_TOKEN'),
         integration: integration('TRUTO_INTEGRATION', env.TRUTO_INTEGRATION),
       };
+    case 'outreach': {
+      const oauth = outreachOAuth(
+        { clientId: env.OUTREACH_CLIENT_ID, clientSecret: env.OUTREACH_CLIENT_SECRET, refreshToken: env.OUTREACH_REFRESH_TOKEN, redirectUri: env.OUTREACH_REDIRECT_URI },
+        { clientId: 'OUTREACH_CLIENT_ID', clientSecret: 'OUTREACH_CLIENT_SECRET', refreshToken: 'OUTREACH_REFRESH_TOKEN', redirectUri: 'OUTREACH_REDIRECT_URI' },
+      );
+      outreachCredentials(env.OUTREACH_ACCESS_TOKEN, oauth, 'OUTREACH_ACCESS_TOKEN');
+      return {
+        name: 'outreach',
+        provider: 'outreach',
+        accessToken: env.OUTREACH_ACCESS_TOKEN,
+        oauth,
+        baseUrl: url('OUTREACH_BASE_URL', env.OUTREACH_BASE_URL, 'OUTREACH_ACCESS_TOKEN'),
+      };
+    }
     case 'capsule':
       return {
         name: 'capsule',
@@ -270,6 +331,10 @@ const FileConnection = z
     integration: z.string().optional(),
     burst_limit: z.number().optional(),
     pod: z.string().optional(),
+    client_id: z.string().optional(),
+    client_secret_env: z.string().optional(),
+    refresh_token_env: z.string().optional(),
+    redirect_uri: z.string().optional(),
   })
   .strict();
 const FileConfig = z
@@ -329,6 +394,22 @@ function fileConnections(path: string, env: Env, baseDir: string): { list: Conne
           baseUrl: url(`${where} base_url`, c.base_url, 'the env var named by api_token_env'),
           integration: integration(`${where} integration`, c.integration),
         };
+      case 'outreach': {
+        const fromEnv = (key: string | undefined) => (key ? required(env, key, `by ${where}`) : undefined);
+        const oauth = outreachOAuth(
+          { clientId: c.client_id, clientSecret: fromEnv(c.client_secret_env), refreshToken: fromEnv(c.refresh_token_env), redirectUri: c.redirect_uri },
+          { clientId: `${where} client_id`, clientSecret: `${where} client_secret_env`, refreshToken: `${where} refresh_token_env`, redirectUri: `${where} redirect_uri` },
+        );
+        const accessToken = fromEnv(c.api_token_env);
+        outreachCredentials(accessToken, oauth, `${where} api_token_env`);
+        return {
+          name,
+          provider: 'outreach',
+          accessToken,
+          oauth,
+          baseUrl: url(`${where} base_url`, c.base_url, 'the env var named by api_token_env'),
+        };
+      }
       case 'capsule':
         return { name, provider: 'capsule', apiToken: secret(), baseUrl: url(`${where} base_url`, c.base_url, 'the env var named by api_token_env') };
       case 'insightly':

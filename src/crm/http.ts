@@ -46,6 +46,20 @@ export interface HttpClientOptions {
   retryBaseMs?: number;
   /** Time source for the limiter and retry waits, default the real clock. */
   clock?: Clock;
+  /** Credentials that change while the server runs (an OAuth token that expires); see AuthRenewal. */
+  renewal?: AuthRenewal;
+}
+
+/**
+ * Renews credentials that expire (OAuth). `beforeRequest` runs before each request (renew ahead of
+ * a known expiry); `afterUnauthorized` runs at most once per request, after a 401, and resolves true
+ * when new credentials are in place: the request is then sent once more (a 401 means the CRM did
+ * nothing, so a write too may be repeated). Both install the credentials with `setAuth`; a failure
+ * is a CrmError whose sentence the client redacts before it goes anywhere.
+ */
+export interface AuthRenewal {
+  beforeRequest?(signal?: AbortSignal): Promise<void>;
+  afterUnauthorized(signal?: AbortSignal): Promise<boolean>;
 }
 
 /** What a provider lets tests (and unusual deployments) tune; production uses the defaults. */
@@ -73,6 +87,8 @@ export interface HttpRequest {
   idempotencyKeyGenerated?: boolean;
   /** A POST that only reads (a CRM's search or filter endpoint): retried and reported like a GET. */
   readOnly?: boolean;
+  /** A form body (application/x-www-form-urlencoded, e.g. an OAuth token request) instead of JSON `body`. */
+  form?: Record<string, string>;
 }
 
 type PathAndQuery = Pick<HttpRequest, 'path' | 'query' | 'search'>;
@@ -100,6 +116,8 @@ const MESSAGE_EXCERPT_CHARS = 300;
 /** What of a provider's text is redacted before the excerpt is cut from it (a bound on the work). */
 const REDACTION_WINDOW_CHARS = 4 * MESSAGE_EXCERPT_CHARS;
 const REDACTED = '[REDACTED]';
+/** Renewed credentials kept for redaction: older ones expired long ago (an OAuth token lives hours). */
+const MAX_RENEWED_SECRETS = 64;
 /** Any run of this many characters of a secret counts as the secret (a cut token, a half-echo). */
 const MIN_SECRET_FRAGMENT = 8;
 
@@ -563,8 +581,14 @@ export class HttpClient {
   private readonly provider: string;
   private readonly origin: string;
   private readonly basePath: string;
-  private readonly headers: Record<string, string>;
-  private readonly redact: (s: string) => string;
+  private headers: Record<string, string>;
+  private redact: (s: string) => string;
+  /** What the redactor is built from: the configured secrets, and those set since (setAuth). */
+  private readonly configured: { headerValues: string[]; others: string[] };
+  private renewed: { headerValues: string[]; others: string[] } = { headerValues: [], others: [] };
+  /** Bumped by setAuth: a 401 to a request sent with older credentials is retried without renewing. */
+  private authGeneration = 0;
+  private readonly renewal?: AuthRenewal;
   private readonly limiter?: TokenBucket;
   private readonly timeouts: { connectMs: number; headersMs: number; bodyMs: number };
   private readonly maxResponseBytes: number;
@@ -594,10 +618,12 @@ export class HttpClient {
     this.basePath = base.pathname.replace(/\/+$/, '');
     this.headers = {};
     for (const [k, v] of Object.entries(options.headers ?? {})) this.headers[k.toLowerCase()] = v;
-    this.redact = makeRedactor(Object.values(options.headers ?? {}), [
-      ...(options.secrets ?? []),
-      ...baseUrlSecrets(options.baseUrl),
-    ]);
+    this.configured = {
+      headerValues: Object.values(options.headers ?? {}),
+      others: [...(options.secrets ?? []), ...baseUrlSecrets(options.baseUrl)],
+    };
+    this.redact = makeRedactor(this.configured.headerValues, this.configured.others);
+    this.renewal = options.renewal;
     this.clock = options.clock ?? realClock;
     this.limiter = options.limiter ? new TokenBucket(options.limiter, this.clock) : undefined;
     this.timeouts = {
@@ -613,6 +639,32 @@ export class HttpClient {
     this.logger = options.logger;
     this.describeError = options.describeError;
     this.quotaExhausted = options.quotaExhausted;
+  }
+
+  /**
+   * Replaces the auth headers (a renewed OAuth token) and redacts their values, and `secrets` (a
+   * rotated refresh token), from now on; secrets set before stay redacted.
+   */
+  setAuth(headers: Record<string, string>, secrets: string[] = []): void {
+    this.remember(Object.values(headers), secrets);
+    this.headers = {};
+    for (const [k, v] of Object.entries(headers)) this.headers[k.toLowerCase()] = v;
+    this.authGeneration += 1;
+  }
+
+  /** Redacts more strings from now on (credentials learnt after construction). */
+  addSecrets(secrets: string[]): void {
+    this.remember([], secrets);
+  }
+
+  private remember(headerValues: string[], others: string[]): void {
+    const recent = (xs: string[]) => xs.filter(Boolean).slice(-MAX_RENEWED_SECRETS);
+    this.renewed = {
+      headerValues: recent([...this.renewed.headerValues, ...headerValues]),
+      others: recent([...this.renewed.others, ...others]),
+    };
+    const { configured, renewed } = this;
+    this.redact = makeRedactor([...configured.headerValues, ...renewed.headerValues], [...configured.others, ...renewed.others]);
   }
 
   /** The path+query string exactly as `request` sends it, base path included. */
@@ -678,18 +730,17 @@ export class HttpClient {
       });
     }
     const logPath = this.shownPath(req);
-    const headers: Record<string, string> = { accept: 'application/json', ...this.headers };
+    const deadline = this.clock.now() + this.deadlineMs;
+    if (this.renewal?.beforeRequest) await this.renewing(() => this.renewal!.beforeRequest!(req.signal), req);
     let body: string | undefined;
-    if (req.body !== undefined) {
-      body = JSON.stringify(req.body);
-      headers['content-type'] = 'application/json';
-    }
-    for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
-    if (keyed(req)) headers['idempotency-key'] = req.idempotencyKey!;
+    if (req.form !== undefined) body = new URLSearchParams(req.form).toString();
+    else if (req.body !== undefined) body = JSON.stringify(req.body);
+    let sentWith = this.authGeneration;
+    let headers = this.requestHeaders(req, body);
+    let renewed = false;
 
     let waited = 0;
     let last: Failure | undefined;
-    const deadline = this.clock.now() + this.deadlineMs;
     for (let attempt = 1; ; attempt++) {
       // The deadline covers the limiter's queue too: a wait that would outlive it fails now, unsent.
       const queueMs = this.limiter?.waitMs(req.cost ?? 1) ?? 0;
@@ -724,6 +775,17 @@ export class HttpClient {
       const spent = result.kind === 'status' && result.status === 429 ? this.quotaExhausted?.(result.headers) : undefined;
       if (spent) throw this.err('rate_limited', spent, { status: 429 });
 
+      if (result.kind === 'status' && result.status === 401 && this.renewal && !renewed) {
+        // Once per request: new credentials (another request may have renewed them already), then again.
+        renewed = true;
+        const fresh = sentWith !== this.authGeneration || (await this.renewing(() => this.renewal!.afterUnauthorized(req.signal), req));
+        if (fresh) {
+          sentWith = this.authGeneration;
+          headers = this.requestHeaders(req, body);
+          continue;
+        }
+      }
+
       const retryable = this.isRetryable(result, req);
       if (!retryable || attempt >= this.maxAttempts) throw this.finalError(result, req, attempt, retryable);
 
@@ -748,6 +810,34 @@ export class HttpClient {
       );
       await this.abortable(() => this.clock.sleep(wait, req.signal), req, attempt + 1);
       waited += wait;
+    }
+  }
+
+  /** What every attempt of `req` sends: the current auth headers, the body's type, the request's own. */
+  private requestHeaders(req: HttpRequest, body: string | undefined): Record<string, string> {
+    const headers: Record<string, string> = { accept: 'application/json', ...this.headers };
+    if (body !== undefined) headers['content-type'] = req.form !== undefined ? 'application/x-www-form-urlencoded' : 'application/json';
+    for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
+    if (keyed(req)) headers['idempotency-key'] = req.idempotencyKey!;
+    return headers;
+  }
+
+  /** Runs a renewal of the credentials; its failure reaches the caller redacted, as every message does. */
+  private async renewing<R>(run: () => Promise<R>, req: HttpRequest): Promise<R> {
+    if (req.signal?.aborted) throw this.cancelled(req, false);
+    try {
+      return await run();
+    } catch (e) {
+      if (req.signal?.aborted) throw this.cancelled(req, false);
+      if (e instanceof CrmError) {
+        throw new CrmError(e.kind, this.redact(e.message), {
+          status: e.status,
+          retryAfterSeconds: e.retryAfterSeconds,
+          provider: this.provider,
+          nothingSent: true,
+        });
+      }
+      throw this.err('auth', `Renewing the ${this.provider} credentials failed; nothing was sent.`, { nothingSent: true });
     }
   }
 

@@ -62,15 +62,14 @@ export function requireChange(body: object, noun: string, fields: readonly strin
 
 /**
  * A CRM id that is a positive whole number (Pipedrive, Insightly, Capsule): anything else cannot
- * exist upstream, so it is refused before a request, naming the tool that lists valid ids.
+ * exist upstream, so it is refused before a request, naming where valid ids are found: the tool
+ * that lists them, or a whole sentence ending in a full stop ("Find ids with list_users or search (types: users).").
  */
-export function positiveIntegerId(crm: string, id: string, what: string, listTool: string): number {
+export function positiveIntegerId(crm: string, id: string, what: string, where: string): number {
   const trimmed = id.trim();
   if (!/^[1-9][0-9]{0,15}$/.test(trimmed)) {
-    throw new CrmError(
-      'validation',
-      `'${excerpt(id)}' is not ${/^[aeiou]/i.test(crm) ? 'an' : 'a'} ${crm} ${what} id (they are positive whole numbers). Call ${listTool} to see valid ${what} ids.`,
-    );
+    const hint = where.endsWith('.') ? where : `Call ${where} to see valid ${what} ids.`;
+    throw new CrmError('validation', `'${excerpt(id)}' is not ${/^[aeiou]/i.test(crm) ? 'an' : 'a'} ${crm} ${what} id (they are positive whole numbers). ${hint}`);
   }
   return Number(trimmed);
 }

@@ -32,6 +32,10 @@ export async function createProvider(config: ConnectionConfig, logger: Logger): 
         logger: log,
       });
     }
+    case 'outreach': {
+      const { createOutreachProvider } = await import('./outreach/index.js');
+      return createOutreachProvider({ accessToken: config.accessToken, oauth: config.oauth, baseUrl: config.baseUrl, logger: log });
+    }
     case 'capsule': {
       const { createCapsuleProvider } = await import('./capsule/index.js');
       return createCapsuleProvider({ apiToken: config.apiToken, baseUrl: config.baseUrl, logger: log });

@@ -401,10 +401,10 @@ describe('deals', () => {
   it('refreshes the directory once when a deal names an unknown owner', async () => {
     await pd.deals!.get('1', opts);
     expect(sent('GET', '/api/v1/users')).toHaveLength(1);
-    fake.state.users.set(4, { id: 4, name: 'Dana New', email: 'dana@example.com', active_flag: true });
-    fake.state.deals.get(1)!.owner_id = 4;
+    fake.state.users.set(5, { id: 5, name: 'Dana New', email: 'dana@example.com', active_flag: true });
+    fake.state.deals.get(1)!.owner_id = 5;
     const d = await pd.deals!.get('1', opts);
-    expect(d.owner).toEqual({ id: '4', name: 'Dana New' });
+    expect(d.owner).toEqual({ id: '5', name: 'Dana New' });
     expect(sent('GET', '/api/v1/users')).toHaveLength(2);
     // An owner that stays unknown after the refresh does not cause a refetch on every call.
     fake.state.deals.get(1)!.owner_id = 77;
@@ -470,7 +470,7 @@ describe('deals', () => {
   it('has no delete, and says so in its capabilities', () => {
     expect(pd.deals!.delete).toBeUndefined();
     expect(pd.capabilities.deals!.delete).toBeUndefined();
-    expect(pd.capabilities.deals!.filters).toEqual(['pipeline_id', 'stage_id', 'status', 'owner_id']);
+    expect(pd.capabilities.deals!.filters).toEqual(['pipeline_id', 'stage_id', 'status', 'owner_id', 'account_id']);
   });
 });
 
@@ -509,6 +509,9 @@ describe('statistics (v1)', () => {
     const e = await failure(pd.stats!.movement!({ pipeline_id: '77', start_date: '2026-01-01', end_date: '2026-01-31' }, opts));
     expect(e.kind).toBe('not_found');
     expect(e.message).toContain('list_pipelines');
+    // Pipedrive answers an unknown user with a 404 too: the sentence names the user, not the pipeline.
+    const u = await failure(pd.stats!.movement!({ pipeline_id: '1', start_date: '2026-01-01', end_date: '2026-01-31', user_id: '77' }, opts));
+    expect(u.message).toBe("No user with id '77'. Find ids with list_users or search (types: users).");
   });
 });
 
@@ -543,10 +546,10 @@ describe('upstream failures', () => {
   });
 
   it('maps a 400 to validation with Pipedrive\'s own message', async () => {
-    const w = await pd.deals!.update!('4', { owner_id: '99' }, opts);
+    const w = await pd.deals!.update!('4', { stage_id: '4040' }, opts);
     const e = await failure(w.execute());
     expect(e.kind).toBe('validation');
-    expect(e.message).toContain('User with id 99 does not exist');
+    expect(e.message).toContain('Stage with id 4040 does not exist');
     expect(sent('PATCH')).toHaveLength(1);
   });
 

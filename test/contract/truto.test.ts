@@ -347,7 +347,9 @@ describe('writes: prepared request equals what is sent', () => {
     expect(fake.server.requests).toHaveLength(0); // preparing is the dry run
 
     const project = await run(w);
-    const r = only(fake.server.requests);
+    // The owner is read first (unknown ids are refused before the write), then exactly the prepared request.
+    expect(fake.server.requests.map((x) => `${x.method} ${x.rawUrl}`)[0]).toBe(`GET /unified/crm/users/u2?${LEAN}`);
+    const r = only(fake.server.requests.slice(1));
     expect(r.method).toBe(w.request.method);
     expect(r.rawUrl).toBe(w.request.path);
     expect(r.body).toEqual(w.request.body);
@@ -645,6 +647,11 @@ describe('capabilities: seeds 003 (create) and 004 (update), per integration', (
       // No delete_deal tool exists, so no delete is advertised.
       deals: ['list', 'get', 'create', 'update'],
       projects: ['list', 'get', 'create', 'update', 'delete'],
+      accounts: ['list', 'get', 'create', 'update'],
+      contacts: ['list', 'get', 'create', 'update'],
+      users: ['list', 'get'],
+      // Pipeliner: notes (list, create, update) and engagements (list) at Truto; no tasks.
+      activities: ['list', 'get', 'create', 'update'],
     });
     const p = truto();
     expect(() => checkWrite(p, 'stages', 'create', { name: 'x', color: 'red' })).toThrow(/does not support `color`/);

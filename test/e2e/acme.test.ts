@@ -5,18 +5,11 @@
  * tool calls, reading ids from the answers as an agent reads them. Then the CRM is checked.
  */
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { call, textOf, type S } from '../helpers/mcp.js';
+import { call, idIn, textOf, type S } from '../helpers/mcp.js';
 import { startStdio, stopAll, tempDbPath } from '../helpers/server.js';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 afterAll(stopAll);
-
-/** "Name (12)" -> "12", as an agent reads an id from a line of text. */
-const idIn = (line: string | undefined, what: string): string => {
-  const m = line ? /\((\w+)\)/.exec(line) : null;
-  if (!m) throw new Error(`no id for ${what} in: ${line}`);
-  return m[1];
-};
 
 describe('the Acme task on the demo CRM', () => {
   it('"add a deal for Acme, owned by Ana, and note that they want a pilot" takes five tool calls', async () => {

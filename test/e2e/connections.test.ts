@@ -65,7 +65,7 @@ describe('--config with a local and a pipedrive connection', () => {
     expect(Object.keys(byName).sort()).toEqual(['demo', 'pd']);
     expect(byName.demo).toMatchObject({ provider: 'local', default: true });
     expect(byName.pd).toMatchObject({ provider: 'pipedrive', default: false });
-    // The local CRM does everything; Pipedrive has no projects and cannot delete deals.
+    // The local CRM does everything; Pipedrive has no projects, cannot delete deals and searches four types.
     expect(byName.demo.supports).toMatchObject({
       pipelines: ['list', 'get', 'create', 'update', 'delete'],
       stages: ['list', 'get', 'create', 'update', 'delete'],
@@ -76,7 +76,12 @@ describe('--config with a local and a pipedrive connection', () => {
       pipelines: ['list', 'get', 'create', 'update', 'delete'],
       stages: ['list', 'get', 'create', 'update', 'delete'],
       deals: ['list', 'get', 'create', 'update'],
+      accounts: ['list', 'get', 'create', 'update'],
+      contacts: ['list', 'get', 'create', 'update'],
+      users: ['list', 'get'],
+      activities: ['list', 'get', 'create', 'update'],
       stats: ['conversion', 'movement'],
+      search: ['deals', 'accounts', 'contacts', 'users'],
     });
     expect(text).toContain('demo (default): local');
     expect(text).toMatch(/^- pd: pipedrive · /m);

@@ -70,7 +70,12 @@ const SUPPORTED = {
   pipelines: ['list', 'get', 'create', 'update', 'delete'],
   stages: ['list', 'get', 'create', 'update', 'delete'],
   deals: ['list', 'get', 'create', 'update'],
+  accounts: ['list', 'get', 'create', 'update'],
+  contacts: ['list', 'get', 'create', 'update'],
+  users: ['list', 'get'],
+  activities: ['list', 'get', 'create', 'update'],
   stats: ['conversion', 'movement'],
+  search: ['deals', 'accounts', 'contacts', 'users'],
 };
 
 const ALL_TOOLS = [
@@ -96,7 +101,7 @@ const ALL_TOOLS = [
   'delete_project',
   'pipeline_conversion_stats',
   'pipeline_movement_stats',
-  // Served by the tool list of every server; Pipedrive refuses them until its provider serves them.
+  // The records around a deal: test/e2e/pipedrive-records.test.ts runs them on Pipedrive.
   ...RECORD_TOOL_NAMES,
 ];
 
@@ -108,6 +113,7 @@ function expectNotSupported(text: string, what: RegExp): void {
   expect(text).toContain('stages (list, get, create, update, delete)');
   expect(text).toContain('deals (list, get, create, update)');
   expect(text).toContain('stats (conversion, movement)');
+  expect(text).toContain('activities (list, get, create, update)');
 }
 
 /** Debug-level upstream lines prove the stderr check below looked at verbose logs. */

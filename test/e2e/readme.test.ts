@@ -3,9 +3,11 @@
  * exactly its test command), the Node versions CI tests, and the demo CRM's figures, compared with
  * what the built server serves from a freshly seeded database.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PROVIDERS, loadConfig } from '../../src/config.js';
 import { listAll, type S } from '../helpers/mcp.js';
 import { ROOT, startStdio, stopAll } from '../helpers/server.js';
 
@@ -30,6 +32,18 @@ describe('README', () => {
     const tested = /CI runs `npm test` on (.+)\./.exec(readme)?.[1];
     expect(tested).toMatch(/Node 20/);
     expect(tested).toMatch(/Node 24/);
+  });
+
+  it('its --config example is a file crm-mcp loads, every provider a named connection beside the local demo', () => {
+    const example = /--config \.\/crm-mcp\.json`[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example, 'the README --config example is missing').toBeDefined();
+    const parsed = JSON.parse(example!) as { connections: Record<string, Record<string, string>> };
+    const envNames = Object.values(parsed.connections).flatMap((c) => Object.entries(c).filter(([k]) => k.endsWith('_env')).map(([, v]) => v));
+    const file = join(mkdtempSync(join(tmpdir(), 'crm-mcp-readme-')), 'crm-mcp.json');
+    writeFileSync(file, example!);
+    const config = loadConfig(['--config', file], Object.fromEntries(envNames.map((n) => [n, `value-of-${n}`])), ROOT);
+    const providers = new Set(config.connections.map((c) => c.provider));
+    for (const p of PROVIDERS) expect(providers.has(p), `no ${p} connection in the README's --config example`).toBe(true);
   });
 
   it("states the demo CRM's true figures", async () => {

@@ -3,11 +3,10 @@
  * activities and search on the demo CRM through the built binary and the real MCP client; the
  * connection in every answer of every tool; progress notifications and cancellation; and the
  * shared records suite (test/helpers/records-suite.ts) on the local CRM, where it exercises every
- * new tool, and on the fake Pipedrive and Truto, where it proves every refusal sends nothing.
+ * new tool (Pipedrive's and Truto's runs are in pipedrive-records.test.ts and truto-records.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startFakePipedrive, type FakeDeal, type FakePipedrive } from '../fakes/pipedrive.js';
-import { FAKE_TRUTO_ACCOUNT, FAKE_TRUTO_TOKEN, startFakeTruto } from '../fakes/truto.js';
 import { call, fails, listAll, ok, recordLines, splitConnection, textOf, until, type S } from '../helpers/mcp.js';
 import { expectCancelStopsUpstream, RECORD_TOOL_NAMES, runRecordsSuite } from '../helpers/records-suite.js';
 import { isolatedDbPath, spawnRawStdio, startStdio, stopAll, tempDbPath, type StdioServer } from '../helpers/server.js';
@@ -362,43 +361,4 @@ describe('cancellation stops the upstream requests of multi-page work', () => {
     // The first page came back, the second was held and aborted, the third was never asked for.
     expect(made.filter(isDealsPage)).toHaveLength(2);
   });
-});
-
-describe('the records suite on providers that serve none of the new tools yet', () => {
-  const providers = [
-    {
-      name: 'Pipedrive',
-      start: async () => {
-        const fake = await startFakePipedrive();
-        const env = { CRM_PROVIDER: 'pipedrive', PIPEDRIVE_API_TOKEN: fake.state.token, PIPEDRIVE_BASE_URL: fake.url };
-        return { fake, env };
-      },
-    },
-    {
-      name: 'Truto',
-      start: async () => {
-        const fake = await startFakeTruto();
-        const env = { CRM_PROVIDER: 'truto', TRUTO_API_TOKEN: FAKE_TRUTO_TOKEN, TRUTO_INTEGRATED_ACCOUNT_ID: FAKE_TRUTO_ACCOUNT, TRUTO_BASE_URL: fake.url };
-        return { fake, env };
-      },
-    },
-  ];
-  for (const provider of providers) {
-    it(`${provider.name} refuses each one in a sentence and sends nothing`, async () => {
-      const { fake, env } = await provider.start();
-      const srv = await startStdio({ db: isolatedDbPath(), env });
-      try {
-        const report = await runRecordsSuite({
-          client: srv.client,
-          fixtures: { deal_id: '1', user_id: '1', account_id: '1', search: { query: 'Acme' } },
-          upstreamRequests: () => fake.server.requests.length,
-        });
-        expect(report.refused).toEqual(RECORD_TOOL_NAMES);
-        expect(report.exercised).toEqual([]);
-      } finally {
-        await srv.close();
-        await fake.stop();
-      }
-    });
-  }
 });

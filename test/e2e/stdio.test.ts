@@ -1439,6 +1439,7 @@ describe('cli', () => {
     { label: 'pipedrive without token', args: [], env: { CRM_PROVIDER: 'pipedrive' }, names: /PIPEDRIVE_API_TOKEN/ },
     { label: 'capsule without token', args: [], env: { CRM_PROVIDER: 'capsule' }, names: /CAPSULE_API_TOKEN/ },
     { label: 'insightly without token', args: [], env: { CRM_PROVIDER: 'insightly', INSIGHTLY_POD: 'na1' }, names: /INSIGHTLY_API_KEY/ },
+    { label: 'outreach without token', args: [], env: { CRM_PROVIDER: 'outreach' }, names: /OUTREACH_ACCESS_TOKEN[\s\S]*OUTREACH_REFRESH_TOKEN/ },
     { label: 'missing --config file', args: ['--config', 'does-not-exist.json'], names: /--config/ },
   ];
   for (const b of bad) {

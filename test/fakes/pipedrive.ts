@@ -1,9 +1,12 @@
 /**
  * A stateful fake Pipedrive on a real HTTP server (127.0.0.1), speaking the wire format of
- * provider-apis.md §2: `x-api-token` auth, API v2 pipelines/stages/deals/organizations with cursor
- * pagination, v1 users and pipeline statistics, `{success:false, error, error_info}` errors and
- * rate-limit headers on every answer. Seeded deterministically (no clock, no randomness between
- * runs) so contract tests can assert exact requests and results.
+ * provider-apis.md §2 and of Pipedrive's official OpenAPI specs (../shared/specs/pipedrive/):
+ * `x-api-token` auth; API v2 pipelines, stages, deals, organizations, persons and activities with
+ * cursor pagination, and their /search endpoints; API v1 users, notes (start/limit pagination with
+ * additional_data.pagination) and pipeline statistics; `{success:false, error, error_info}` errors
+ * and rate-limit headers on every answer. Seeded deterministically (no clock, no randomness
+ * between runs) so contract tests can assert exact requests and results. Every answer the
+ * handlers give is kept in `answers`, for tests that hold it against the spec.
  */
 import { FakeServer, type FakeResponse, type RecordedRequest } from './server.js';
 
@@ -45,6 +48,62 @@ export interface FakeOrg {
   id: number;
   name: string;
   owner_id: number;
+  website: string | null;
+  address: string | null;
+  is_deleted: boolean;
+  add_time: string;
+  update_time: string;
+}
+
+export interface FakeContactPoint {
+  value: string;
+  primary: boolean;
+  label: string;
+}
+
+export interface FakePerson {
+  id: number;
+  name: string;
+  owner_id: number;
+  org_id: number | null;
+  emails: FakeContactPoint[];
+  phones: FakeContactPoint[];
+  job_title: string | null;
+  is_deleted: boolean;
+  add_time: string;
+  update_time: string;
+}
+
+export interface FakeActivity {
+  id: number;
+  subject: string;
+  /** The key of one of `activityTypes`. */
+  type: string;
+  owner_id: number;
+  creator_user_id: number;
+  deal_id: number | null;
+  person_id: number | null;
+  org_id: number | null;
+  project_id: number | null;
+  due_date: string | null;
+  done: boolean;
+  marked_as_done_time: string | null;
+  note: string | null;
+  is_deleted: boolean;
+  add_time: string;
+  update_time: string;
+}
+
+/** A v1 note; times are v1's "YYYY-MM-DD HH:MM:SS" (UTC). */
+export interface FakeNote {
+  id: number;
+  content: string;
+  user_id: number;
+  deal_id: number | null;
+  person_id: number | null;
+  org_id: number | null;
+  project_id: number | null;
+  active_flag: boolean;
   add_time: string;
   update_time: string;
 }
@@ -83,7 +142,12 @@ export interface FakePipedriveState {
   users: Map<number, FakeUser>;
   orgs: Map<number, FakeOrg>;
   deals: Map<number, FakeDeal>;
-  nextId: { pipeline: number; stage: number; deal: number };
+  persons: Map<number, FakePerson>;
+  activities: Map<number, FakeActivity>;
+  notes: Map<number, FakeNote>;
+  /** The company's activity type keys (Pipedrive's defaults). */
+  activityTypes: string[];
+  nextId: { pipeline: number; stage: number; deal: number; org: number; person: number; activity: number; note: number };
   /** Deterministic clock: every write advances it by one second. */
   now: Date;
   /**
@@ -99,10 +163,17 @@ export const SEED = {
   /** Active stages; one more, soft-deleted, exists as id DELETED_STAGE_ID. */
   stages: 9,
   deletedStageId: 10,
-  users: 3,
-  orgs: 6,
+  users: 4,
+  orgs: 7,
   deals: 250,
+  persons: 8,
+  activities: 12,
+  notes: 6,
 } as const;
+
+/** Seeded deals are owned by the first three users and linked to the first six organizations. */
+const DEAL_OWNERS = 3;
+const DEAL_ORGS = 6;
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -130,7 +201,19 @@ export function seedState(token: string): FakePipedriveState {
     users: new Map(),
     orgs: new Map(),
     deals: new Map(),
-    nextId: { pipeline: 3, stage: 11, deal: SEED.deals + 1 },
+    persons: new Map(),
+    activities: new Map(),
+    notes: new Map(),
+    activityTypes: ['call', 'meeting', 'task', 'deadline', 'email', 'lunch'],
+    nextId: {
+      pipeline: 3,
+      stage: 11,
+      deal: SEED.deals + 1,
+      org: SEED.orgs + 1,
+      person: SEED.persons + 1,
+      activity: SEED.activities + 1,
+      note: SEED.notes + 1,
+    },
     now: new Date('2026-11-20T12:00:00Z'),
     loopCursor: new Set(),
   };
@@ -189,7 +272,7 @@ export function seedState(token: string): FakePipedriveState {
     add_time: t0,
     update_time: '2026-03-01T10:00:00Z',
   });
-  ['Alice Admin', 'Bob Seller', 'Carla Closer'].forEach((name, i) =>
+  ['Alice Admin', 'Bob Seller', 'Carla Closer', 'Ana Souza'].forEach((name, i) =>
     state.users.set(i + 1, {
       id: i + 1,
       name,
@@ -197,8 +280,26 @@ export function seedState(token: string): FakePipedriveState {
       active_flag: true,
     }),
   );
-  ['Acme Corp', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Stark Industries'].forEach((name, i) =>
-    state.orgs.set(i + 1, { id: i + 1, name, owner_id: 1, add_time: t0, update_time: t0 }),
+  const orgs: Array<[string, string | null]> = [
+    ['Acme Corp', 'https://www.acme.example'],
+    ['Globex', 'globex.example'],
+    ['Initech', null],
+    ['Umbrella', 'https://umbrella.example/about'],
+    ['Hooli', 'hooli.example'],
+    ['Stark Industries', null],
+    ['Acme Logistics', 'acme-logistics.example'],
+  ];
+  orgs.forEach(([name, website], i) =>
+    state.orgs.set(i + 1, {
+      id: i + 1,
+      name,
+      owner_id: 1 + (i % DEAL_OWNERS),
+      website,
+      address: i % 2 === 0 ? `${10 + i} Main Street, Springfield` : null,
+      is_deleted: false,
+      add_time: t0,
+      update_time: t0,
+    }),
   );
 
   const start = Date.parse('2026-01-10T09:00:00Z');
@@ -224,10 +325,10 @@ export function seedState(token: string): FakePipedriveState {
       id,
       title: `${pick(['Renewal', 'Expansion', 'New logo', 'Pilot', 'Upsell'])} #${id}`,
       creator_user_id: 1,
-      owner_id: 1 + Math.floor(rnd() * SEED.users),
+      owner_id: 1 + Math.floor(rnd() * DEAL_OWNERS),
       value: (1 + Math.floor(rnd() * 40)) * 500,
       person_id: null,
-      org_id: rnd() < 0.8 ? 1 + Math.floor(rnd() * SEED.orgs) : null,
+      org_id: rnd() < 0.8 ? 1 + Math.floor(rnd() * DEAL_ORGS) : null,
       stage_id: last.stage_id,
       pipeline_id,
       currency,
@@ -244,7 +345,98 @@ export function seedState(token: string): FakePipedriveState {
       history,
     });
   }
+  seedRecords(state, t0);
   return state;
+}
+
+/** A v1 timestamp: "YYYY-MM-DD HH:MM:SS", UTC. */
+const v1Time = (isoTime: string): string => isoTime.replace('T', ' ').replace(/\.\d{3}/, '').replace('Z', '');
+
+/** Persons, activities and notes around the seeded organizations and deals. */
+function seedRecords(state: FakePipedriveState, t0: string): void {
+  const people: Array<[string, number | null, string | null, string | null]> = [
+    ['Maria Lopez', 1, 'maria@acme.example', 'Head of Operations'],
+    ['John Smith', 1, 'john.smith@acme.example', null],
+    ['Priya Nair', 2, 'priya@globex.example', 'CTO'],
+    ['Tom Becker', 3, 'tom@initech.example', null],
+    ['Lena Fischer', 4, null, 'Buyer'],
+    ['Kenji Sato', 5, 'kenji@hooli.example', null],
+    ['Olga Petrova', 6, 'olga@stark.example', null],
+    ['Sam Taylor', null, 'sam@example.org', null],
+  ];
+  people.forEach(([name, org, email, title], i) =>
+    state.persons.set(i + 1, {
+      id: i + 1,
+      name,
+      owner_id: 1 + (i % DEAL_OWNERS),
+      org_id: org,
+      emails: email ? [{ value: email, primary: true, label: 'work' }] : [],
+      phones: i % 3 === 0 ? [{ value: `+1 555 01${String(i).padStart(2, '0')}`, primary: true, label: 'work' }] : [],
+      job_title: title,
+      is_deleted: false,
+      add_time: t0,
+      update_time: t0,
+    }),
+  );
+  // Activities and notes interleave in time on deal 1, so a merged list alternates between them.
+  const activities: Array<[string, string, number | null, number | null, number | null, string | null, boolean, string]> = [
+    // subject, type, deal, org, person, due date, done, added
+    ['Discovery call', 'call', 1, 1, 1, '2026-02-10', true, '2026-02-01T09:00:00Z'],
+    ['Send proposal', 'task', 1, 1, null, '2026-03-01', false, '2026-02-15T10:00:00Z'],
+    ['Demo', 'meeting', 1, 1, 2, '2026-12-15', false, '2026-03-20T14:00:00Z'],
+    ['Contract deadline', 'deadline', 1, null, null, '2026-04-30', false, '2026-04-01T08:00:00Z'],
+    ['Follow-up email', 'email', 2, 2, 3, '2026-05-05', true, '2026-05-01T11:00:00Z'],
+    ['Lunch with Priya', 'lunch', 2, 2, 3, '2027-01-10', false, '2026-06-01T12:00:00Z'],
+    ['Check budget', 'task', 3, 3, 4, '2026-07-01', false, '2026-06-20T09:30:00Z'],
+    ['Intro call', 'call', null, 4, 5, '2027-02-01', false, '2026-07-04T16:00:00Z'],
+    ['Security review', 'meeting', 5, 5, 6, '2026-08-20', true, '2026-08-01T10:00:00Z'],
+    ['Renewal reminder', 'task', null, 6, null, '2027-03-01', false, '2026-09-01T09:00:00Z'],
+    ['Call Sam back', 'call', null, null, 8, '2026-10-01', false, '2026-09-15T15:00:00Z'],
+    ['Prepare pilot plan', 'task', 1, 1, null, '2026-06-30', false, '2026-05-20T09:00:00Z'],
+  ];
+  activities.forEach(([subject, type, deal, org, person, due, done, added], i) =>
+    state.activities.set(i + 1, {
+      id: i + 1,
+      subject,
+      type,
+      owner_id: 1 + (i % DEAL_OWNERS),
+      creator_user_id: 1,
+      deal_id: deal,
+      person_id: person,
+      org_id: org,
+      project_id: null,
+      due_date: due,
+      done,
+      marked_as_done_time: done ? due && `${due}T17:00:00Z` : null,
+      note: i % 4 === 0 ? `Notes on ${subject.toLowerCase()}` : null,
+      is_deleted: false,
+      add_time: added,
+      update_time: added,
+    }),
+  );
+  const notes: Array<[string, number | null, number | null, number | null, string]> = [
+    // content, deal, org, person, added
+    ['Acme wants the enterprise plan.', 1, 1, null, '2026-02-05T10:00:00Z'],
+    ['Budget confirmed for Q2.', 1, null, null, '2026-03-25T09:00:00Z'],
+    ['Maria prefers email over calls.', null, 1, 1, '2026-04-10T13:00:00Z'],
+    ['Legal asked for our DPA.', 1, 1, null, '2026-05-02T16:30:00Z'],
+    ['Globex is evaluating a competitor.', 2, 2, null, '2026-06-11T08:15:00Z'],
+    ['Sam moved to a new company.', null, null, 8, '2026-09-20T12:00:00Z'],
+  ];
+  notes.forEach(([content, deal, org, person, added], i) =>
+    state.notes.set(i + 1, {
+      id: i + 1,
+      content,
+      user_id: 1 + (i % DEAL_OWNERS),
+      deal_id: deal,
+      person_id: person,
+      org_id: org,
+      project_id: null,
+      active_flag: true,
+      add_time: v1Time(added),
+      update_time: v1Time(added),
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,13 +444,69 @@ export function seedState(token: string): FakePipedriveState {
 
 const pipelineView = (p: FakePipeline) => ({ ...p });
 const stageView = (s: FakeStage) => ({ ...s });
+/** Fields the spec declares as integers (not nullable) are left out when unset, as Pipedrive's answers do. */
+const set = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as T;
+
 const orgView = (o: FakeOrg) => ({
-  ...o,
-  is_deleted: false,
+  id: o.id,
+  name: o.name,
+  owner_id: o.owner_id,
+  add_time: o.add_time,
+  update_time: o.update_time,
+  is_deleted: o.is_deleted,
   visible_to: 3,
-  address: null,
+  ...(o.address ? { address: { value: o.address, locality: 'Springfield' } } : {}),
   label_ids: [],
+  website: o.website,
+  linkedin: null,
+  industry: null,
+  annual_revenue: null,
+  employee_count: null,
   custom_fields: {},
+});
+
+/** Pipedrive splits a person's name at its first space. */
+function nameParts(name: string): { first_name: string; last_name: string } {
+  const at = name.indexOf(' ');
+  return at < 0 ? { first_name: name, last_name: '' } : { first_name: name.slice(0, at), last_name: name.slice(at + 1) };
+}
+
+const personView = (p: FakePerson) => ({
+  ...set({ id: p.id, name: p.name, ...nameParts(p.name), owner_id: p.owner_id, org_id: p.org_id, add_time: p.add_time, update_time: p.update_time }),
+  emails: p.emails.map((e) => ({ ...e })),
+  phones: p.phones.map((e) => ({ ...e })),
+  is_deleted: p.is_deleted,
+  visible_to: 3,
+  label_ids: [],
+  ...(p.job_title ? { job_title: p.job_title } : {}),
+  custom_fields: {},
+});
+
+const activityView = (a: FakeActivity) => ({
+  ...set({
+    id: a.id,
+    subject: a.subject,
+    type: a.type,
+    owner_id: a.owner_id,
+    creator_user_id: a.creator_user_id,
+    is_deleted: a.is_deleted,
+    add_time: a.add_time,
+    update_time: a.update_time,
+    deal_id: a.deal_id,
+    person_id: a.person_id,
+    org_id: a.org_id,
+    project_id: a.project_id,
+    due_date: a.due_date,
+    marked_as_done_time: a.marked_as_done_time,
+    note: a.note,
+  }),
+  due_time: '',
+  duration: '',
+  busy: false,
+  done: a.done,
+  participants: a.person_id ? [{ person_id: a.person_id, primary: true }] : [],
+  public_description: '',
+  priority: 0,
 });
 
 function dealView(d: FakeDeal) {
@@ -791,13 +1039,459 @@ function deals(state: FakePipedriveState, req: RecordedRequest, id?: string): Fa
   throw new PdError(405, 'Method not allowed');
 }
 
-function organizations(state: FakePipedriveState, req: RecordedRequest): FakeResponse {
-  if (req.method !== 'GET') throw new PdError(405, 'Method not allowed');
-  const ids = str(req.query, 'ids')?.split(',').map((x) => Number(x));
+
+// ---------------------------------------------------------------------------------------------
+// Organizations, persons, activities (v2), notes (v1), and the v2 search endpoints
+
+function noteView(n: FakeNote, state: FakePipedriveState) {
+  const user = state.users.get(n.user_id);
+  const deal = n.deal_id === null ? undefined : state.deals.get(n.deal_id);
+  const org = n.org_id === null ? undefined : state.orgs.get(n.org_id);
+  const person = n.person_id === null ? undefined : state.persons.get(n.person_id);
+  return {
+    ...set({ id: n.id, user_id: n.user_id, deal_id: n.deal_id, person_id: n.person_id, org_id: n.org_id, project_id: n.project_id }),
+    active_flag: n.active_flag,
+    add_time: n.add_time,
+    update_time: n.update_time,
+    content: n.content,
+    last_update_user_id: n.user_id,
+    pinned_to_deal_flag: false,
+    pinned_to_organization_flag: false,
+    pinned_to_person_flag: false,
+    pinned_to_project_flag: false,
+    ...(user ? { user: { email: user.email, icon_url: '', is_you: user.id === state.authUserId, name: user.name } } : {}),
+    ...(deal ? { deal: { title: deal.title } } : {}),
+    ...(org ? { organization: { name: org.name } } : {}),
+    ...(person ? { person: { name: person.name } } : {}),
+    ...(n.project_id !== null ? { project: { title: `Project ${n.project_id}` } } : {}),
+  };
+}
+
+/** The ids of `ids=` (at most 100), or undefined. */
+function idsOf(q: Record<string, unknown>): number[] | undefined {
+  const ids = str(q, 'ids')?.split(',').map((x) => Number(x));
   if (ids && ids.length > 100) throw invalid('ids: Must contain at most 100 items');
-  const rows = [...state.orgs.values()].filter((o) => !ids || ids.includes(o.id));
-  const { page, next_cursor } = paginate(rows, req.query, ['id', 'update_time', 'add_time']);
-  return ok(page.map(orgView), { next_cursor });
+  return ids;
+}
+
+function liveUser(state: FakePipedriveState, b: Body, key = 'owner_id'): number | undefined {
+  const id = bodyInt(b, key);
+  if (id !== undefined && !state.users.has(id)) throw invalid(`${key}: User with id ${id} does not exist`);
+  return id;
+}
+
+/** A link to an organization, person or deal: it must exist and not be deleted. */
+function liveLink(state: FakePipedriveState, b: Body, key: 'org_id' | 'person_id' | 'deal_id'): number | null | undefined {
+  if (b[key] === null) return null;
+  const id = bodyInt(b, key);
+  if (id === undefined) return undefined;
+  const found =
+    key === 'org_id' ? state.orgs.get(id) : key === 'person_id' ? state.persons.get(id) : state.deals.get(id);
+  const what = key === 'org_id' ? 'Organization' : key === 'person_id' ? 'Person' : 'Deal';
+  if (!found || found.is_deleted) throw invalid(`${key}: ${what} with id ${id} does not exist`);
+  return id;
+}
+
+function contactPoints(b: Body, key: 'emails' | 'phones'): FakeContactPoint[] | undefined {
+  const v = b[key];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) throw invalid(`${key}: Expected array`);
+  return v.map((p: unknown) => {
+    const point = p as Record<string, unknown>;
+    if (typeof point !== 'object' || point === null || typeof point.value !== 'string') throw invalid(`${key}: Expected objects with a value`);
+    onlyFields(point, ['value', 'primary', 'label']);
+    return { value: point.value, primary: point.primary === true, label: typeof point.label === 'string' ? point.label : 'work' };
+  });
+}
+
+const ORG_FIELDS = ['name', 'owner_id', 'add_time', 'visible_to', 'label_ids', 'address', 'website', 'linkedin', 'industry', 'annual_revenue', 'employee_count', 'custom_fields'];
+
+function organizations(state: FakePipedriveState, req: RecordedRequest, id?: string): FakeResponse {
+  if (id === undefined) {
+    if (req.method === 'GET') {
+      const ids = idsOf(req.query);
+      const owner = int(req.query, 'owner_id');
+      const rows = [...state.orgs.values()].filter((o) => !o.is_deleted && (!ids || ids.includes(o.id)) && (owner === undefined || o.owner_id === owner));
+      const { page, next_cursor } = paginate(rows, req.query, ['id', 'update_time', 'add_time']);
+      return ok(page.map(orgView), { next_cursor });
+    }
+    if (req.method === 'POST') {
+      const b = bodyOf(req);
+      onlyFields(b, ORG_FIELDS);
+      const now = tick(state);
+      const o: FakeOrg = {
+        id: state.nextId.org,
+        name: bodyStr(b, 'name', true)!,
+        owner_id: liveUser(state, b) ?? state.authUserId,
+        website: bodyStr(b, 'website') ?? null,
+        address: null,
+        is_deleted: false,
+        add_time: now,
+        update_time: now,
+      };
+      state.nextId.org++;
+      state.orgs.set(o.id, o);
+      return ok(orgView(o));
+    }
+    throw new PdError(405, 'Method not allowed');
+  }
+  const o = must(state.orgs, pathId(id), 'Organization');
+  if (o.is_deleted && req.method !== 'GET') throw new PdError(404, 'Organization not found');
+  if (req.method === 'GET') return ok(orgView(o));
+  if (req.method === 'PATCH') {
+    const b = bodyOf(req);
+    onlyFields(b, ORG_FIELDS.filter((f) => f !== 'add_time'));
+    const name = bodyStr(b, 'name');
+    if (name !== undefined) o.name = name;
+    const owner = liveUser(state, b);
+    if (owner !== undefined) o.owner_id = owner;
+    if (b.website !== undefined) o.website = b.website === null ? null : bodyStr(b, 'website')!;
+    o.update_time = tick(state);
+    return ok(orgView(o));
+  }
+  throw new PdError(405, 'Method not allowed');
+}
+
+const PERSON_FIELDS = ['name', 'owner_id', 'org_id', 'add_time', 'emails', 'phones', 'visible_to', 'label_ids', 'postal_address', 'notes', 'im', 'birthday', 'job_title', 'marketing_status', 'custom_fields'];
+
+function applyPerson(state: FakePipedriveState, p: FakePerson, b: Body): void {
+  const name = bodyStr(b, 'name');
+  if (name !== undefined) p.name = name;
+  const owner = liveUser(state, b);
+  if (owner !== undefined) p.owner_id = owner;
+  const org = liveLink(state, b, 'org_id');
+  if (org !== undefined) p.org_id = org;
+  p.emails = contactPoints(b, 'emails') ?? p.emails;
+  p.phones = contactPoints(b, 'phones') ?? p.phones;
+  if (b.job_title !== undefined) p.job_title = b.job_title === null ? null : bodyStr(b, 'job_title')!;
+}
+
+function persons(state: FakePipedriveState, req: RecordedRequest, id?: string): FakeResponse {
+  if (id === undefined) {
+    if (req.method === 'GET') {
+      const q = req.query;
+      const ids = idsOf(q);
+      const owner = int(q, 'owner_id');
+      const org = int(q, 'org_id');
+      const rows = [...state.persons.values()].filter(
+        (p) => !p.is_deleted && (!ids || ids.includes(p.id)) && (owner === undefined || p.owner_id === owner) && (org === undefined || p.org_id === org),
+      );
+      const { page, next_cursor } = paginate(rows, q, ['id', 'update_time', 'add_time']);
+      return ok(page.map(personView), { next_cursor });
+    }
+    if (req.method === 'POST') {
+      const b = bodyOf(req);
+      onlyFields(b, PERSON_FIELDS);
+      bodyStr(b, 'name', true);
+      const now = tick(state);
+      const p: FakePerson = {
+        id: state.nextId.person,
+        name: '',
+        owner_id: state.authUserId,
+        org_id: null,
+        emails: [],
+        phones: [],
+        job_title: null,
+        is_deleted: false,
+        add_time: now,
+        update_time: now,
+      };
+      applyPerson(state, p, b);
+      state.nextId.person++;
+      state.persons.set(p.id, p);
+      return ok(personView(p));
+    }
+    throw new PdError(405, 'Method not allowed');
+  }
+  const p = must(state.persons, pathId(id), 'Person');
+  if (p.is_deleted && req.method !== 'GET') throw new PdError(404, 'Person not found');
+  if (req.method === 'GET') return ok(personView(p));
+  if (req.method === 'PATCH') {
+    const b = bodyOf(req);
+    onlyFields(b, PERSON_FIELDS.filter((f) => f !== 'add_time'));
+    applyPerson(state, p, b);
+    p.update_time = tick(state);
+    return ok(personView(p));
+  }
+  throw new PdError(405, 'Method not allowed');
+}
+
+const ACTIVITY_FIELDS = ['subject', 'type', 'owner_id', 'deal_id', 'lead_id', 'person_id', 'org_id', 'project_id', 'due_date', 'due_time', 'duration', 'busy', 'done', 'location', 'participants', 'attendees', 'public_description', 'priority', 'note'];
+
+function applyActivity(state: FakePipedriveState, a: FakeActivity, b: Body, now: string): void {
+  onlyFields(b, ACTIVITY_FIELDS);
+  const type = bodyStr(b, 'type');
+  if (type !== undefined) {
+    if (!state.activityTypes.includes(type)) throw invalid(`type: Activity type '${type}' does not exist`);
+    a.type = type;
+  }
+  const subject = bodyStr(b, 'subject');
+  if (subject !== undefined) a.subject = subject;
+  const owner = liveUser(state, b);
+  if (owner !== undefined) a.owner_id = owner;
+  for (const key of ['deal_id', 'org_id', 'person_id'] as const) {
+    const link = liveLink(state, b, key);
+    if (link !== undefined) a[key] = link;
+  }
+  if (b.project_id !== undefined) a.project_id = b.project_id === null ? null : bodyInt(b, 'project_id')!;
+  if (b.due_date !== undefined) {
+    const v = b.due_date;
+    if (v !== null && (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v))) throw invalid('due_date: Expected date in format YYYY-MM-DD');
+    a.due_date = v as string | null;
+  }
+  const done = bodyBool(b, 'done');
+  if (done !== undefined && done !== a.done) {
+    a.done = done;
+    a.marked_as_done_time = done ? now : null;
+  }
+  if (b.note !== undefined) a.note = b.note === null ? null : String(b.note);
+  a.update_time = now;
+}
+
+function activities(state: FakePipedriveState, req: RecordedRequest, id?: string): FakeResponse {
+  if (id === undefined) {
+    if (req.method === 'GET') {
+      const q = req.query;
+      const ids = idsOf(q);
+      const filters = (['owner_id', 'deal_id', 'person_id', 'org_id'] as const).map((k) => [k, int(q, k)] as const);
+      const doneRaw = str(q, 'done');
+      if (doneRaw !== undefined && doneRaw !== 'true' && doneRaw !== 'false') throw invalid(`done: Expected boolean, received '${doneRaw}'`);
+      const rows = [...state.activities.values()].filter(
+        (a) =>
+          !a.is_deleted &&
+          (!ids || ids.includes(a.id)) &&
+          filters.every(([k, v]) => v === undefined || a[k] === v) &&
+          (doneRaw === undefined || a.done === (doneRaw === 'true')),
+      );
+      const { page, next_cursor } = paginate(rows, q, ['id', 'update_time', 'add_time', 'due_date']);
+      return ok(page.map(activityView), { next_cursor });
+    }
+    if (req.method === 'POST') {
+      const b = bodyOf(req);
+      const now = tick(state);
+      const a: FakeActivity = {
+        id: state.nextId.activity,
+        subject: '',
+        type: 'task',
+        owner_id: state.authUserId,
+        creator_user_id: state.authUserId,
+        deal_id: null,
+        person_id: null,
+        org_id: null,
+        project_id: null,
+        due_date: null,
+        done: false,
+        marked_as_done_time: null,
+        note: null,
+        is_deleted: false,
+        add_time: now,
+        update_time: now,
+      };
+      applyActivity(state, a, b, now);
+      // Pipedrive names an activity without a subject after its type.
+      if (!a.subject) a.subject = a.type[0].toUpperCase() + a.type.slice(1);
+      state.nextId.activity++;
+      state.activities.set(a.id, a);
+      return ok(activityView(a));
+    }
+    throw new PdError(405, 'Method not allowed');
+  }
+  const a = must(state.activities, pathId(id), 'Activity');
+  if (a.is_deleted && req.method !== 'GET') throw new PdError(404, 'Activity not found');
+  if (req.method === 'GET') return ok(activityView(a));
+  if (req.method === 'PATCH') {
+    applyActivity(state, a, bodyOf(req), tick(state));
+    return ok(activityView(a));
+  }
+  throw new PdError(405, 'Method not allowed');
+}
+
+const NOTE_FIELDS = ['content', 'lead_id', 'deal_id', 'person_id', 'org_id', 'project_id', 'task_id', 'user_id', 'add_time', 'pinned_to_lead_flag', 'pinned_to_deal_flag', 'pinned_to_organization_flag', 'pinned_to_person_flag', 'pinned_to_project_flag', 'pinned_to_task_flag'];
+const NOTE_SORT = ['id', 'user_id', 'deal_id', 'person_id', 'org_id', 'content', 'add_time', 'update_time'] as const;
+
+function applyNote(state: FakePipedriveState, n: FakeNote, b: Body): void {
+  onlyFields(b, NOTE_FIELDS);
+  const content = bodyStr(b, 'content');
+  if (content !== undefined) n.content = content;
+  const user = liveUser(state, b, 'user_id');
+  if (user !== undefined) n.user_id = user;
+  for (const key of ['deal_id', 'org_id', 'person_id'] as const) {
+    const link = liveLink(state, b, key);
+    if (link !== undefined) n[key] = link;
+  }
+  if (b.project_id !== undefined) n.project_id = bodyInt(b, 'project_id')!;
+}
+
+/** v1 offset pages: `start` (default 0) and `limit` in, additional_data.pagination out. */
+function offsetPage<T>(rows: T[], q: Record<string, unknown>) {
+  const start = int(q, 'start') ?? 0;
+  const limit = int(q, 'limit') ?? 100;
+  if (limit < 1 || limit > 500) throw invalid('limit: Must be between 1 and 500');
+  const page = rows.slice(start, start + limit);
+  const more = start + limit < rows.length;
+  return { page, pagination: { start, limit, more_items_in_collection: more, ...(more ? { next_start: start + limit } : {}) } };
+}
+
+function notes(state: FakePipedriveState, req: RecordedRequest, id?: string): FakeResponse {
+  if (id === undefined) {
+    if (req.method === 'GET') {
+      const q = req.query;
+      const filters = (['user_id', 'deal_id', 'person_id', 'org_id', 'project_id'] as const).map((k) => [k, int(q, k)] as const);
+      const rows = [...state.notes.values()].filter((n) => n.active_flag && filters.every(([k, v]) => v === undefined || n[k] === v));
+      // sort: "field DIR, field DIR", applied in order; ties by id ascending.
+      const keys = (str(q, 'sort') ?? 'id ASC').split(',').map((part) => {
+        const [field, dir = 'ASC'] = part.trim().split(/\s+/);
+        if (!(NOTE_SORT as readonly string[]).includes(field) || !/^(ASC|DESC)$/i.test(dir)) throw invalid(`sort: Invalid sort '${part.trim()}'`);
+        return { field: field as (typeof NOTE_SORT)[number], sign: /^desc$/i.test(dir) ? -1 : 1 };
+      });
+      rows.sort((a, b) => {
+        for (const k of keys) {
+          const x = a[k.field] ?? '';
+          const y = b[k.field] ?? '';
+          if (x !== y) return (x < y ? -1 : 1) * k.sign;
+        }
+        return a.id - b.id;
+      });
+      const { page, pagination } = offsetPage(rows, q);
+      return ok(page.map((n) => noteView(n, state)), { pagination });
+    }
+    if (req.method === 'POST') {
+      const b = bodyOf(req);
+      bodyStr(b, 'content', true);
+      if (!['deal_id', 'person_id', 'org_id', 'project_id', 'lead_id', 'task_id'].some((k) => b[k] !== undefined)) {
+        throw invalid('Note must be attached to a deal, lead, person, organization, project or task');
+      }
+      const now = v1Time(tick(state));
+      const n: FakeNote = {
+        id: state.nextId.note,
+        content: '',
+        user_id: state.authUserId,
+        deal_id: null,
+        person_id: null,
+        org_id: null,
+        project_id: null,
+        active_flag: true,
+        add_time: now,
+        update_time: now,
+      };
+      applyNote(state, n, b);
+      state.nextId.note++;
+      state.notes.set(n.id, n);
+      return ok(noteView(n, state));
+    }
+    throw new PdError(405, 'Method not allowed');
+  }
+  const n = must(state.notes, pathId(id), 'Note');
+  if (!n.active_flag) throw new PdError(404, 'Note not found');
+  if (req.method === 'GET') return ok(noteView(n, state));
+  if (req.method === 'PUT') {
+    applyNote(state, n, bodyOf(req));
+    n.update_time = v1Time(tick(state));
+    return ok(noteView(n, state));
+  }
+  throw new PdError(405, 'Method not allowed');
+}
+
+/**
+ * /deals/search, /organizations/search, /persons/search: `term` (2+ characters, or 1 with
+ * exact_match) in the fields asked for, hits best first ({result_score, item}), cursor paged.
+ */
+function search(state: FakePipedriveState, req: RecordedRequest, kind: 'deals' | 'organizations' | 'persons'): FakeResponse {
+  if (req.method !== 'GET') throw new PdError(405, 'Method not allowed');
+  const q = req.query;
+  const term = str(q, 'term');
+  const exact = str(q, 'exact_match') === 'true';
+  if (term === undefined) throw invalid("term: Parameter 'term' is required");
+  if (term.length < (exact ? 1 : 2)) throw invalid('term: Must be at least 2 characters long');
+  const allowed = { deals: ['custom_fields', 'notes', 'title'], organizations: ['address', 'custom_fields', 'notes', 'name'], persons: ['custom_fields', 'email', 'notes', 'phone', 'name'] }[kind];
+  const fields = (str(q, 'fields') ?? allowed.join(',')).split(',');
+  for (const f of fields) if (!allowed.includes(f)) throw invalid(`fields: Invalid field '${f}'`);
+  const needle = term.toLowerCase();
+  const score = (values: Array<string | null | undefined>): number => {
+    let best = 0;
+    for (const v of values) {
+      const t = v?.toLowerCase();
+      if (!t) continue;
+      if (t === needle) best = Math.max(best, 1);
+      else if (!exact && t.startsWith(needle)) best = Math.max(best, 0.8);
+      else if (!exact && t.includes(needle)) best = Math.max(best, 0.5);
+    }
+    return best;
+  };
+  let hits: Array<{ result_score: number; item: Record<string, unknown> }>;
+  if (kind === 'deals') {
+    const orgFilter = int(q, 'organization_id');
+    hits = [...state.deals.values()]
+      .filter((d) => !d.is_deleted && (orgFilter === undefined || d.org_id === orgFilter))
+      .map((d) => {
+        const org = d.org_id === null ? undefined : state.orgs.get(d.org_id);
+        return {
+          result_score: fields.includes('title') ? score([d.title]) : 0,
+          item: {
+            id: d.id,
+            type: 'deal',
+            title: d.title,
+            value: d.value,
+            currency: d.currency,
+            status: d.status,
+            visible_to: 3,
+            owner: { id: d.owner_id },
+            stage: { id: d.stage_id, name: state.stages.get(d.stage_id)?.name ?? '' },
+            person: null,
+            organization: org ? { id: org.id, name: org.name } : null,
+            custom_fields: [],
+            notes: [],
+            is_archived: false,
+          },
+        };
+      });
+  } else if (kind === 'organizations') {
+    hits = [...state.orgs.values()]
+      .filter((o) => !o.is_deleted)
+      .map((o) => ({
+        result_score: Math.max(fields.includes('name') ? score([o.name]) : 0, fields.includes('address') ? score([o.address]) : 0),
+        item: { id: o.id, type: 'organization', name: o.name, ...(o.address ? { address: o.address } : {}), visible_to: 3, owner: { id: o.owner_id }, custom_fields: [], notes: [] },
+      }));
+  } else {
+    const orgFilter = int(q, 'organization_id');
+    hits = [...state.persons.values()]
+      .filter((p) => !p.is_deleted && (orgFilter === undefined || p.org_id === orgFilter))
+      .map((p) => {
+        const org = p.org_id === null ? undefined : state.orgs.get(p.org_id);
+        return {
+          result_score: Math.max(
+            fields.includes('name') ? score([p.name]) : 0,
+            fields.includes('email') ? score(p.emails.map((e) => e.value)) : 0,
+            fields.includes('phone') ? score(p.phones.map((e) => e.value)) : 0,
+          ),
+          item: {
+            id: p.id,
+            type: 'person',
+            name: p.name,
+            phones: p.phones.map((e) => e.value),
+            emails: p.emails.map((e) => e.value),
+            visible_to: 3,
+            owner: { id: p.owner_id },
+            ...(org ? { organization: { id: org.id, name: org.name } } : {}),
+            custom_fields: [],
+            notes: [],
+          },
+        };
+      });
+  }
+  const ranked = hits.filter((h) => h.result_score > 0).sort((a, b) => b.result_score - a.result_score || Number(a.item.id) - Number(b.item.id));
+  const limit = int(q, 'limit') ?? 100;
+  if (limit < 1 || limit > 500) throw invalid('limit: Must be between 1 and 500');
+  const raw = str(q, 'cursor');
+  let start = 0;
+  if (raw !== undefined) {
+    const m = /^s(\d+)$/.exec(Buffer.from(raw, 'base64url').toString('utf8'));
+    if (!m) throw invalid('cursor: Invalid cursor');
+    start = Number(m[1]);
+  }
+  const page = ranked.slice(start, start + limit);
+  const next_cursor = start + limit < ranked.length ? Buffer.from(`s${start + limit}`).toString('base64url') : null;
+  return ok({ items: page }, { next_cursor });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -894,10 +1588,19 @@ export interface FakePipedriveOptions {
   basePath?: string;
 }
 
+/** An answer a handler gave (before any injected fault replaced it). */
+export interface FakeAnswer {
+  request: RecordedRequest;
+  status: number;
+  body: unknown;
+}
+
 export interface FakePipedrive {
   url: string;
   server: FakeServer;
   state: FakePipedriveState;
+  /** Every answer the handlers gave, in order (faults injected by FakeServer are not in it). */
+  answers: FakeAnswer[];
   /**
    * Holds the next answers until `n` requests have reached the handler (or `timeoutMs` passed):
    * proves requests were in flight together without timing thresholds. `reached()` tells which.
@@ -915,17 +1618,21 @@ export async function startFakePipedrive(opts: FakePipedriveOptions = {}): Promi
   const burst = opts.burstLimit ?? 20;
   const state = seedState(token);
   const recent: number[] = [];
-  let gate: { n: number; arrived: number; reached: boolean; open: Promise<void>; release: () => void } | undefined;
+  const answers: FakeAnswer[] = [];
 
   const route = (req: RecordedRequest): FakeResponse => {
     const supplied = req.headers['x-api-token'] ?? req.query.api_token;
     if (supplied !== state.token) throw new PdError(401, 'unauthorized access');
     const p = req.path;
     let m: RegExpExecArray | null;
+    if ((m = /^\/api\/v2\/(deals|organizations|persons)\/search$/.exec(p))) return search(state, req, m[1] as 'deals' | 'organizations' | 'persons');
     if ((m = /^\/api\/v2\/pipelines(?:\/([^/]+))?$/.exec(p))) return pipelines(state, req, m[1]);
     if ((m = /^\/api\/v2\/stages(?:\/([^/]+))?$/.exec(p))) return stages(state, req, m[1]);
     if ((m = /^\/api\/v2\/deals(?:\/([^/]+))?$/.exec(p))) return deals(state, req, m[1]);
-    if (p === '/api/v2/organizations') return organizations(state, req);
+    if ((m = /^\/api\/v2\/organizations(?:\/([^/]+))?$/.exec(p))) return organizations(state, req, m[1]);
+    if ((m = /^\/api\/v2\/persons(?:\/([^/]+))?$/.exec(p))) return persons(state, req, m[1]);
+    if ((m = /^\/api\/v2\/activities(?:\/([^/]+))?$/.exec(p))) return activities(state, req, m[1]);
+    if ((m = /^\/api\/v1\/notes(?:\/([^/]+))?$/.exec(p))) return notes(state, req, m[1]);
     if (p === '/api/v1/users' && req.method === 'GET') {
       return ok([...state.users.values()].map((u) => userView(u, state)));
     }
@@ -937,15 +1644,6 @@ export async function startFakePipedrive(opts: FakePipedriveOptions = {}): Promi
   };
 
   const server = new FakeServer(async (req) => {
-    if (gate) {
-      const g = gate;
-      g.arrived += 1;
-      if (g.arrived >= g.n) {
-        g.reached = true;
-        g.release();
-      }
-      await g.open;
-    }
     // Rolling 2-second burst window, per token, as Pipedrive counts it.
     const now = Date.now();
     while (recent.length && recent[0] <= now - WINDOW_MS) recent.shift();
@@ -961,13 +1659,18 @@ export async function startFakePipedrive(opts: FakePipedriveOptions = {}): Promi
     }
     try {
       const answer = route(req);
+      answers.push({ request: req, status: answer.status, body: answer.body });
       const env = answer.body as { additional_data?: { next_cursor?: string | null } } | undefined;
       if (state.loopCursor.has(req.path) && typeof req.query.cursor === 'string' && env?.additional_data?.next_cursor) {
         env.additional_data.next_cursor = req.query.cursor;
       }
       return { ...answer, headers: { ...headers, ...answer.headers } };
     } catch (e) {
-      if (e instanceof PdError) return { status: e.status, headers, body: errorBody(e.status, e.error, e.extra) };
+      if (e instanceof PdError) {
+        const body = errorBody(e.status, e.error, e.extra);
+        answers.push({ request: req, status: e.status, body });
+        return { status: e.status, headers, body };
+      }
       throw e;
     }
   });
@@ -979,22 +1682,8 @@ export async function startFakePipedrive(opts: FakePipedriveOptions = {}): Promi
     url,
     server,
     state,
-    barrier(n, timeoutMs = 5000) {
-      let release!: () => void;
-      const open = new Promise<void>((resolve) => (release = resolve));
-      const g = { n, arrived: 0, reached: false, open, release };
-      const timer = setTimeout(release, timeoutMs);
-      timer.unref();
-      void open.then(() => {
-        clearTimeout(timer);
-        if (gate === g) gate = undefined;
-      });
-      gate = g;
-      return { reached: () => g.reached, arrived: () => g.arrived };
-    },
-    stop: () => {
-      gate?.release();
-      return server.stop();
-    },
+    answers,
+    barrier: (n, timeoutMs) => server.barrier(n, timeoutMs),
+    stop: () => server.stop(),
   };
 }

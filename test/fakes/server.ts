@@ -69,6 +69,7 @@ export class FakeServer {
 
   private readonly handler: (req: RecordedRequest) => FakeResponse | Promise<FakeResponse>;
   private faults: PendingFault[] = [];
+  private gate?: { n: number; arrived: number; reached: boolean; open: Promise<void>; release: () => void };
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
 
@@ -79,6 +80,24 @@ export class FakeServer {
   /** Queue a fault for the next `times` (default 1) requests that satisfy `match` (default: any). */
   inject(fault: Fault, opts: { times?: number; match?: (r: RecordedRequest) => boolean } = {}): void {
     this.faults.push({ fault, remaining: opts.times ?? 1, match: opts.match });
+  }
+
+  /**
+   * Holds the next answers until `n` requests have reached the handler (or `timeoutMs` passed):
+   * proves requests were in flight together without timing thresholds. `reached()` tells which.
+   */
+  barrier(n: number, timeoutMs = 5000): { reached(): boolean; arrived(): number } {
+    let release!: () => void;
+    const open = new Promise<void>((resolve) => (release = resolve));
+    const g = { n, arrived: 0, reached: false, open, release };
+    const timer = setTimeout(release, timeoutMs);
+    timer.unref();
+    void open.then(() => {
+      clearTimeout(timer);
+      if (this.gate === g) this.gate = undefined;
+    });
+    this.gate = g;
+    return { reached: () => g.reached, arrived: () => g.arrived };
   }
 
   start(): Promise<string> {
@@ -114,6 +133,7 @@ export class FakeServer {
   }
 
   stop(): Promise<void> {
+    this.gate?.release();
     const server = this.server;
     this.server = undefined;
     if (!server) return Promise.resolve();
@@ -174,6 +194,15 @@ export class FakeServer {
 
     if (this.latencyMs > 0) await sleepUnlessClosed(this.latencyMs, res);
     const runHandler = async (): Promise<FakeResponse> => {
+      const g = this.gate;
+      if (g) {
+        g.arrived += 1;
+        if (g.arrived >= g.n) {
+          g.reached = true;
+          g.release();
+        }
+        await g.open;
+      }
       try {
         return await this.handler(recorded);
       } catch (e) {

@@ -1,5 +1,6 @@
 /**
- * A stateful fake of Truto's unified CRM API (provider-apis.md §1) on FakeServer: Bearer auth,
+ * A stateful fake of Truto's unified CRM API (provider-apis.md §1, and Truto's unified CRM object
+ * pages for accounts, contacts, users, notes, tasks and engagements) on FakeServer: Bearer auth,
  * `integrated_account_id` on every call, list envelopes with limit + next_cursor, bare objects for
  * get/create/update, `{id}` for delete, Truto's error bodies (remote errors with
  * truto_is_remote_error, raw_response and truto_error_insight), Idempotency-Key replay, and the
@@ -9,8 +10,29 @@
  */
 import { FakeServer, type FakeResponse, type RecordedRequest } from './server.js';
 
-export type FakeTrutoResource = 'stages' | 'pipelines' | 'projects' | 'opportunities';
-const RESOURCES: readonly FakeTrutoResource[] = ['stages', 'pipelines', 'projects', 'opportunities'];
+export type FakeTrutoResource =
+  | 'stages'
+  | 'pipelines'
+  | 'projects'
+  | 'opportunities'
+  | 'accounts'
+  | 'contacts'
+  | 'users'
+  | 'notes'
+  | 'tasks'
+  | 'engagements';
+const RESOURCES: readonly FakeTrutoResource[] = [
+  'stages',
+  'pipelines',
+  'projects',
+  'opportunities',
+  'accounts',
+  'contacts',
+  'users',
+  'notes',
+  'tasks',
+  'engagements',
+];
 
 export type Rec = Record<string, unknown> & { id: string };
 
@@ -34,6 +56,8 @@ export interface FakeTrutoState {
   maxLimit: number;
   /** Resources whose pages after the first answer the cursor they were asked with again (a looping upstream). */
   loopCursor: Set<FakeTrutoResource>;
+  /** Resources the integration behind the account does not have: Truto answers 404 for them. */
+  unsupported: Set<FakeTrutoResource>;
   defaultLimit: number;
   /** Deterministic clock tick for created_at/updated_at. */
   tick: number;
@@ -95,7 +119,8 @@ export async function startFakeTruto(opts: FakeTrutoOptions = {}): Promise<FakeT
 }
 
 // ---------------------------------------------------------------------------------------------
-// Seed data: 3 pipelines, 11 stages, 60 opportunities, 30 projects.
+// Seed data: 3 pipelines, 11 stages, 60 opportunities, 30 projects; 5 users, 12 accounts,
+// 7 contacts, and notes, tasks (some overdue, some done) and engagements on deals and accounts.
 
 const USERS = [
   { id: 'u1', name: 'Ada Lovelace' },
@@ -118,15 +143,23 @@ function createState(token: string, integratedAccountId: string): FakeTrutoState
   const state: FakeTrutoState = {
     token,
     integratedAccountId,
-    records: { stages: new Map(), pipelines: new Map(), projects: new Map(), opportunities: new Map() },
-    requiredOnCreate: { stages: ['name'], pipelines: ['name'], projects: ['name'], opportunities: ['name'] },
-    requiredOnUpdate: { stages: [], pipelines: [], projects: [], opportunities: [] },
+    records: Object.fromEntries(RESOURCES.map((r) => [r, new Map()])) as FakeTrutoState['records'],
+    requiredOnCreate: {
+      ...(Object.fromEntries(RESOURCES.map((r) => [r, []])) as unknown as Record<FakeTrutoResource, string[]>),
+      stages: ['name'],
+      pipelines: ['name'],
+      projects: ['name'],
+      opportunities: ['name'],
+      accounts: ['name'],
+    },
+    requiredOnUpdate: Object.fromEntries(RESOURCES.map((r) => [r, []])) as unknown as Record<FakeTrutoResource, string[]>,
     partialWrites: new Set(),
     remoteQueries: [],
     idempotency: new Map(),
     failAfterCommit: [],
     maxLimit: 100,
     loopCursor: new Set(),
+    unsupported: new Set(),
     defaultLimit: 20,
     tick: 1000,
     nextId: 5000,
@@ -236,9 +269,106 @@ function createState(token: string, integratedAccountId: string): FakeTrutoState
       remote_data: { PROJECT_ID: 4000 + i, PROJECT_NAME: `Project ${i + 1}`, STATUS: status.toUpperCase() },
     });
   }
+  seedRecords(state);
   // Drop undefined keys so records look like JSON from the wire.
-  for (const r of state.records.projects.values()) for (const k of Object.keys(r)) if (r[k] === undefined) delete r[k];
+  for (const resource of RESOURCES) {
+    for (const r of state.records[resource].values()) for (const k of Object.keys(r)) if (r[k] === undefined) delete r[k];
+  }
   return state;
+}
+
+/** People who own records; Ana owns none of the seeded deals, so she shows only where a test puts her. */
+const DIRECTORY = [
+  { ...USERS[0], email: 'ada@example.com', is_active: true },
+  { ...USERS[1], email: 'grace@example.com', is_active: true },
+  { ...USERS[2], email: 'alan@example.com', is_active: false },
+  { id: 'u4', name: 'Ana Patel', email: 'ana.patel@example.com', is_active: true },
+  { id: 'u5', name: 'Ben Ortiz', email: 'ben@example.com', is_active: true },
+];
+
+const MORE_ACCOUNTS = ['Acme Logistics', 'Hooli', 'Initrode', 'Soylent', 'Stark Industries', 'Wayne Enterprises', 'Wonka', 'Acme Labs'];
+const INDUSTRIES = ['Manufacturing', 'Software', 'Finance', 'Retail'];
+const PEOPLE: Array<[string, string, string]> = [
+  ['Maria', 'Lopez', 'CTO'],
+  ['John', 'Reed', 'Buyer'],
+  ['Chen', 'Wei', 'CFO'],
+  ['Priya', 'Nair', 'Head of Sales'],
+  ['Tom', 'Baker', 'Engineer'],
+  ['Lena', 'Fischer', 'COO'],
+  ['Sam', 'Okafor', 'Analyst'],
+];
+
+function seedRecords(state: FakeTrutoState): void {
+  for (const u of DIRECTORY) {
+    state.records.users.set(u.id, {
+      ...u,
+      created_at: stamp(0),
+      updated_at: stamp(1),
+      remote_data: { id: u.id, name: u.name, email: u.email, active: u.is_active },
+    });
+  }
+  [...ACCOUNTS, ...MORE_ACCOUNTS.map((name, i) => ({ id: `a${i + 5}`, name }))].forEach((a, i) => {
+    const slug = a.name.toLowerCase().replace(/[^a-z]+/g, '');
+    const owner = USERS[i % USERS.length];
+    state.records.accounts.set(a.id, {
+      id: a.id,
+      name: a.name,
+      website: `https://www.${slug}.example/`,
+      industry: INDUSTRIES[i % INDUSTRIES.length],
+      owner: { id: owner.id, name: owner.name },
+      created_at: stamp(i),
+      updated_at: stamp(i + 5),
+      remote_data: { id: a.id, name: a.name, domain: `${slug}.example` },
+    });
+  });
+  PEOPLE.forEach(([first, last, title], i) => {
+    const account = ACCOUNTS[i % ACCOUNTS.length];
+    const slug = account.name.toLowerCase().replace(/[^a-z]+/g, '');
+    const id = `c${i}`;
+    state.records.contacts.set(id, {
+      id,
+      first_name: first,
+      last_name: last,
+      name: `${first} ${last}`,
+      title,
+      account: { id: account.id, name: account.name },
+      owner: { id: USERS[i % USERS.length].id, name: USERS[i % USERS.length].name },
+      email_addresses: [{ email: `${first.toLowerCase()}@${slug}.example`, type: 'work' }],
+      phone_numbers: [{ number: `+1 555 01${String(i).padStart(2, '0')}`, type: 'work' }],
+      created_at: stamp(i),
+      updated_at: stamp(i + 3),
+      remote_data: { id, firstName: first, lastName: last },
+    });
+  });
+  const deal = (id: string) => {
+    const o = state.records.opportunities.get(id)!;
+    return { id, name: String(o.name) };
+  };
+  const account = (id: string) => ({ id, name: state.records.accounts.get(id)!.name as string });
+  // Deal 100 (Acme Corp) has a note, an overdue open task, a done task and a call.
+  const notes: Rec[] = [
+    { id: 'n1', title: 'Kick-off', content: 'Acme wants a pilot in Q2.', opportunity: [deal('100')], account: account('a1'), contact: [{ id: 'c0' }], owner: { id: 'u1' } },
+    { id: 'n2', content: 'Globex asked for references.', opportunity: [deal('101')], account: account('a2'), owner: { id: 'u2' } },
+    { id: 'n3', title: 'Account review', content: 'Initech renews in March.', account: account('a3'), owner: { id: 'u3' } },
+  ];
+  const tasks: Rec[] = [
+    { id: 't1', subject: 'Send pilot terms', content: 'Draft and send', due_date: '2026-01-20T00:00:00.000Z', status: 'open', opportunity: [deal('100')], account: account('a1'), owner: { id: 'u1', name: 'Ada Lovelace' } },
+    { id: 't2', subject: 'Book demo', due_date: '2026-01-10T00:00:00.000Z', status: 'completed', completed_at: stamp(200), opportunity: [deal('100')], owner: { id: 'u2', name: 'Grace Hopper' } },
+    { id: 't3', subject: 'Renewal call prep', due_date: '2099-01-01T00:00:00.000Z', status: 'open', account: account('a3'), owner: { id: 'u3', name: 'Alan Turing' } },
+  ];
+  const engagements: Rec[] = [
+    { id: 'e1', engagement_type: 'call', subject: 'Discovery call', content: 'Budget confirmed.', start_time: '2026-01-05T15:00:00.000Z', opportunity: [deal('100')], account: account('a1'), contact: [{ id: 'c0' }], owner: { id: 'u1' } },
+    { id: 'e2', engagement_type: 'meeting', subject: 'Onsite workshop', start_time: '2026-02-01T09:00:00.000Z', account: account('a2'), project: { id: 'pr-002' }, owner: { id: 'u2' } },
+    // A Capsule-style note engagement: the same note is served by /notes, so activities leave it out.
+    { id: 'e3', engagement_type: 'note', content: 'Logged as an entry', opportunity: [deal('100')], owner: { id: 'u1' } },
+  ];
+  const seed = (resource: FakeTrutoResource, recs: Rec[], at: number) =>
+    recs.forEach((r, i) =>
+      state.records[resource].set(r.id, { ...r, created_at: stamp(at + i * 3), updated_at: stamp(at + i * 3 + 1), remote_data: { id: r.id } }),
+    );
+  seed('notes', notes, 100);
+  seed('tasks', tasks, 101);
+  seed('engagements', engagements, 102);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,6 +425,9 @@ export function handle(state: FakeTrutoState, req: RecordedRequest): FakeRespons
 
   const route = parseRoute(req.path);
   if (!route) return trutoError(404, `Route ${req.method} ${req.path} not found`);
+  if (state.unsupported.has(route.resource)) {
+    return trutoError(404, `The unified resource ${route.resource} is not available for this integrated account`);
+  }
 
   const accountId = req.query.integrated_account_id;
   if (typeof accountId !== 'string' || accountId === '') {
@@ -369,7 +502,20 @@ function refId(v: unknown): string | undefined {
 }
 
 function matches(rec: Rec, resource: FakeTrutoResource, q: Record<string, unknown>): boolean {
-  for (const field of ['pipeline', 'stage', 'owner', 'account']) {
+  // Links that are lists (a note's contacts, a task's deals): the record has the one asked for.
+  for (const field of ['contact', 'opportunity']) {
+    const want = refId(q[field]);
+    if (want === undefined) continue;
+    const list = Array.isArray(rec[field]) ? (rec[field] as unknown[]) : [];
+    if (!list.some((x) => refId(x) === want)) return false;
+  }
+  // Users only: a whole address, any case.
+  if (typeof q.email === 'string' && String(rec.email ?? '').toLowerCase() !== q.email.toLowerCase()) return false;
+  // Truto documents search_term on projects (Capsule); the fake's CRM ignores it elsewhere, as a CRM without it would.
+  if (resource === 'projects' && typeof q.search_term === 'string') {
+    if (!String(rec.name ?? '').toLowerCase().includes(q.search_term.toLowerCase())) return false;
+  }
+  for (const field of ['pipeline', 'stage', 'owner', 'account', 'project']) {
     const want = refId(q[field]);
     if (want === undefined) continue;
     if (resource === 'opportunities' && field === 'pipeline') {
@@ -483,6 +629,12 @@ function missingFieldsError(resource: FakeTrutoResource, missing: string[]): Fak
 }
 
 const WRITABLE: Record<FakeTrutoResource, string[]> = {
+  accounts: ['name', 'description', 'industry', 'website', 'owner', 'custom_fields'],
+  contacts: ['first_name', 'last_name', 'name', 'title', 'account', 'owner', 'email_addresses', 'phone_numbers', 'custom_fields'],
+  users: ['name', 'email', 'is_active'],
+  notes: ['title', 'content', 'owner', 'account', 'contact', 'opportunity', 'visibility'],
+  tasks: ['subject', 'content', 'due_date', 'status', 'completed_at', 'owner', 'account', 'contact', 'opportunity'],
+  engagements: ['engagement_type', 'subject', 'content', 'start_time', 'end_time', 'status', 'owner', 'account', 'contact', 'opportunity', 'project'],
   stages: ['name', 'position', 'pipeline', 'status'],
   pipelines: ['name', 'entity'],
   opportunities: ['name', 'description', 'amount', 'currency', 'owner', 'account', 'contact', 'stage', 'pipeline', 'status', 'tags', 'custom_fields', 'close_date'],
@@ -491,14 +643,22 @@ const WRITABLE: Record<FakeTrutoResource, string[]> = {
 
 /** Fills names into refs the fake knows, like Truto's unified read-back would. */
 function resolveRefs(state: FakeTrutoState, resource: FakeTrutoResource, rec: Rec): void {
-  const named = (v: unknown, from: Map<string, Rec> | Array<{ id: string; name: string }>) => {
+  const named = (v: unknown, from: Map<string, Rec>) => {
     const id = refId(v);
     if (id === undefined) return v;
-    const hit = Array.isArray(from) ? from.find((x) => x.id === id) : from.get(id);
+    const hit = from.get(id);
     return hit ? { id, name: hit.name } : { id };
   };
-  if (rec.owner !== undefined) rec.owner = named(rec.owner, USERS);
-  if (rec.account !== undefined) rec.account = named(rec.account, ACCOUNTS);
+  if (rec.owner !== undefined) rec.owner = named(rec.owner, state.records.users);
+  if (rec.account !== undefined) rec.account = named(rec.account, state.records.accounts);
+  if (resource === 'notes' || resource === 'tasks' || resource === 'engagements') {
+    for (const [field, from] of [
+      ['contact', state.records.contacts],
+      ['opportunity', state.records.opportunities],
+    ] as const) {
+      if (Array.isArray(rec[field])) rec[field] = (rec[field] as unknown[]).map((x) => named(x, from));
+    }
+  }
   if (resource === 'opportunities' || resource === 'stages') {
     if (rec.pipeline !== undefined) rec.pipeline = named(rec.pipeline, state.records.pipelines);
   }
@@ -523,6 +683,10 @@ function write(state: FakeTrutoState, resource: FakeTrutoResource, id: string | 
   const required = req.method === 'POST' ? state.requiredOnCreate[resource] : state.requiredOnUpdate[resource];
   const missing = missingFields(b, required);
   if (missing.length) return missingFieldsError(resource, missing);
+  // Truto's notes/create: "Either title or content is required".
+  if (resource === 'notes' && req.method === 'POST' && missingFields(b, ['title']).length && missingFields(b, ['content']).length) {
+    return missingFieldsError(resource, ['content']);
+  }
 
   // Referential checks a CRM would make.
   const stageRef = refId(b.stage);
@@ -541,6 +705,7 @@ function write(state: FakeTrutoState, resource: FakeTrutoResource, id: string | 
     rec = { id: resource === 'projects' ? `pr-${state.nextId}` : String(state.nextId), created_at: stamp(state.tick) };
     if (resource === 'stages') rec.status = 'active';
     if (resource === 'opportunities') rec.status = 'open';
+    if (resource === 'tasks') rec.status = 'open';
   } else {
     const existing = store.get(id!);
     if (!existing) return notFound(resource, id!);
@@ -548,6 +713,12 @@ function write(state: FakeTrutoState, resource: FakeTrutoResource, id: string | 
   }
   for (const f of WRITABLE[resource]) if (b[f] !== undefined) rec[f] = structuredClone(b[f]);
   rec.updated_at = stamp(state.tick);
+  // A contact's full name follows its parts; a task completed now has a completion time.
+  if (resource === 'contacts' && (b.first_name !== undefined || b.last_name !== undefined) && b.name === undefined) {
+    rec.name = [rec.first_name, rec.last_name].filter((x) => typeof x === 'string' && x).join(' ');
+  }
+  if (resource === 'tasks' && b.status !== undefined) rec.completed_at = b.status === 'completed' ? stamp(state.tick) : undefined;
+  if (rec.completed_at === undefined) delete rec.completed_at;
   // Opportunities moved to a stage follow the stage's pipeline, as in CRMs with pipelines.
   if (resource === 'opportunities' && stageRef !== undefined && pipelineRef === undefined) {
     const st = state.records.stages.get(stageRef);

@@ -96,6 +96,13 @@ export async function listAll(
 /** The record lines of a concise list text ("- ..."). */
 export const recordLines = (text: string): string[] => text.split('\n').filter((l) => l.startsWith('- '));
 
+/** "Name (12)" -> "12", as an agent reads an id from a line of text (ids such as note-7 too). */
+export function idIn(line: string | undefined, what: string): string {
+  const m = line ? /\(([\w-]+)\)/.exec(line) : null;
+  if (!m) throw new Error(`no id for ${what} in: ${line}`);
+  return m[1];
+}
+
 /** "Name (id)", as every text names a record. */
 export const named = (r: S): string => `${r.name} (${r.id})`;
 

@@ -99,6 +99,38 @@ describe('config', () => {
     ).toThrow(/TRUTO_INTEGRATION must be one of capsule/);
   });
 
+  it('Outreach: an access token, or the OAuth client and refresh token (all three), and never echoes them', () => {
+    expect(() => load([], { CRM_PROVIDER: 'outreach' })).toThrow(
+      'OUTREACH_ACCESS_TOKEN is not set; it is needed for Outreach (or give OUTREACH_CLIENT_ID, OUTREACH_CLIENT_SECRET and OUTREACH_REFRESH_TOKEN so crm-mcp gets and renews tokens itself).',
+    );
+    expect(load([], { CRM_PROVIDER: 'outreach', OUTREACH_ACCESS_TOKEN: 'at-1', OUTREACH_BASE_URL: 'http://127.0.0.1:9/api/v2/' }).connections[0]).toEqual({
+      name: 'outreach',
+      provider: 'outreach',
+      accessToken: 'at-1',
+      oauth: undefined,
+      baseUrl: 'http://127.0.0.1:9/api/v2',
+    });
+    const oauth = { OUTREACH_CLIENT_ID: 'cid', OUTREACH_CLIENT_SECRET: 'csecret-abcdef123', OUTREACH_REFRESH_TOKEN: 'rt-abcdef123456' };
+    expect(load([], { CRM_PROVIDER: 'outreach', ...oauth, OUTREACH_REDIRECT_URI: 'https://app.example/cb' }).connections[0]).toMatchObject({
+      accessToken: undefined,
+      oauth: { clientId: 'cid', clientSecret: 'csecret-abcdef123', refreshToken: 'rt-abcdef123456', redirectUri: 'https://app.example/cb' },
+    });
+    let text = '';
+    try {
+      load([], { CRM_PROVIDER: 'outreach', OUTREACH_CLIENT_ID: 'cid', OUTREACH_CLIENT_SECRET: 'csecret-abcdef123' });
+    } catch (e) {
+      text = (e as Error).message;
+    }
+    expect(text).toBe(
+      'OUTREACH_REFRESH_TOKEN is not set; OUTREACH_CLIENT_ID, OUTREACH_CLIENT_SECRET and OUTREACH_REFRESH_TOKEN go together (crm-mcp renews Outreach access tokens with all three).',
+    );
+    expect(text).not.toContain('csecret');
+    expect(() => load([], { CRM_PROVIDER: 'outreach', ...oauth, OUTREACH_REDIRECT_URI: 'not a url' })).toThrow(/OUTREACH_REDIRECT_URI must be the redirect URI/);
+    expect(() => load([], { CRM_PROVIDER: 'outreach', OUTREACH_ACCESS_TOKEN: 't', OUTREACH_BASE_URL: 'https://x.example/?token=s3cr3t-value' })).toThrow(
+      /^OUTREACH_BASE_URL \(https:\/\/x\.example\/…\) must not have a query string/,
+    );
+  });
+
   describe('--config file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'crm-mcp-config-'));
     const file = (name: string, body: unknown) => {
@@ -142,10 +174,45 @@ describe('config', () => {
       const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
       const example = [...readme.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]).find((j) => j.includes('"connections"'));
       expect(example, 'the README has no --config example').toBeDefined();
-      const config = JSON.parse(example!.replace('"…"', '"acc"')) as { connections: Record<string, { api_token_env?: string }> };
-      const env = Object.fromEntries(Object.values(config.connections).flatMap((c) => (c.api_token_env ? [[c.api_token_env, 'token-from-env']] : [])));
+      const config = JSON.parse(example!.replaceAll('"…"', '"acc"')) as { connections: Record<string, Record<string, unknown>> };
+      // Every secret the example names by env var (api_token_env, client_secret_env, ...), set.
+      const env = Object.fromEntries(
+        Object.values(config.connections).flatMap((c) => Object.entries(c).filter(([k]) => k.endsWith('_env')).map(([, v]) => [String(v), 'secret-from-env'])),
+      );
       const c = load(['--config', file('readme.json', config)], env);
       expect(new Set(c.connections.map((x) => x.provider))).toEqual(new Set(PROVIDERS));
+    });
+
+    it('reads an Outreach connection: the token and OAuth secrets by env var name, the client id and redirect URI as they are', () => {
+      const p = file('outreach.json', {
+        connections: {
+          outreach: {
+            provider: 'outreach',
+            api_token_env: 'OR_TOKEN',
+            client_id: 'cid',
+            client_secret_env: 'OR_SECRET',
+            refresh_token_env: 'OR_REFRESH',
+            redirect_uri: 'https://app.example/cb',
+            base_url: 'https://api.outreach.io/api/v2',
+          },
+          renewing: { provider: 'outreach', client_id: 'cid', client_secret_env: 'OR_SECRET', refresh_token_env: 'OR_REFRESH' },
+        },
+      });
+      const c = load(['--config', p], { OR_TOKEN: 'at-1', OR_SECRET: 'cs-1', OR_REFRESH: 'rt-1' });
+      expect(c.connections).toEqual([
+        {
+          name: 'outreach',
+          provider: 'outreach',
+          accessToken: 'at-1',
+          oauth: { clientId: 'cid', clientSecret: 'cs-1', refreshToken: 'rt-1', redirectUri: 'https://app.example/cb' },
+          baseUrl: 'https://api.outreach.io/api/v2',
+        },
+        { name: 'renewing', provider: 'outreach', accessToken: undefined, oauth: { clientId: 'cid', clientSecret: 'cs-1', refreshToken: 'rt-1' }, baseUrl: undefined },
+      ]);
+      const half = file('outreach-half.json', { connections: { o: { provider: 'outreach', client_id: 'cid', client_secret_env: 'OR_SECRET' } } });
+      expect(() => load(['--config', half], { OR_SECRET: 'cs-1' })).toThrow(/connection 'o' refresh_token_env is not set; .* go together/);
+      const literal = file('outreach-literal.json', { connections: { o: { provider: 'outreach', client_secret: 'cs-literal' } } });
+      expect(() => load(['--config', literal])).toThrow(/has 'client_secret'; secrets must not be stored in the file/);
     });
 
     it('refuses secrets stored in the file, without echoing them', () => {

@@ -613,3 +613,105 @@ describe('a spent quota', () => {
     expect(server.requests).toHaveLength(2);
   });
 });
+
+describe('credentials that change while the client runs (AuthRenewal, setAuth)', () => {
+  const OLD = 'old-access-token-7f3a9c2e1b';
+  const NEW = 'new-access-token-4d8b6e0a5c';
+  const ROTATED = 'rotated-refresh-token-9e2c7a4f1d';
+
+  /** A client whose renewal installs NEW; `fail` makes the renewal throw instead. */
+  function renewing(opts: { fail?: CrmError; onRenew?: () => void } = {}) {
+    let renewals = 0;
+    const c: HttpClient = new HttpClient({
+      provider: 'Outreach',
+      baseUrl: base,
+      headers: { authorization: `Bearer ${OLD}` },
+      retryBaseMs: 1,
+      renewal: {
+        async afterUnauthorized() {
+          renewals += 1;
+          opts.onRenew?.();
+          if (opts.fail) throw opts.fail;
+          c.setAuth({ authorization: `Bearer ${NEW}` }, [ROTATED]);
+          return true;
+        },
+      },
+    });
+    return { c, renewals: () => renewals };
+  }
+
+  it('after a 401, renews once and repeats the request with the new header; a write too (a 401 wrote nothing)', async () => {
+    const { c, renewals } = renewing();
+    server.inject({ kind: 'status', status: 401, body: { errors: [{ detail: 'The access token expired.' }] } });
+    const res = await c.request<{ data: { method: string } }>({ method: 'POST', path: '/api/v2/echo', body: { a: 1 } });
+    expect(res.body.data.method).toBe('POST');
+    expect(renewals()).toBe(1);
+    expect(server.requests.map((r) => r.headers.authorization)).toEqual([`Bearer ${OLD}`, `Bearer ${NEW}`]);
+    expect(server.requests[1].body).toEqual({ a: 1 });
+  });
+
+  it('a second 401 after renewing is an auth error, not a loop', async () => {
+    const { c, renewals } = renewing();
+    server.inject({ kind: 'status', status: 401, body: { message: 'no' } }, { times: 5 });
+    const e = await failure(c.request({ method: 'GET', path: '/api/v2/stages' }));
+    expect(e.kind).toBe('auth');
+    expect(renewals()).toBe(1);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('a 401 to a request sent with credentials another request has since renewed is repeated without renewing again', async () => {
+    const { c, renewals } = renewing();
+    server.inject({ kind: 'status', status: 401 }, { times: 2 });
+    // Both go out with OLD; the first 401 renews, the second sees new credentials and just repeats.
+    await Promise.all([c.request({ method: 'GET', path: '/api/v2/a' }), c.request({ method: 'GET', path: '/api/v2/b' })]);
+    expect(renewals()).toBe(1);
+    expect(server.requests.filter((r) => r.headers.authorization === `Bearer ${NEW}`)).toHaveLength(2);
+  });
+
+  it('a failed renewal reaches the caller redacted, marked as nothing done', async () => {
+    const { c } = renewing({ fail: new CrmError('auth', `Outreach refused refresh token ${ROTATED} and ${OLD}.`) });
+    c.addSecrets([ROTATED]);
+    server.inject({ kind: 'status', status: 401 });
+    const e = await failure(c.request({ method: 'GET', path: '/api/v2/stages' }));
+    expect(e.kind).toBe('auth');
+    expect(e.nothingSent).toBe(true);
+    expect(e.message).toContain('Outreach refused refresh token');
+    expectNoFragment(e.message, [ROTATED, OLD], 'renewal error');
+  });
+
+  it('redacts credentials set after construction, and keeps redacting the old ones', async () => {
+    const c = client();
+    c.setAuth({ authorization: `Bearer ${NEW}` }, [ROTATED]);
+    server.inject({ kind: 'status', status: 400, body: { success: false, error: `echo ${NEW} ${ROTATED} ${TOKEN}` } });
+    const e = await failure(c.request({ method: 'GET', path: '/api/v2/x' }));
+    expect(server.requests[0].headers.authorization).toBe(`Bearer ${NEW}`);
+    expect(server.requests[0].headers['x-api-token']).toBeUndefined();
+    expectNoFragment(e.message, [NEW, ROTATED, TOKEN], 'echoed credentials');
+  });
+
+  it('runs beforeRequest before every request (a renewal ahead of expiry)', async () => {
+    let calls = 0;
+    const c: HttpClient = new HttpClient({
+      provider: 'Outreach',
+      baseUrl: base,
+      renewal: {
+        async beforeRequest() {
+          calls += 1;
+          if (calls === 1) c.setAuth({ authorization: `Bearer ${NEW}` });
+        },
+        afterUnauthorized: async () => false,
+      },
+    });
+    await c.request({ method: 'GET', path: '/api/v2/a' });
+    await c.request({ method: 'GET', path: '/api/v2/b' });
+    expect(calls).toBe(2);
+    expect(server.requests.map((r) => r.headers.authorization)).toEqual([`Bearer ${NEW}`, `Bearer ${NEW}`]);
+  });
+
+  it('sends a form body as application/x-www-form-urlencoded', async () => {
+    await client().request({ method: 'POST', path: '/api/v2/echo', form: { grant_type: 'refresh_token', refresh_token: 'a b&c' } });
+    const r = server.requests[0];
+    expect(r.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(r.body).toBe('grant_type=refresh_token&refresh_token=a+b%26c');
+  });
+});

@@ -135,7 +135,7 @@ describe('server.json (MCP Registry)', () => {
     expect(server.packages).toHaveLength(1);
     expect(server.packages[0]).toMatchObject({ registryType: 'npm', identifier: pkg.name, version: pkg.version, transport: { type: 'stdio' } });
     const secrets = server.packages[0].environmentVariables.filter((v: { isSecret?: boolean }) => v.isSecret).map((v: { name: string }) => v.name);
-    expect(secrets).toEqual(['PIPEDRIVE_API_TOKEN', 'TRUTO_API_TOKEN', 'CAPSULE_API_TOKEN', 'INSIGHTLY_API_KEY']);
+    expect(secrets).toEqual(['PIPEDRIVE_API_TOKEN', 'TRUTO_API_TOKEN', 'OUTREACH_ACCESS_TOKEN', 'OUTREACH_CLIENT_SECRET', 'OUTREACH_REFRESH_TOKEN', 'CAPSULE_API_TOKEN', 'INSIGHTLY_API_KEY']);
   });
 
   it("keeps the registry's main rules: reverse-DNS name, a description of at most 100 characters, the 2025-12-11 schema", () => {

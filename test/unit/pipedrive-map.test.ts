@@ -1,7 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { CrmError } from '../../src/crm/errors.js';
-import { ConversionStats, Deal, MovementStats, Pipeline, Stage } from '../../src/crm/model.js';
+import { Account, Activity, Contact, ConversionStats, Deal, MovementStats, Pipeline, Stage, User } from '../../src/crm/model.js';
 import {
+  activityKey,
+  activityType,
+  activityTypeKey,
+  domainOf,
+  fromAccountInput,
+  fromActivityInput,
+  fromContactInput,
+  fromNoteInput,
+  noteToActivity,
+  toAccount,
+  toActivity,
+  toContact,
+  toSearchHit,
+  toUser,
+  v1Time,
+  type PdActivity,
+  type PdNote,
+  type PdOrganization,
+  type PdPerson,
   dealStatus,
   fromDealInput,
   fromPipelineInput,
@@ -325,5 +344,240 @@ describe('unified -> Pipedrive', () => {
     for (const bad of ['0', '-1', '1.5', 'abc', '', '1e3', '../1']) {
       expect(() => nativeId(bad, 'deal', 'list_deals')).toThrow(/Call list_deals/);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The records around a deal
+
+describe('organizations, persons and users', () => {
+  const org: PdOrganization = {
+    id: 3,
+    name: 'Initech',
+    owner_id: 2,
+    website: 'https://www.initech.example/about',
+    industry: 17,
+    is_deleted: false,
+    add_time: '2026-01-05T09:00:00Z',
+    update_time: '2026-02-05T09:00:00Z',
+  };
+
+  it('an organization reads as an account: website as domain, owner named, industry (an option id) left out', () => {
+    const a = toAccount(org, { users: new Map([[2, 'Bob']]) });
+    expect(a).toEqual({
+      id: '3',
+      name: 'Initech',
+      domain: 'initech.example',
+      owner: { id: '2', name: 'Bob' },
+      created_at: '2026-01-05T09:00:00Z',
+      updated_at: '2026-02-05T09:00:00Z',
+    });
+    expect(Account.parse(a)).toEqual(a);
+    expect(toAccount(org, {}, { remote: true }).remote_data).toMatchObject({ industry: 17, website: org.website });
+  });
+
+  it('domainOf takes the host of a URL or a bare host, and keeps other text as typed', () => {
+    expect(domainOf('https://www.acme.example/x?y=1')).toBe('acme.example');
+    expect(domainOf('acme.example')).toBe('acme.example');
+    expect(domainOf('WWW.Acme.Example')).toBe('acme.example');
+    expect(domainOf('http://shop.acme.example:8080')).toBe('shop.acme.example');
+    expect(domainOf('  ')).toBeUndefined();
+    expect(domainOf(null)).toBeUndefined();
+    expect(domainOf('not a url at all')).toBe('not a url at all');
+  });
+
+  it('account writes: domain as website, owner as an id; industry refused', () => {
+    expect(fromAccountInput({ name: ' Pilot Co ', domain: 'pilot.example', owner_id: '4' })).toEqual({ name: 'Pilot Co', owner_id: 4, website: 'pilot.example' });
+    expect(() => fromAccountInput({ industry: 'Retail' })).toThrow(/does not support `industry`/);
+    expect(() => fromAccountInput({ name: '  ' })).toThrow(/`name` must not be empty/);
+    expect(() => fromAccountInput({ owner_id: 'ana' })).toThrow(
+      "'ana' is not a Pipedrive user id (they are positive whole numbers). Find ids with list_users or search (types: users).",
+    );
+  });
+
+  const person: PdPerson = {
+    id: 8,
+    name: 'Rosa Diaz',
+    first_name: 'Rosa',
+    last_name: 'Diaz',
+    owner_id: 1,
+    org_id: 3,
+    emails: [
+      { value: 'rosa@home.example', primary: false, label: 'home' },
+      { value: 'rosa@initech.example', primary: true, label: 'work' },
+      { value: '', primary: false, label: 'other' },
+    ],
+    phones: [],
+    job_title: 'CTO',
+    add_time: '2026-01-05T09:00:00Z',
+    update_time: '2026-01-05T09:00:00Z',
+  };
+
+  it('a person reads as a contact: the primary email first, empty values and lists left out', () => {
+    const c = toContact(person, { orgs: new Map([[3, 'Initech']]), users: new Map([[1, 'Alice']]) });
+    expect(c).toEqual({
+      id: '8',
+      name: 'Rosa Diaz',
+      first_name: 'Rosa',
+      last_name: 'Diaz',
+      emails: ['rosa@initech.example', 'rosa@home.example'],
+      title: 'CTO',
+      account: { id: '3', name: 'Initech' },
+      owner: { id: '1', name: 'Alice' },
+      created_at: '2026-01-05T09:00:00Z',
+      updated_at: '2026-01-05T09:00:00Z',
+    });
+    expect(Contact.parse(c)).toEqual(c);
+  });
+
+  it('contact writes: one name, contact points with the first primary; half a name completed from the person', () => {
+    expect(fromContactInput({ first_name: 'Rosa', last_name: 'Diaz', emails: ['a@x.example', 'b@x.example'], phones: ['+1 555'], title: 'CTO', account_id: '3', owner_id: '1' })).toEqual({
+      name: 'Rosa Diaz',
+      owner_id: 1,
+      org_id: 3,
+      emails: [
+        { value: 'a@x.example', primary: true, label: 'work' },
+        { value: 'b@x.example', primary: false, label: 'work' },
+      ],
+      phones: [{ value: '+1 555', primary: true, label: 'work' }],
+      job_title: 'CTO',
+    });
+    expect(fromContactInput({ last_name: 'Garcia' }, person)).toEqual({ name: 'Rosa Garcia' });
+    expect(fromContactInput({ first_name: 'Ana' }, { name: 'Diaz', first_name: null, last_name: 'Diaz' })).toEqual({ name: 'Ana Diaz' });
+    expect(fromContactInput({ last_name: 'Solo' })).toEqual({ name: 'Solo' });
+    expect(fromContactInput({ emails: [] })).toEqual({ emails: [] });
+    expect(() => fromContactInput({ account_id: 'acme' })).toThrow(/not a Pipedrive organization id.*search \(types: accounts\)/);
+  });
+
+  it('a user reads with its email and whether it is active', () => {
+    const u = toUser({ id: 4, name: 'Ana Souza', email: 'ana@example.com', active_flag: false, is_you: false });
+    expect(u).toEqual({ id: '4', name: 'Ana Souza', email: 'ana@example.com', active: false });
+    expect(User.parse(u)).toEqual(u);
+  });
+});
+
+describe('activities and notes', () => {
+  const activity: PdActivity = {
+    id: 12,
+    subject: 'Call back',
+    type: 'call',
+    owner_id: 2,
+    deal_id: 5,
+    person_id: 8,
+    org_id: 3,
+    project_id: 9,
+    due_date: '2026-03-01',
+    done: false,
+    note: 'Ask about the budget.',
+    add_time: '2026-02-01T10:00:00Z',
+    update_time: '2026-02-02T10:00:00Z',
+  };
+
+  it('types: the standard keys both ways; deadline a task, lunch a meeting, a company type a task', () => {
+    for (const t of ['task', 'call', 'meeting', 'email'] as const) {
+      expect(activityTypeKey(t)).toBe(t);
+      expect(activityType(activityTypeKey(t))).toBe(t);
+    }
+    expect(activityType('deadline')).toBe('task');
+    expect(activityType('lunch')).toBe('meeting');
+    expect(activityType('site_visit')).toBe('task');
+  });
+
+  it('an activity reads with its body, due date, done and every parent named', () => {
+    const a = toActivity(activity, {
+      users: new Map([[2, 'Bob']]),
+      deals: new Map([[5, 'Pilot']]),
+      persons: new Map([[8, 'Rosa Diaz']]),
+      orgs: new Map([[3, 'Initech']]),
+    });
+    expect(a).toEqual({
+      id: '12',
+      type: 'call',
+      subject: 'Call back',
+      body: 'Ask about the budget.',
+      due_date: '2026-03-01',
+      done: false,
+      owner: { id: '2', name: 'Bob' },
+      deal: { id: '5', name: 'Pilot' },
+      account: { id: '3', name: 'Initech' },
+      contact: { id: '8', name: 'Rosa Diaz' },
+      project: { id: '9' },
+      created_at: '2026-02-01T10:00:00Z',
+      updated_at: '2026-02-02T10:00:00Z',
+    });
+    expect(Activity.parse(a)).toEqual(a);
+  });
+
+  it('a note reads as an activity of type note, id note-<id>, v1 times as ISO, names from the note itself', () => {
+    const n: PdNote = {
+      id: 7,
+      content: 'They want a pilot.',
+      user_id: 1,
+      deal_id: 5,
+      org_id: null,
+      person_id: 8,
+      project_id: null,
+      active_flag: true,
+      add_time: '2026-03-04 05:06:07',
+      update_time: '2026-03-04 05:06:08',
+      user: { name: 'Alice', email: 'alice@example.com' },
+      deal: { title: 'Pilot' },
+      person: { name: 'Rosa Diaz' },
+    };
+    const a = noteToActivity(n);
+    expect(a).toEqual({
+      id: 'note-7',
+      type: 'note',
+      body: 'They want a pilot.',
+      owner: { id: '1', name: 'Alice' },
+      deal: { id: '5', name: 'Pilot' },
+      contact: { id: '8', name: 'Rosa Diaz' },
+      created_at: '2026-03-04T05:06:07Z',
+      updated_at: '2026-03-04T05:06:08Z',
+    });
+    expect(Activity.parse(a)).toEqual(a);
+    expect(v1Time('2026-03-04T05:06:07Z')).toBe('2026-03-04T05:06:07Z');
+  });
+
+  it('activity ids: a number is an activity, note-<n> a note; anything else points at list_activities', () => {
+    expect(activityKey('12')).toEqual({ kind: 'activity', id: 12 });
+    expect(activityKey('note-7')).toEqual({ kind: 'note', id: 7 });
+    expect(activityKey(' NOTE-7 ')).toEqual({ kind: 'note', id: 7 });
+    for (const bad of ['note-', 'note-x', 'task-3', '0']) expect(() => activityKey(bad)).toThrow(/Find ids with list_activities\./);
+  });
+
+  it('activity writes: type keys, parents by Pipedrive name, body as note; notes: content, author, no due date', () => {
+    expect(
+      fromActivityInput({ type: 'meeting', subject: 'Kick-off', body: 'Agenda', due_date: '2026-04-01', done: false, owner_id: '2', deal_id: '5', account_id: '3', contact_id: '8', project_id: '9' }),
+    ).toEqual({ subject: 'Kick-off', type: 'meeting', owner_id: 2, deal_id: 5, org_id: 3, person_id: 8, project_id: 9, due_date: '2026-04-01', done: false, note: 'Agenda' });
+    expect(fromActivityInput({ done: true })).toEqual({ done: true });
+    expect(() => fromActivityInput({ due_date: '1 April' })).toThrow(/YYYY-MM-DD/);
+    expect(fromNoteInput({ type: 'note', body: 'Text', owner_id: '1', deal_id: '5' })).toEqual({ content: 'Text', user_id: 1, deal_id: 5 });
+    expect(fromNoteInput({ subject: 'Meeting notes', body: 'We agreed.' })).toEqual({ content: 'Meeting notes\n\nWe agreed.' });
+    expect(fromNoteInput({ subject: 'Only a subject' })).toEqual({ content: 'Only a subject' });
+    expect(() => fromNoteInput({ body: 'x', due_date: '2026-01-01' })).toThrow('A note has no due_date; make it a task (type: task) to track a to-do.');
+  });
+});
+
+describe('search hits', () => {
+  it('carry what the search answer has: a deal its stage, status and owner; a person its organization and first email', () => {
+    const users = new Map([[2, 'Bob']]);
+    expect(
+      toSearchHit({ id: 5, type: 'deal', title: 'Pilot', status: 'won', owner: { id: 2 }, stage: { id: 3, name: 'Demo' }, organization: { id: 1, name: 'Acme' } }, { users }),
+    ).toEqual({ type: 'deals', id: '5', name: 'Pilot', status: 'won', stage: { id: '3', name: 'Demo' }, owner: { id: '2', name: 'Bob' }, account: { id: '1', name: 'Acme' } });
+    expect(toSearchHit({ id: 8, type: 'person', name: 'Rosa', emails: ['', 'rosa@x.example'], owner: { id: 9 } }, { users })).toEqual({
+      type: 'contacts',
+      id: '8',
+      name: 'Rosa',
+      owner: { id: '9' },
+      email: 'rosa@x.example',
+    });
+    expect(toSearchHit({ id: 1, type: 'organization', name: 'Acme', owner: { id: 2 } }, { users })).toEqual({
+      type: 'accounts',
+      id: '1',
+      name: 'Acme',
+      owner: { id: '2', name: 'Bob' },
+    });
+    expect(toSearchHit({ id: 1, type: 'product', name: 'Widget' })).toBeUndefined();
   });
 });

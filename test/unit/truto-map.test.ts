@@ -3,6 +3,24 @@ import { Deal, Pipeline, Project, Stage } from '../../src/crm/model.js';
 import { describeTrutoError } from '../../src/providers/truto/client.js';
 import {
   UNKNOWN_REF,
+  accountFromTruto,
+  accountToTruto,
+  activityLinked,
+  contactFromTruto,
+  contactToTruto,
+  domainOf,
+  emailIs,
+  engagementFromTruto,
+  engagementToTruto,
+  engagementType,
+  nameContains,
+  noteFromTruto,
+  noteToTruto,
+  parseActivityId,
+  taskDone,
+  taskFromTruto,
+  taskToTruto,
+  userFromTruto,
   dealFromTruto,
   dealStatus,
   dealToTruto,
@@ -372,5 +390,124 @@ describe('partial write answers', () => {
     expect(isPartialRecord({ type: 'project', id: '1' })).toBe(true);
     expect(isPartialRecord({ id: '1', status: 'open' })).toBe(true);
     expect(isPartialRecord({ id: '1', name: 'X' })).toBe(false);
+  });
+});
+
+describe('accounts, contacts and users', () => {
+  it('takes an account domain from the host of its website, and sends a domain as the website', () => {
+    expect(domainOf('https://www.Acme.com/about?x=1')).toBe('acme.com');
+    expect(domainOf('acme.io')).toBe('acme.io');
+    expect(domainOf('http://shop.acme.co.uk')).toBe('shop.acme.co.uk');
+    expect(domainOf('  ')).toBeUndefined();
+    expect(domainOf(null)).toBeUndefined();
+    expect(accountFromTruto({ id: 9, name: 'Acme', website: 'https://acme.com', industry: '', owner: { id: 'u1' } })).toEqual({
+      id: '9',
+      name: 'Acme',
+      domain: 'acme.com',
+      owner: { id: 'u1' },
+    });
+    expect(accountToTruto({ name: 'Acme', domain: 'acme.com', owner_id: 'u1' })).toEqual({ name: 'Acme', website: 'acme.com', owner: { id: 'u1' } });
+    expect(accountToTruto({ industry: 'Retail' })).toEqual({ industry: 'Retail' });
+  });
+
+  it('reads contact lists of objects as lists of text, and writes them back as objects', () => {
+    const c = contactFromTruto({
+      id: 'c1',
+      first_name: 'Rosa',
+      last_name: 'Diaz',
+      email_addresses: [{ email: 'rosa@x.example', type: 'work' }, { email: ' ' }, { type: 'home' }],
+      phone_numbers: [{ number: '+1 555 0100', extension: '12' }, null as never],
+    });
+    expect(c).toEqual({ id: 'c1', name: 'Rosa Diaz', first_name: 'Rosa', last_name: 'Diaz', emails: ['rosa@x.example'], phones: ['+1 555 0100'] });
+    expect(contactFromTruto({ id: 2, name: 'Full Name', first_name: 'Full' }).name).toBe('Full Name');
+    expect(contactToTruto({ emails: ['a@x.example'], phones: [], account_id: 'a1' })).toEqual({
+      email_addresses: [{ email: 'a@x.example' }],
+      phone_numbers: [],
+      account: { id: 'a1' },
+    });
+  });
+
+  it('maps users, keeping active only when Truto says', () => {
+    expect(userFromTruto({ id: 'u1', name: 'Ana', email: 'ana@x.example', is_active: false })).toEqual({ id: 'u1', name: 'Ana', email: 'ana@x.example', active: false });
+    expect(userFromTruto({ id: 'u2', name: 'Ben', is_active: null })).toEqual({ id: 'u2', name: 'Ben' });
+  });
+
+  it('matches names by contained text and emails whole, in any case', () => {
+    expect(nameContains('Acme  Corp', 'acme corp')).toBe(true);
+    expect(nameContains('Acme Corp', 'CORP')).toBe(true);
+    expect(nameContains('Acme Corp', 'Globex')).toBe(false);
+    expect(nameContains('Anything', undefined)).toBe(true);
+    expect(emailIs('Ana@Example.com', 'ana@example.COM')).toBe(true);
+    expect(emailIs('ana@example.com', 'ana@example')).toBe(false);
+    expect(emailIs(undefined, 'ana@example.com')).toBe(false);
+  });
+});
+
+describe('activities: notes, tasks and engagements', () => {
+  it('gives each resource its own id prefix and reads them back', () => {
+    expect(parseActivityId('note:12')).toEqual({ kind: 'note', id: '12' });
+    expect(parseActivityId('engagement:a:b')).toEqual({ kind: 'engagement', id: 'a:b' });
+    for (const bad of ['12', 'note:', ':12', 'lead:1', 'constructor:1']) {
+      expect(() => parseActivityId(bad), bad).toThrow(/Truto activity ids look like note:12, task:7 or engagement:31/);
+    }
+  });
+
+  it('maps a note: title is the subject, content the body, the first deal and contact are the parents', () => {
+    expect(
+      noteFromTruto({ id: 1, title: 'T', content: 'C', opportunity: [{ id: 5, name: 'Deal' }, { id: 6 }], contact: [], account: {}, created_at: 'x' }),
+    ).toEqual({ id: 'note:1', type: 'note', subject: 'T', body: 'C', deal: { id: '5', name: 'Deal' }, created_at: 'x' });
+    expect(noteToTruto({ type: 'note', subject: 'T', body: 'C', deal_id: '5', contact_id: 'c', owner_id: 'u' })).toEqual({
+      title: 'T',
+      content: 'C',
+      owner: { id: 'u' },
+      contact: [{ id: 'c' }],
+      opportunity: [{ id: '5' }],
+    });
+  });
+
+  it("maps a task: done from Truto's status (or a completion time without one); due date as a date", () => {
+    expect(taskDone({ id: 1, status: 'completed' })).toBe(true);
+    expect(taskDone({ id: 1, status: 'OPEN', completed_at: '2026-01-01' })).toBe(false);
+    expect(taskDone({ id: 1, completed_at: '2026-01-01T00:00:00Z' })).toBe(true);
+    expect(taskDone({ id: 1 })).toBe(false);
+    expect(taskFromTruto({ id: 't', subject: 'S', due_date: '2026-03-01T10:00:00.000Z', status: 'open', account: { id: 'a' } })).toEqual({
+      id: 'task:t',
+      type: 'task',
+      subject: 'S',
+      due_date: '2026-03-01',
+      done: false,
+      account: { id: 'a' },
+    });
+    expect(taskToTruto({ done: true })).toEqual({ status: 'completed' });
+    expect(taskToTruto({ done: false, due_date: '2026-03-01', body: 'b' })).toEqual({ content: 'b', due_date: '2026-03-01', status: 'open' });
+  });
+
+  it('maps an engagement: calls, meetings and emails only; start time is the due date; a project link', () => {
+    expect(engagementType('Call')).toBe('call');
+    expect(engagementType('note')).toBeUndefined();
+    expect(engagementType('chat')).toBeUndefined();
+    expect(engagementFromTruto({ id: 'e', engagement_type: 'meeting', start_time: '2026-02-01T09:00:00Z', project: { id: 'p' } })).toEqual({
+      id: 'engagement:e',
+      type: 'meeting',
+      due_date: '2026-02-01',
+      project: { id: 'p' },
+    });
+    expect(() => engagementFromTruto({ id: 'e', engagement_type: 'chat' })).toThrow(/not a call, meeting or email/);
+    expect(engagementToTruto({ type: 'call', due_date: '2026-02-01', project_id: 'p', account_id: 'a' })).toEqual({
+      engagement_type: 'call',
+      start_time: '2026-02-01',
+      project: { id: 'p' },
+      account: { id: 'a' },
+    });
+  });
+
+  it('tells whether a record hangs on every parent asked for', () => {
+    const n = { id: 1, opportunity: [{ id: 5 }, { id: 6 }], contact: [{ id: 'c' }], account: { id: 'a' } };
+    expect(activityLinked(n, { deal_id: '6', contact_id: 'c', account_id: 'a' })).toBe(true);
+    expect(activityLinked(n, { deal_id: '7' })).toBe(false);
+    expect(activityLinked(n, { account_id: 'b' })).toBe(false);
+    expect(activityLinked(n, { project_id: 'p' })).toBe(false);
+    expect(activityLinked({ id: 2, project: { id: 'p' } }, { project_id: 'p' })).toBe(true);
+    expect(activityLinked(n, {})).toBe(true);
   });
 });

@@ -6,11 +6,12 @@
  */
 import type { Logger } from '../../log.js';
 import { errorBodyReader } from '../../crm/error-body.js';
-import { CrmError, excerpt, notFound, whenNotFound } from '../../crm/errors.js';
+import { CrmError, excerpt, isCrmError, notFound, unknownReference, whenNotFound, type ReferencedRecord } from '../../crm/errors.js';
 import { HttpClient, type HttpTuning } from '../../crm/http.js';
-import { walkPages, type Walk } from '../../crm/paginate.js';
+import { walkPages, type Walk, type WalkOptions } from '../../crm/paginate.js';
 import { bodyCursor, fetchPage, type NativePage } from '../../crm/paging.js';
 import type { Ref } from '../../crm/model.js';
+import type { PdSearchItem } from './map.js';
 import type { PreparedWrite } from '../../crm/provider.js';
 import { prepareRequest } from '../../crm/writes.js';
 
@@ -26,8 +27,15 @@ export const TOKEN_COST = {
   v2Delete: 3,
   v2DealsList: 10,
   v2OrganizationsList: 10,
+  v2PersonsList: 10,
+  v2ActivitiesList: 10,
+  /** /deals/search, /organizations/search, /persons/search. */
+  v2Search: 20,
   v1Users: 20,
   v1Stats: 40,
+  v1NotesList: 20,
+  v1NoteGet: 2,
+  v1NoteWrite: 10,
 } as const;
 
 /** Largest page Pipedrive serves. */
@@ -51,7 +59,11 @@ export interface PipedriveClientOptions {
 interface Envelope<T> {
   success?: boolean;
   data: T;
-  additional_data?: { next_cursor?: string | null } | null;
+  additional_data?: {
+    next_cursor?: string | null;
+    /** API v1 lists: offsets. */
+    pagination?: { start?: number; limit?: number; more_items_in_collection?: boolean; next_start?: number };
+  } | null;
 }
 
 export const DEFAULT_BASE_URL = 'https://api.pipedrive.com';
@@ -80,14 +92,34 @@ const PAGING = bodyCursor({
   next: (body) => (body as Envelope<unknown>).additional_data?.next_cursor,
 });
 
-/** A POST or PATCH of one record. */
+/**
+ * API v1 lists page by offset: `start` and `limit` in, `additional_data.pagination` out, whose
+ * `next_start` is the next page's offset while `more_items_in_collection` is true.
+ */
+const V1_PAGING = bodyCursor({
+  sizeParam: 'limit',
+  cursorParam: 'start',
+  next: (body) => {
+    const p = (body as Envelope<unknown>).additional_data?.pagination;
+    return p?.more_items_in_collection && typeof p.next_start === 'number' ? String(p.next_start) : null;
+  },
+});
+
+/** A POST, PATCH or PUT (API v1 updates) of one record. */
 export interface RecordWrite {
-  method: 'POST' | 'PATCH';
+  method: 'POST' | 'PATCH' | 'PUT';
   path: string;
   body: unknown;
   signal?: AbortSignal;
   /** For an update: a 404 then names the record and the tool listing valid ids. */
   record?: { what: Kind; id: string };
+  /** Daily-budget tokens of the write (API v2 writes cost 5, v1 note writes 10). */
+  tokens?: number;
+  /**
+   * Runs when `execute` is called, before the write is sent: the checks that need requests (ids
+   * the write refers to), so a dry run sends nothing at all.
+   */
+  before?: () => Promise<void>;
 }
 
 export class PipedriveClient {
@@ -142,11 +174,34 @@ export class PipedriveClient {
   }
 
   /**
+   * One page of a v2 search (/deals/search, /organizations/search, /persons/search): its hits'
+   * `item`s, best first, with the cursor of the next page.
+   */
+  async search(p: string, query: Record<string, unknown>, page: { size: number; cursor?: string }, signal?: AbortSignal): Promise<NativePage<PdSearchItem>> {
+    this.spend(TOKEN_COST.v2Search);
+    return fetchPage<PdSearchItem>(this.http, PAGING, { path: p, query }, { ...page, signal, items: searchItems });
+  }
+
+  /** One page of an API v1 listing: `size` records from offset `start` (0 first); its cursor is the next offset. */
+  async pageV1<T>(
+    p: string,
+    query: Record<string, unknown>,
+    page: { size: number; start?: number },
+    tokens: number,
+    signal?: AbortSignal,
+  ): Promise<NativePage<T>> {
+    this.spend(tokens);
+    const cursor = page.start ? String(page.start) : undefined;
+    return fetchPage<T>(this.http, V1_PAGING, { path: p, query }, { size: page.size, cursor, signal, items: listItems<T> });
+  }
+
+  /**
    * Every page at the largest page size, following next_cursor; stops on a repeated cursor or the
    * page cap and says so in `stopped` (each caller decides whether a partial scan may be used).
+   * `opts.onProgress` hears of every page.
    */
-  async walk<T>(p: string, query: Record<string, unknown>, tokens: number, signal?: AbortSignal): Promise<Walk<T>> {
-    const walk = await walkPages((cursor) => this.page<T>(p, query, { size: MAX_PAGE, cursor }, tokens, signal), MAX_SCAN_PAGES);
+  async walk<T>(p: string, query: Record<string, unknown>, tokens: number, opts: WalkOptions = {}): Promise<Walk<T>> {
+    const walk = await walkPages((cursor) => this.page<T>(p, query, { size: MAX_PAGE, cursor }, tokens, opts.signal), MAX_SCAN_PAGES, opts);
     if (walk.stopped) this.logger?.warn({ provider: 'Pipedrive', path: p, records: walk.items.length, stopped: walk.stopped }, 'full scan incomplete');
     return walk;
   }
@@ -157,10 +212,16 @@ export class PipedriveClient {
    * turns Pipedrive's answer into the record with `then`.
    */
   prepareWrite<T, R>(w: RecordWrite, then: (answer: T) => R | Promise<R>): PreparedWrite<R> {
-    const send = this.sender<T>(w.method, w.path, w.body, TOKEN_COST.v2Write);
+    const send = this.sender<T>(w.method, w.path, w.body, w.tokens ?? TOKEN_COST.v2Write);
     return {
       request: send.request,
-      execute: async () => then(await (w.record ? orNotFound(w.record.what, w.record.id, send.send(w.signal)) : send.send(w.signal))),
+      execute: async () => {
+        // What fails before the write is sent left nothing behind: an idempotency key may be reused.
+        await w.before?.().catch((e: unknown) => {
+          throw nothingWritten(e);
+        });
+        return then(await (w.record ? orNotFound(w.record.what, w.record.id, send.send(w.signal)) : send.send(w.signal)));
+      },
     };
   }
 
@@ -190,7 +251,7 @@ export class PipedriveClient {
   }
 
   /** The request a dry run shows, and a send of exactly that which spends its tokens and unwraps the envelope. */
-  private sender<T>(method: 'POST' | 'PATCH' | 'DELETE', p: string, body: unknown, tokens: number) {
+  private sender<T>(method: 'POST' | 'PATCH' | 'PUT' | 'DELETE', p: string, body: unknown, tokens: number) {
     const prepared = prepareRequest(this.http, { method, path: p, body });
     return {
       request: prepared.request,
@@ -203,6 +264,12 @@ export class PipedriveClient {
   }
 }
 
+/** The same failure, marked as proven to have written nothing (checks that ran before a write). */
+function nothingWritten(e: unknown): unknown {
+  if (!isCrmError(e) || e.nothingSent) return e;
+  return new CrmError(e.kind, e.message, { status: e.status, provider: e.provider, retryAfterSeconds: e.retryAfterSeconds, nothingSent: true, cause: e });
+}
+
 function envelope<T>(body: Envelope<T> | undefined): Envelope<T> {
   if (!body || typeof body !== 'object' || !('data' in body) || body.success === false) {
     throw new CrmError('upstream', 'Pipedrive answered without the expected {success, data} envelope. Try again shortly.', {
@@ -210,6 +277,11 @@ function envelope<T>(body: Envelope<T> | undefined): Envelope<T> {
     });
   }
   return body;
+}
+
+function searchItems(body: unknown): PdSearchItem[] {
+  const { data } = envelope(body as Envelope<{ items?: Array<{ item?: PdSearchItem }> }> | undefined);
+  return (data?.items ?? []).map((hit) => hit.item).filter((item): item is PdSearchItem => typeof item?.id === 'number');
 }
 
 function listItems<T>(body: unknown): T[] {
@@ -226,11 +298,15 @@ export const HINT = {
   deal: 'Call list_deals to see valid deal ids.',
 };
 
-export type Kind = keyof typeof HINT;
+/** Records a request names by id: those with a HINT, and those found by name through search (errors.ts). */
+export type Kind = keyof typeof HINT | Exclude<ReferencedRecord, 'deal' | 'project'>;
+
+const hinted = (what: Kind): what is keyof typeof HINT => what in HINT;
 
 /** Rewrites Pipedrive's 404 into a not_found that names the record and the tool to call. */
-export const orNotFound = <T>(what: Kind, id: string, p: Promise<T>): Promise<T> => whenNotFound(p, () => notFound(what, id, HINT[what]));
+export const orNotFound = <T>(what: Kind, id: string, p: Promise<T>): Promise<T> =>
+  whenNotFound(p, () => (hinted(what) ? notFound(what, id, HINT[what]) : unknownReference(what, id)));
 
 /** Pipedrive keeps soft-deleted records readable by id; to an agent they are gone. */
 export const deletedError = (what: Kind, id: string) =>
-  new CrmError('not_found', `The ${what} with id '${excerpt(id)}' was deleted in Pipedrive. ${HINT[what]}`);
+  hinted(what) ? new CrmError('not_found', `The ${what} with id '${excerpt(id)}' was deleted in Pipedrive. ${HINT[what]}`) : unknownReference(what, id);

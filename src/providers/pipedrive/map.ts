@@ -1,11 +1,17 @@
 /**
  * Pipedrive <-> unified model, both ways. Pure functions: no I/O, so they are unit-tested alone.
- * Native shapes follow Pipedrive's API v2 (pipelines, stages, deals, organizations) and v1
- * (users, pipeline statistics); see provider-apis.md §2.
+ * Native shapes follow Pipedrive's API v2 (pipelines, stages, deals, organizations, persons,
+ * activities, search) and v1 (users, notes, pipeline statistics); see provider-apis.md §2 and the
+ * official specs in ../shared/specs/pipedrive/.
  */
 import { CrmError, excerpt } from '../../crm/errors.js';
 import {
   DEAL_STATUSES,
+  type Account,
+  type Activity,
+  type ActivityType,
+  type Contact,
+  type User,
   type ConversionStats,
   type Deal,
   type DealGroup,
@@ -17,7 +23,7 @@ import {
   type Stage,
   type Values,
 } from '../../crm/model.js';
-import type { DealInput, PipelineInput, StageInput } from '../../crm/provider.js';
+import type { AccountInput, ActivityInput, ContactInput, DealInput, PipelineInput, SearchHit, StageInput } from '../../crm/provider.js';
 import { compact, namedRef, positiveIntegerId, tallyOpenDeals, withRemoteData } from '../../crm/records.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -81,6 +87,92 @@ export interface PdUser {
 export interface PdOrganization {
   id: number;
   name: string;
+  owner_id?: number | null;
+  /** A URL or a bare host name, as people type it. */
+  website?: string | null;
+  /** An option id of the company's industry field, not a name. */
+  industry?: number | null;
+  is_deleted?: boolean;
+  add_time?: string | null;
+  update_time?: string | null;
+  [key: string]: unknown;
+}
+
+/** An email address or phone number of a person (API v2). */
+export interface PdContactPoint {
+  value: string;
+  primary?: boolean;
+  label?: string;
+}
+
+export interface PdPerson {
+  id: number;
+  name: string;
+  first_name?: string | null;
+  last_name?: string | null;
+  owner_id?: number | null;
+  org_id?: number | null;
+  emails?: PdContactPoint[] | null;
+  phones?: PdContactPoint[] | null;
+  job_title?: string | null;
+  is_deleted?: boolean;
+  add_time?: string | null;
+  update_time?: string | null;
+  [key: string]: unknown;
+}
+
+/** An activity of API v2: `type` is the key of one of the company's activity types. */
+export interface PdActivity {
+  id: number;
+  subject?: string | null;
+  type: string;
+  owner_id?: number | null;
+  deal_id?: number | null;
+  person_id?: number | null;
+  org_id?: number | null;
+  project_id?: number | null;
+  due_date?: string | null;
+  done?: boolean;
+  /** The activity's note (HTML): the unified `body`. */
+  note?: string | null;
+  is_deleted?: boolean;
+  add_time?: string | null;
+  update_time?: string | null;
+  [key: string]: unknown;
+}
+
+/** A note of API v1, which carries the names of what it hangs on. */
+export interface PdNote {
+  id: number;
+  content: string;
+  user_id?: number | null;
+  deal_id?: number | null;
+  person_id?: number | null;
+  org_id?: number | null;
+  project_id?: number | null;
+  active_flag?: boolean;
+  /** v1 timestamps: "YYYY-MM-DD HH:MM:SS", UTC. */
+  add_time?: string | null;
+  update_time?: string | null;
+  user?: { name?: string; email?: string } | null;
+  deal?: { title?: string } | null;
+  organization?: { name?: string } | null;
+  person?: { name?: string } | null;
+  project?: { title?: string } | null;
+  [key: string]: unknown;
+}
+
+/** One hit of /deals/search, /organizations/search or /persons/search (API v2). */
+export interface PdSearchItem {
+  id: number;
+  type: string;
+  name?: string;
+  title?: string;
+  status?: string;
+  owner?: { id: number } | null;
+  stage?: { id: number; name?: string } | null;
+  organization?: { id: number; name?: string } | null;
+  emails?: string[];
   [key: string]: unknown;
 }
 
@@ -121,6 +213,43 @@ export interface PdStageBody {
   deal_probability?: number;
 }
 
+export interface PdOrganizationBody {
+  name?: string;
+  owner_id?: number;
+  website?: string;
+}
+
+export interface PdPersonBody {
+  name?: string;
+  owner_id?: number;
+  org_id?: number;
+  emails?: PdContactPoint[];
+  phones?: PdContactPoint[];
+  job_title?: string;
+}
+
+export interface PdActivityBody {
+  subject?: string;
+  type?: string;
+  owner_id?: number;
+  deal_id?: number;
+  org_id?: number;
+  person_id?: number;
+  project_id?: number;
+  due_date?: string;
+  done?: boolean;
+  note?: string;
+}
+
+export interface PdNoteBody {
+  content?: string;
+  user_id?: number;
+  deal_id?: number;
+  org_id?: number;
+  person_id?: number;
+  project_id?: number;
+}
+
 export interface PdDealBody {
   title?: string;
   pipeline_id?: number;
@@ -141,12 +270,47 @@ export interface Names {
   stages?: ReadonlyMap<number, string>;
   users?: ReadonlyMap<number, string>;
   orgs?: ReadonlyMap<number, string>;
+  persons?: ReadonlyMap<number, string>;
+  deals?: ReadonlyMap<number, string>;
 }
 
 const refOf = namedRef;
 
-/** Pipedrive ids are positive integers; anything else cannot exist upstream. */
-export const nativeId = (id: string, what: string, listTool: string): number => positiveIntegerId('Pipedrive', id, what, listTool);
+const optionalRef = (id: number | null | undefined, names: ReadonlyMap<number, string> | undefined): Ref | undefined =>
+  id == null ? undefined : refOf(id, names);
+
+/** Where an agent finds the ids of each kind of record (the same tools unknownReference names). */
+export const FIND = {
+  deal: 'Call list_deals or search (types: deals) to see valid deal ids.',
+  user: 'Find ids with list_users or search (types: users).',
+  organization: 'Find ids with search (types: accounts) or list_accounts.',
+  person: 'Find ids with search (types: contacts) or list_contacts.',
+  activity: 'Find ids with list_activities.',
+  project: 'Pipedrive project ids are whole numbers, as Pipedrive shows them.',
+} as const;
+
+/** Pipedrive ids are positive integers; anything else cannot exist upstream. `where`: a tool name, or a sentence ending in a full stop. */
+export const nativeId = (id: string, what: string, where: string): number => positiveIntegerId('Pipedrive', id, what, where);
+
+/** A user id a request names: a whole number, or a sentence pointing at list_users. */
+export const userId = (id: string): number => nativeId(id, 'user', FIND.user);
+export const orgId = (id: string): number => nativeId(id, 'organization', FIND.organization);
+export const personId = (id: string): number => nativeId(id, 'person', FIND.person);
+export const dealId = (id: string): number => nativeId(id, 'deal', FIND.deal);
+export const projectId = (id: string): number => nativeId(id, 'project', FIND.project);
+
+/** Notes and activities are two collections in Pipedrive: a note's unified id is "note-<id>". */
+export const NOTE_PREFIX = 'note-';
+
+export type ActivityKey = { kind: 'activity' | 'note'; id: number };
+
+export function activityKey(id: string): ActivityKey {
+  const trimmed = id.trim();
+  if (trimmed.toLowerCase().startsWith(NOTE_PREFIX)) {
+    return { kind: 'note', id: nativeId(trimmed.slice(NOTE_PREFIX.length), 'note', FIND.activity) };
+  }
+  return { kind: 'activity', id: nativeId(trimmed, 'activity', FIND.activity) };
+}
 
 const withRemote = withRemoteData;
 
@@ -213,6 +377,165 @@ export function toDeal(d: PdDeal, names: Names = {}, opts: { remote?: boolean } 
     d,
     opts.remote,
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Organizations, persons, users, activities, notes
+
+/**
+ * The host name of an organization's website ("https://www.acme.com/about" -> "acme.com"): what
+ * the unified `domain` means. Text that is no URL is kept as typed.
+ */
+export function domainOf(website: string | null | undefined): string | undefined {
+  const text = website?.trim();
+  if (!text) return undefined;
+  try {
+    const host = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`).hostname;
+    return host.replace(/^www\./i, '') || text;
+  } catch {
+    return text;
+  }
+}
+
+export function toAccount(o: PdOrganization, names: Names = {}, opts: { remote?: boolean } = {}): Account {
+  return withRemote(
+    compact<Account>({
+      id: String(o.id),
+      name: o.name,
+      domain: domainOf(o.website),
+      owner: optionalRef(o.owner_id, names.users),
+      created_at: ts(o.add_time),
+      updated_at: ts(o.update_time),
+    }),
+    o,
+    opts.remote,
+  );
+}
+
+/** Values of a person's emails or phones, the primary one first. */
+function contactPoints(list: PdContactPoint[] | null | undefined): string[] | undefined {
+  const values = (list ?? []).filter((p) => typeof p?.value === 'string' && p.value.trim() !== '');
+  if (!values.length) return undefined;
+  return [...values.filter((p) => p.primary), ...values.filter((p) => !p.primary)].map((p) => p.value);
+}
+
+export function toContact(p: PdPerson, names: Names = {}, opts: { remote?: boolean } = {}): Contact {
+  return withRemote(
+    compact<Contact>({
+      id: String(p.id),
+      name: p.name,
+      first_name: p.first_name || undefined,
+      last_name: p.last_name || undefined,
+      emails: contactPoints(p.emails),
+      phones: contactPoints(p.phones),
+      title: p.job_title || undefined,
+      account: optionalRef(p.org_id, names.orgs),
+      owner: optionalRef(p.owner_id, names.users),
+      created_at: ts(p.add_time),
+      updated_at: ts(p.update_time),
+    }),
+    p,
+    opts.remote,
+  );
+}
+
+export function toUser(u: PdUser, opts: { remote?: boolean } = {}): User {
+  return withRemote(
+    compact<User>({ id: String(u.id), name: u.name, email: u.email || undefined, active: u.active_flag }),
+    u,
+    opts.remote,
+  );
+}
+
+/**
+ * Activity types. Pipedrive's are per company (/activityTypes), each with a `key_string`; every
+ * company starts with call, meeting, task, deadline, email and lunch. The unified types are sent
+ * as the standard key of the same name. Read back, deadline counts as a task, lunch as a meeting,
+ * and a company's own types as tasks (a dated to-do that can be done), their key in remote_data.
+ * Notes are not activities in Pipedrive: they live in /v1/notes.
+ */
+const TYPE_KEYS: Record<Exclude<ActivityType, 'note'>, string> = { task: 'task', call: 'call', meeting: 'meeting', email: 'email' };
+const READ_TYPES: Record<string, Exclude<ActivityType, 'note'>> = {
+  call: 'call',
+  meeting: 'meeting',
+  lunch: 'meeting',
+  email: 'email',
+  task: 'task',
+  deadline: 'task',
+};
+
+export const activityType = (key: string): Exclude<ActivityType, 'note'> => READ_TYPES[key] ?? 'task';
+export const activityTypeKey = (type: Exclude<ActivityType, 'note'>): string => TYPE_KEYS[type];
+
+/** A v1 timestamp ("2026-11-20 12:00:01", UTC) as ISO 8601, like API v2's. */
+export function v1Time(v: string | null | undefined): string | undefined {
+  if (!v) return undefined;
+  const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})/.exec(v);
+  return m ? `${m[1]}T${m[2]}Z` : v;
+}
+
+export function toActivity(a: PdActivity, names: Names = {}, opts: { remote?: boolean } = {}): Activity {
+  return withRemote(
+    compact<Activity>({
+      id: String(a.id),
+      type: activityType(a.type),
+      subject: a.subject || undefined,
+      body: a.note || undefined,
+      due_date: a.due_date || undefined,
+      done: Boolean(a.done),
+      owner: optionalRef(a.owner_id, names.users),
+      deal: optionalRef(a.deal_id, names.deals),
+      account: optionalRef(a.org_id, names.orgs),
+      contact: optionalRef(a.person_id, names.persons),
+      project: optionalRef(a.project_id, undefined),
+      created_at: ts(a.add_time),
+      updated_at: ts(a.update_time),
+    }),
+    a,
+    opts.remote,
+  );
+}
+
+const named = (id: number | null | undefined, name: string | undefined): Ref | undefined =>
+  id == null ? undefined : name ? { id: String(id), name } : { id: String(id) };
+
+/** A note as an activity of type note; v1 answers carry the names of its deal, organization, person and author. */
+export function noteToActivity(n: PdNote, opts: { remote?: boolean } = {}): Activity {
+  return withRemote(
+    compact<Activity>({
+      id: `${NOTE_PREFIX}${n.id}`,
+      type: 'note',
+      body: n.content || undefined,
+      owner: named(n.user_id, n.user?.name),
+      deal: named(n.deal_id, n.deal?.title),
+      account: named(n.org_id, n.organization?.name),
+      contact: named(n.person_id, n.person?.name),
+      project: named(n.project_id, n.project?.title),
+      created_at: v1Time(n.add_time),
+      updated_at: v1Time(n.update_time),
+    }),
+    n,
+    opts.remote,
+  );
+}
+
+const SEARCH_KIND = { deal: 'deals', organization: 'accounts', person: 'contacts' } as const;
+
+/** One hit of a per-type search, with what its answer carries (owner names from `names.users`). */
+export function toSearchHit(item: PdSearchItem, names: Names = {}): SearchHit | undefined {
+  const type = SEARCH_KIND[item.type as keyof typeof SEARCH_KIND];
+  const name = item.title ?? item.name;
+  if (!type || typeof name !== 'string') return undefined;
+  return compact<SearchHit>({
+    type,
+    id: String(item.id),
+    name,
+    status: type === 'deals' ? item.status : undefined,
+    stage: item.stage ? named(item.stage.id, item.stage.name) : undefined,
+    owner: item.owner ? refOf(item.owner.id, names.users) : undefined,
+    account: item.organization ? named(item.organization.id, item.organization.name) : undefined,
+    email: item.emails?.find((e) => typeof e === 'string' && e !== ''),
+  });
 }
 
 /** Count and value per currency of open deals, per stage and for the whole pipeline. */
@@ -330,8 +653,98 @@ export function fromDealInput(input: DealInput): PdDealBody {
     value: input.amount,
     currency: input.currency?.toUpperCase(),
     status: input.status,
-    owner_id: input.owner_id === undefined ? undefined : nativeId(input.owner_id, 'user', 'list_deals (each deal names its owner)'),
-    org_id: input.account_id === undefined ? undefined : nativeId(input.account_id, 'organization', 'list_deals (each deal names its account)'),
+    owner_id: input.owner_id === undefined ? undefined : userId(input.owner_id),
+    org_id: input.account_id === undefined ? undefined : orgId(input.account_id),
     expected_close_date: input.close_date,
+  });
+}
+
+/** Text a write sends: trimmed, and not empty. */
+function text(value: string | undefined, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  const t = value.trim();
+  if (!t) throw new CrmError('validation', `\`${field}\` must not be empty.`);
+  return t;
+}
+
+export function fromAccountInput(input: AccountInput): PdOrganizationBody {
+  // Pipedrive's industry is an option of a company-defined list, not free text.
+  if (input.industry !== undefined) refuse('account', ['industry'], 'name, domain, owner_id');
+  return compact<PdOrganizationBody>({
+    name: text(input.name, 'name'),
+    owner_id: input.owner_id === undefined ? undefined : userId(input.owner_id),
+    website: text(input.domain, 'domain'),
+  });
+}
+
+/** Emails or phones as Pipedrive keeps them: the first one primary, all labelled "work". */
+const toContactPoints = (values: string[] | undefined): PdContactPoint[] | undefined =>
+  values?.map((value, i) => ({ value: value.trim(), primary: i === 0, label: 'work' }));
+
+/** First and last name joined, as Pipedrive's `name` (it splits them again itself). */
+export const joinName = (first: string | undefined | null, last: string | undefined | null): string =>
+  [first, last].map((s) => s?.trim()).filter(Boolean).join(' ');
+
+/**
+ * A person's body. Pipedrive takes a whole `name`, so a change of only the first or the last name
+ * needs the other one from `current`.
+ */
+export function fromContactInput(input: ContactInput, current?: Pick<PdPerson, 'first_name' | 'last_name' | 'name'>): PdPersonBody {
+  const first = text(input.first_name, 'first_name');
+  const last = text(input.last_name, 'last_name');
+  let name: string | undefined;
+  if (first !== undefined || last !== undefined) {
+    name = joinName(first ?? current?.first_name, last ?? current?.last_name);
+  }
+  return compact<PdPersonBody>({
+    name,
+    owner_id: input.owner_id === undefined ? undefined : userId(input.owner_id),
+    org_id: input.account_id === undefined ? undefined : orgId(input.account_id),
+    emails: toContactPoints(input.emails),
+    phones: toContactPoints(input.phones),
+    job_title: text(input.title, 'title'),
+  });
+}
+
+/** The parents of an activity or note, as Pipedrive names them. */
+function parentsOf(input: ActivityInput) {
+  return {
+    deal_id: input.deal_id === undefined ? undefined : dealId(input.deal_id),
+    org_id: input.account_id === undefined ? undefined : orgId(input.account_id),
+    person_id: input.contact_id === undefined ? undefined : personId(input.contact_id),
+    project_id: input.project_id === undefined ? undefined : projectId(input.project_id),
+  };
+}
+
+export function fromActivityInput(input: ActivityInput): PdActivityBody {
+  if (input.due_date !== undefined && !DATE.test(input.due_date)) {
+    throw new CrmError('validation', `due_date must be a date as YYYY-MM-DD, not '${excerpt(input.due_date)}'.`);
+  }
+  return compact<PdActivityBody>({
+    subject: text(input.subject, 'subject'),
+    type: input.type === undefined || input.type === 'note' ? undefined : activityTypeKey(input.type),
+    owner_id: input.owner_id === undefined ? undefined : userId(input.owner_id),
+    ...parentsOf(input),
+    due_date: input.due_date,
+    done: input.done,
+    note: input.body,
+  });
+}
+
+/**
+ * A note's body. Notes have no subject, due date or state: a subject becomes the note's first
+ * line, so nothing the agent wrote is lost; owner_id is the note's author (user_id).
+ */
+export function fromNoteInput(input: ActivityInput): PdNoteBody {
+  const extra = (['due_date', 'done'] as const).filter((k) => input[k] !== undefined);
+  if (extra.length) {
+    throw new CrmError('validation', `A note has no ${extra.join(' or ')}; make it a task (type: task) to track a to-do.`);
+  }
+  const subject = text(input.subject, 'subject');
+  const body = input.body?.trim() ? input.body : undefined;
+  return compact<PdNoteBody>({
+    content: subject !== undefined && body !== undefined ? `${subject}\n\n${body}` : (subject ?? body),
+    user_id: input.owner_id === undefined ? undefined : userId(input.owner_id),
+    ...parentsOf(input),
   });
 }

@@ -45,8 +45,18 @@ export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, Pipel
       const [pipeline, stageWalk, dealWalk] = await together(opts.signal, [
         (signal) => orNotFound('pipeline', id, client.read<PdPipeline>(path`/api/v2/pipelines/${pid}`, undefined, TOKEN_COST.v2Get, signal)),
         (signal) =>
-          client.walk<PdStage>(path`/api/v2/stages`, { pipeline_id: pid, sort_by: 'order_nr', sort_direction: 'asc' }, TOKEN_COST.v2List, signal),
-        (signal) => client.walk<PdDeal>(path`/api/v2/deals`, { pipeline_id: pid, status: 'open' }, TOKEN_COST.v2DealsList, signal),
+          client.walk<PdStage>(path`/api/v2/stages`, { pipeline_id: pid, sort_by: 'order_nr', sort_direction: 'asc' }, TOKEN_COST.v2List, {
+            signal,
+            onProgress: opts.onProgress,
+            what: `the stages of pipeline ${pid}`,
+          }),
+        // Summing open deals may take many pages: each one is reported.
+        (signal) =>
+          client.walk<PdDeal>(path`/api/v2/deals`, { pipeline_id: pid, status: 'open' }, TOKEN_COST.v2DealsList, {
+            signal,
+            onProgress: opts.onProgress,
+            what: `the open deals of pipeline ${pid}`,
+          }),
       ] as const);
       const p = pipeline.data;
       if (p.is_deleted) throw deletedError('pipeline', id);

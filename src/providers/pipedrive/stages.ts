@@ -56,7 +56,7 @@ export function stageOps(ctx: Ctx): CrudOperations<Stage, StageQuery, StageInput
         path`/api/v2/stages`,
         { pipeline_id: pid, sort_by: 'order_nr', sort_direction: 'asc' },
         TOKEN_COST.v2List,
-        opts.signal,
+        { signal: opts.signal, onProgress: opts.onProgress, what: 'stages' },
       );
       const needle = query.name?.trim().toLowerCase();
       const matched = needle === undefined ? walk.items : walk.items.filter((s) => s.name.toLowerCase().includes(needle));

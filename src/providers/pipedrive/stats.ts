@@ -2,19 +2,20 @@
  * Pipedrive's pipeline conversion and movement statistics (API v1 only), with the pipeline, stage
  * and user names, and whose deals were counted.
  */
-import { CrmError, excerpt } from '../../crm/errors.js';
+import { CrmError, excerpt, isCrmError, notFound, unknownReference } from '../../crm/errors.js';
 import { path } from '../../crm/http.js';
 import type { ConversionStats, MovementStats, Period, Ref } from '../../crm/model.js';
 import { namesOf } from '../../crm/names.js';
 import { together } from '../../crm/parallel.js';
 import type { CallOptions, StatsOperations, StatsQuery } from '../../crm/provider.js';
-import { TOKEN_COST, orNotFound } from './client.js';
+import { HINT, TOKEN_COST } from './client.js';
 import type { Ctx } from './directory.js';
 import {
   DATE,
   nativeId,
   toConversionStats,
   toMovementStats,
+  userId,
   type PdConversionStats,
   type PdMovementStats,
   type PdUser,
@@ -37,21 +38,36 @@ export function statsOps(ctx: Ctx): StatsOperations {
     if (query.start_date > query.end_date) {
       throw new CrmError('validation', `start_date (${query.start_date}) must not be after end_date (${query.end_date}).`);
     }
-    const uid = query.user_id === undefined ? undefined : nativeId(query.user_id, 'user', 'list_deals (each deal names its owner)');
+    const uid = query.user_id === undefined ? undefined : userId(query.user_id);
     const p =
       which === 'conversion'
         ? path`/api/v1/pipelines/${pid}/conversion_statistics`
         : path`/api/v1/pipelines/${pid}/movement_statistics`;
+    // The statistics and the names they need, together; each part done is reported as progress.
+    let done = 0;
+    const part =
+      <R>(what: string, call: (signal: AbortSignal) => Promise<R>) =>
+      async (signal: AbortSignal): Promise<R> => {
+        const r = await call(signal);
+        opts.onProgress?.(++done, 4, what);
+        return r;
+      };
     const [env, pipelinesById, stagesById, users] = await together(opts.signal, [
-      (signal) =>
-        orNotFound(
-          'pipeline',
-          query.pipeline_id,
-          client.read<T>(p, { start_date: query.start_date, end_date: query.end_date, user_id: uid }, TOKEN_COST.v1Stats, signal),
-        ),
-      (signal) => dir.pipelines.resolve([pid], signal),
-      (signal) => dir.stages.all(signal),
-      (signal) => dir.users.all(signal).catch(() => new Map<number, PdUser>()),
+      part(`read the ${which} statistics`, async (signal) => {
+        try {
+          return await client.read<T>(p, { start_date: query.start_date, end_date: query.end_date, user_id: uid }, TOKEN_COST.v1Stats, signal);
+        } catch (e) {
+          // Pipedrive answers 404 for an unknown user as for an unknown pipeline: say which it was.
+          if (!isCrmError(e) || e.kind !== 'not_found') throw e;
+          // Users the token may not read (none listed) leave the question open: the pipeline is named.
+          const users = uid === undefined ? undefined : await dir.users.resolve([uid], signal).catch(() => undefined);
+          const userUnknown = uid !== undefined && users !== undefined && users.size > 0 && !users.has(uid);
+          throw userUnknown ? unknownReference('user', query.user_id!) : notFound('pipeline', query.pipeline_id, HINT.pipeline);
+        }
+      }),
+      part('read the pipeline names', (signal) => dir.pipelines.resolve([pid], signal)),
+      part('read the stage names', (signal) => dir.stages.all(signal)),
+      part('read the user names', (signal) => dir.users.all(signal).catch(() => new Map<number, PdUser>())),
     ] as const);
     // Pipedrive counts one user's deals: the given user_id, else the token's own user. Say whose.
     const counted = uid !== undefined ? users.get(uid) : [...users.values()].find((u) => u.is_you === true);

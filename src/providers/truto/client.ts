@@ -9,15 +9,25 @@ import type { Logger } from '../../log.js';
 import { readErrorBody } from '../../crm/error-body.js';
 import { CrmError, excerpt } from '../../crm/errors.js';
 import { HttpClient, path, type HttpTuning } from '../../crm/http.js';
-import type { Walk } from '../../crm/paginate.js';
-import { bodyCursor, fetchPage, walkAll, type NativePage } from '../../crm/paging.js';
+import { incompleteListing, walkPages, type Walk } from '../../crm/paginate.js';
+import { bodyCursor, fetchPage, type NativePage } from '../../crm/paging.js';
 import type { CallOptions, WriteOptions } from '../../crm/provider.js';
 import { prepareRequest, type PreparedRequest } from '../../crm/writes.js';
 import { str } from './map.js';
 
 export const TRUTO_DEFAULT_BASE_URL = 'https://api.truto.one';
 
-export type TrutoResource = 'stages' | 'pipelines' | 'projects' | 'opportunities';
+export type TrutoResource =
+  | 'stages'
+  | 'pipelines'
+  | 'projects'
+  | 'opportunities'
+  | 'accounts'
+  | 'contacts'
+  | 'users'
+  | 'notes'
+  | 'tasks'
+  | 'engagements';
 
 export interface TrutoClientOptions {
   apiToken: string;
@@ -96,14 +106,48 @@ export class TrutoClient {
     });
   }
 
-  /** Every page of a listing, `size` records a page, at most `maxPages` pages. */
+  /**
+   * Every page of a listing, `size` records a page, at most `maxPages` pages: no further page once
+   * the call is cancelled, and progress after each page when the caller asked for it.
+   */
   walk<T>(resource: TrutoResource, params: Record<string, unknown>, opts: ReadOptions, size: number, maxPages: number): Promise<Walk<T>> {
-    return walkAll<T>(this.http, PAGING, { path: collectionPath(resource), query: this.query(opts, params) }, {
-      size,
-      maxPages,
+    return walkPages((cursor) => this.list<T>(resource, params, opts, { size, cursor }), maxPages, {
       signal: opts.signal,
-      items: (body) => this.items<T>(body, resource),
+      onProgress: opts.onProgress,
+      what: resource,
     });
+  }
+
+  /**
+   * The records of a listing that pass `keep`, read page after page from `cursor` until `wanted`
+   * of them are found, the listing ends, or `maxPages` pages were read: for filters Truto may not
+   * apply (or may apply differently). `next_cursor` resumes after the last page read, so nothing is
+   * skipped; a repeated cursor ends the scan and says so.
+   */
+  async scan<T, R>(
+    resource: TrutoResource,
+    params: Record<string, unknown>,
+    opts: ReadOptions,
+    reading: { size: number; cursor?: string; wanted: number; maxPages: number; map: (native: T) => R; keep: (record: R) => boolean },
+  ): Promise<{ items: R[]; next_cursor: string | null; incomplete?: string }> {
+    let found = 0;
+    let next: string | null = null;
+    const walk = await walkPages(
+      async (cursor) => {
+        const page = await this.list<T>(resource, params, opts, { size: reading.size, cursor: cursor ?? reading.cursor });
+        const items = page.items.map(reading.map).filter(reading.keep);
+        found += items.length;
+        next = page.next_cursor;
+        // Enough found: end the walk here; the listing itself goes on at `next`.
+        return { items, next_cursor: found >= reading.wanted ? null : page.next_cursor };
+      },
+      reading.maxPages,
+      { signal: opts.signal, onProgress: opts.onProgress, what: resource },
+    );
+    if (walk.stopped === 'repeated_cursor') {
+      return { items: walk.items, next_cursor: null, incomplete: incompleteListing(walk, this.label, resource) };
+    }
+    return { items: walk.items, next_cursor: next };
   }
 
   private items<T>(env: unknown, resource: TrutoResource): T[] {

@@ -6,17 +6,32 @@
  * enums vary per integration behind Truto, and `close_date` is a date-time at Truto but a date here.
  * Shapes follow provider-apis.md §1.4/§1.5 and the seeds 000/003/004.
  */
-import { CrmError } from '../../crm/errors.js';
+import { CrmError, excerpt } from '../../crm/errors.js';
 import {
   PROJECT_STATUSES,
+  type Account,
+  type Activity,
+  type ActivityType,
+  type Contact,
   type Deal,
   type DealSummary,
   type Pipeline,
   type Project,
   type Ref,
   type Stage,
+  type User,
 } from '../../crm/model.js';
-import type { DealInput, IdRef, PipelineInput, ProjectInput, StageInput } from '../../crm/provider.js';
+import type {
+  AccountInput,
+  ActivityInput,
+  ContactInput,
+  DealInput,
+  IdRef,
+  PipelineInput,
+  ProjectInput,
+  SearchHit,
+  StageInput,
+} from '../../crm/provider.js';
 import { compact, tallyOpenDeals } from '../../crm/records.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -376,4 +391,327 @@ export function summarizeOpenDeals(
 export function isPartialRecord(rec: Record<string, unknown>): boolean {
   const keys = Object.keys(rec).filter((k) => k !== 'id' && k !== 'type' && k !== 'remote_data');
   return keys.length === 0 || rec.name === undefined || rec.name === null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts, contacts, users (Truto's unified CRM object pages)
+
+const folded = (s: string): string => s.trim().replace(/\s+/g, ' ').toLocaleLowerCase('en-US');
+
+/** The name filter of every list: the name contains the text, in any case (no text: any name). */
+export const nameContains = (name: string, text: string | undefined): boolean =>
+  text === undefined || folded(name).includes(folded(text));
+
+/** The email filter of every list: the whole address, in any case. */
+export const emailIs = (email: string | undefined, wanted: string | undefined): boolean =>
+  wanted === undefined || (email !== undefined && folded(email) === folded(wanted));
+
+export interface TrutoAccount {
+  id: Id;
+  name?: string | null;
+  industry?: string | null;
+  website?: string | null;
+  owner?: TrutoRef | null;
+  created_at?: string | null;
+  updated_at?: string | null;
+  remote_data?: Record<string, unknown> | null;
+  [key: string]: unknown;
+}
+
+export interface TrutoContact {
+  id: Id;
+  name?: string | null;
+  first_name?: string | null;
+  last_name?: string | null;
+  title?: string | null;
+  account?: TrutoRef | null;
+  owner?: TrutoRef | null;
+  email_addresses?: Array<{ email?: string | null; type?: string | null }> | null;
+  phone_numbers?: Array<{ number?: string | null; extension?: string | null; type?: string | null }> | null;
+  created_at?: string | null;
+  updated_at?: string | null;
+  remote_data?: Record<string, unknown> | null;
+  [key: string]: unknown;
+}
+
+export interface TrutoUser {
+  id: Id;
+  name?: string | null;
+  email?: string | null;
+  is_active?: boolean | null;
+  remote_data?: Record<string, unknown> | null;
+  [key: string]: unknown;
+}
+
+/**
+ * An account's domain is the host of Truto's `website` ("https://www.acme.com/about" ->
+ * "acme.com"); a website that is no URL is kept as written.
+ */
+export function domainOf(website: unknown): string | undefined {
+  const w = str(website)?.trim();
+  if (!w) return undefined;
+  const m = /^(?:[a-z][a-z0-9+.-]*:\/\/)?([^/?#\s]+)/i.exec(w);
+  const host = m ? m[1].replace(/^www\./i, '').toLowerCase() : w;
+  return host || w;
+}
+
+export function accountFromTruto(a: TrutoAccount, opts: MapOptions = {}): Account {
+  return compact<Account>({
+    id: requireId(a, 'account'),
+    name: str(a.name) ?? '',
+    domain: domainOf(a.website),
+    industry: str(a.industry) || undefined,
+    owner: toRef(a.owner),
+    created_at: str(a.created_at),
+    updated_at: str(a.updated_at),
+    remote_data: remote(a.remote_data, opts),
+  });
+}
+
+/** Truto has no domain field: the domain goes in `website`, as given. */
+export function accountToTruto(input: AccountInput): Record<string, unknown> {
+  return compact<Record<string, unknown>>({
+    name: input.name,
+    website: input.domain,
+    industry: input.industry,
+    owner: input.owner_id === undefined ? undefined : { id: input.owner_id },
+  });
+}
+
+const texts = <T>(list: T[] | null | undefined, pick: (item: T) => unknown): string[] =>
+  (Array.isArray(list) ? list : []).map((i) => str(pick(i))?.trim()).filter((v): v is string => Boolean(v));
+
+export function contactFromTruto(c: TrutoContact, opts: MapOptions = {}): Contact {
+  const first = str(c.first_name) || undefined;
+  const last = str(c.last_name) || undefined;
+  const emails = texts(c.email_addresses, (e) => e?.email);
+  const phones = texts(c.phone_numbers, (p) => p?.number);
+  return compact<Contact>({
+    id: requireId(c, 'contact'),
+    name: str(c.name) || [first, last].filter(Boolean).join(' '),
+    first_name: first,
+    last_name: last,
+    emails: emails.length ? emails : undefined,
+    phones: phones.length ? phones : undefined,
+    title: str(c.title) || undefined,
+    account: toRef(c.account),
+    owner: toRef(c.owner),
+    created_at: str(c.created_at),
+    updated_at: str(c.updated_at),
+    remote_data: remote(c.remote_data, opts),
+  });
+}
+
+/** Emails and phones become Truto's lists of objects, replacing the CRM's lists. */
+export function contactToTruto(input: ContactInput): Record<string, unknown> {
+  return compact<Record<string, unknown>>({
+    first_name: input.first_name,
+    last_name: input.last_name,
+    title: input.title,
+    email_addresses: input.emails?.map((email) => ({ email })),
+    phone_numbers: input.phones?.map((number) => ({ number })),
+    account: input.account_id === undefined ? undefined : { id: input.account_id },
+    owner: input.owner_id === undefined ? undefined : { id: input.owner_id },
+  });
+}
+
+export function userFromTruto(u: TrutoUser, opts: MapOptions = {}): User {
+  return compact<User>({
+    id: requireId(u, 'user'),
+    name: str(u.name) ?? '',
+    email: str(u.email) || undefined,
+    active: typeof u.is_active === 'boolean' ? u.is_active : undefined,
+    remote_data: remote(u.remote_data, opts),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activities: Truto's notes, tasks and engagements
+
+/** The Truto resource behind each kind of activity id. */
+export type ActivityKind = 'note' | 'task' | 'engagement';
+export const ACTIVITY_RESOURCES = { note: 'notes', task: 'tasks', engagement: 'engagements' } as const;
+
+/** Links every one of Truto's notes, tasks and engagements may carry. */
+interface TrutoLinks {
+  id: Id;
+  owner?: TrutoRef | null;
+  account?: TrutoRef | null;
+  contact?: TrutoRef[] | null;
+  opportunity?: TrutoRef[] | null;
+  created_at?: string | null;
+  updated_at?: string | null;
+  remote_data?: Record<string, unknown> | null;
+  [key: string]: unknown;
+}
+
+export interface TrutoNote extends TrutoLinks {
+  title?: string | null;
+  content?: string | null;
+}
+
+export interface TrutoTask extends TrutoLinks {
+  subject?: string | null;
+  content?: string | null;
+  due_date?: string | null;
+  completed_at?: string | null;
+  /** open | completed */
+  status?: string | null;
+}
+
+export interface TrutoEngagement extends TrutoLinks {
+  subject?: string | null;
+  content?: string | null;
+  /** call, email, meeting, or the CRM's own word */
+  engagement_type?: string | null;
+  start_time?: string | null;
+  project?: TrutoRef | null;
+}
+
+export type TrutoActivity = TrutoNote | TrutoTask | TrutoEngagement;
+
+/**
+ * Notes, tasks and engagements are separate records at Truto, each with its own ids, so an
+ * activity id says which it is: "note:12", "task:7", "engagement:31".
+ */
+export const activityId = (kind: ActivityKind, id: string): string => `${kind}:${id}`;
+
+export function parseActivityId(id: string): { kind: ActivityKind; id: string } {
+  const at = id.indexOf(':');
+  const kind = id.slice(0, at) as ActivityKind;
+  const rest = id.slice(at + 1);
+  if (at < 1 || !Object.hasOwn(ACTIVITY_RESOURCES, kind) || !rest) {
+    throw new CrmError(
+      'not_found',
+      `No activity with id '${excerpt(id)}': Truto activity ids look like note:12, task:7 or engagement:31. Find ids with list_activities.`,
+    );
+  }
+  return { kind, id: rest };
+}
+
+/** Truto's engagement_type as an activity type; other kinds (notes, chats, the CRM's own words) are none. */
+export function engagementType(v: unknown): ActivityType | undefined {
+  const t = str(v)?.toLowerCase();
+  return t === 'call' || t === 'meeting' || t === 'email' ? t : undefined;
+}
+
+const firstRef = (v: unknown): Ref | undefined => toRefs(v)?.[0];
+
+function links(n: TrutoLinks, opts: MapOptions) {
+  return {
+    owner: toRef(n.owner),
+    deal: firstRef(n.opportunity),
+    account: toRef(n.account),
+    contact: firstRef(n.contact),
+    created_at: str(n.created_at),
+    updated_at: str(n.updated_at),
+    remote_data: remote(n.remote_data, opts),
+  };
+}
+
+export function noteFromTruto(n: TrutoNote, opts: MapOptions = {}): Activity {
+  return compact<Activity>({
+    id: activityId('note', requireId(n, 'note')),
+    type: 'note',
+    subject: str(n.title) || undefined,
+    body: str(n.content) || undefined,
+    ...links(n, opts),
+  });
+}
+
+/** A task is done when Truto says `completed` (or gives a completion time without a status). */
+export function taskDone(t: TrutoTask): boolean {
+  const s = str(t.status)?.toLowerCase();
+  return s ? s === 'completed' : Boolean(str(t.completed_at));
+}
+
+export function taskFromTruto(t: TrutoTask, opts: MapOptions = {}): Activity {
+  return compact<Activity>({
+    id: activityId('task', requireId(t, 'task')),
+    type: 'task',
+    subject: str(t.subject) || undefined,
+    body: str(t.content) || undefined,
+    due_date: toDate(t.due_date),
+    done: taskDone(t),
+    ...links(t, opts),
+  });
+}
+
+/** An engagement's start is its due date; Truto gives engagements no done state. */
+export function engagementFromTruto(e: TrutoEngagement, opts: MapOptions = {}): Activity {
+  const type = engagementType(e.engagement_type);
+  if (!type) {
+    throw new CrmError('upstream', `Truto returned an engagement of type '${excerpt(str(e.engagement_type) ?? '')}', which is not a call, meeting or email.`);
+  }
+  return compact<Activity>({
+    id: activityId('engagement', requireId(e, 'engagement')),
+    type,
+    subject: str(e.subject) || undefined,
+    body: str(e.content) || undefined,
+    due_date: toDate(e.start_time),
+    project: toRef(e.project),
+    ...links(e, opts),
+  });
+}
+
+/** Owner and parents as Truto's notes, tasks and engagements take them (contacts and deals are lists). */
+function linksToTruto(input: ActivityInput): Record<string, unknown> {
+  return {
+    owner: input.owner_id === undefined ? undefined : { id: input.owner_id },
+    account: input.account_id === undefined ? undefined : { id: input.account_id },
+    contact: input.contact_id === undefined ? undefined : [{ id: input.contact_id }],
+    opportunity: input.deal_id === undefined ? undefined : [{ id: input.deal_id }],
+  };
+}
+
+export function noteToTruto(input: ActivityInput): Record<string, unknown> {
+  return compact<Record<string, unknown>>({ title: input.subject, content: input.body, ...linksToTruto(input) });
+}
+
+export function taskToTruto(input: ActivityInput): Record<string, unknown> {
+  return compact<Record<string, unknown>>({
+    subject: input.subject,
+    content: input.body,
+    due_date: input.due_date,
+    status: input.done === undefined ? undefined : input.done ? 'completed' : 'open',
+    ...linksToTruto(input),
+  });
+}
+
+export function engagementToTruto(input: ActivityInput): Record<string, unknown> {
+  return compact<Record<string, unknown>>({
+    engagement_type: input.type,
+    subject: input.subject,
+    content: input.body,
+    start_time: input.due_date,
+    project: input.project_id === undefined ? undefined : { id: input.project_id },
+    ...linksToTruto(input),
+  });
+}
+
+/** Whether a note, task or engagement as Truto gave it hangs on each record asked for. */
+export function activityLinked(
+  n: TrutoActivity,
+  q: { deal_id?: string; account_id?: string; contact_id?: string; project_id?: string },
+): boolean {
+  const has = (list: unknown, id: string) => (toRefs(list) ?? []).some((r) => r.id === id);
+  return (
+    (q.deal_id === undefined || has(n.opportunity, q.deal_id)) &&
+    (q.account_id === undefined || toRef(n.account)?.id === q.account_id) &&
+    (q.contact_id === undefined || has(n.contact, q.contact_id)) &&
+    (q.project_id === undefined || toRef((n as TrutoEngagement).project)?.id === q.project_id)
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search hits
+
+export function projectHit(p: TrutoProject): SearchHit {
+  return compact<SearchHit>({
+    type: 'projects',
+    id: requireId(p, 'project'),
+    name: str(p.name) ?? '',
+    status: projectStatus(p.status),
+    account: toRef(p.account),
+  });
 }

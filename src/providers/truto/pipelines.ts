@@ -19,8 +19,8 @@ import {
   type TrutoPipeline,
   type TrutoStage,
 } from './map.js';
-import { trutoResource } from './resource.js';
-import { MAX_STAGE_PAGES, SCAN_PAGE } from './stages.js';
+import { SCAN_PAGE, trutoResource } from './resource.js';
+import { MAX_STAGE_PAGES } from './stages.js';
 
 /** Counting open deals is skipped beyond this many pages rather than reported wrong. */
 const MAX_DEAL_PAGES = 10;
@@ -61,7 +61,8 @@ export function pipelineOps(client: TrutoClient): CrudOperations<Pipeline, PageQ
       walk = await client.walk<TrutoOpportunity>(
         'opportunities',
         { pipeline: { id: pipelineId }, status: 'open' },
-        { signal: opts.signal, exclude: OPPORTUNITY_UNUSED_FIELDS },
+        // Progress follows the deals' pages: the one walk of get_pipeline that may be long.
+        { signal: opts.signal, onProgress: opts.onProgress, exclude: OPPORTUNITY_UNUSED_FIELDS },
         SCAN_PAGE,
         MAX_DEAL_PAGES,
       );

@@ -4,9 +4,9 @@ import type { CrudOperations, ProjectInput, ProjectQuery } from '../../crm/provi
 import { compact } from '../../crm/records.js';
 import type { TrutoClient } from './client.js';
 import { projectFromTruto, projectToTruto, type TrutoProject } from './map.js';
-import { trutoResource } from './resource.js';
+import { trutoResource, type ReferenceCheck } from './resource.js';
 
-export function projectOps(client: TrutoClient): CrudOperations<Project, ProjectQuery, ProjectInput> {
+export function projectOps(client: TrutoClient, check: ReferenceCheck): CrudOperations<Project, ProjectQuery, ProjectInput> {
   return trutoResource<Project, TrutoProject, ProjectInput, ProjectQuery>(client, {
     resource: 'projects',
     noun: 'project',
@@ -21,5 +21,8 @@ export function projectOps(client: TrutoClient): CrudOperations<Project, Project
         account: q.account_id === undefined ? undefined : { id: q.account_id },
         stage: q.stage_id === undefined ? undefined : { id: q.stage_id },
       }),
+    // The owner and account a project names must exist; its lists of contacts and deals are left to the CRM.
+    references: (input) => ({ user: input.owner?.id, account: input.account?.id }),
+    check,
   });
 }

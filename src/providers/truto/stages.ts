@@ -9,10 +9,8 @@ import type { CallOptions, CrudOperations, Page, StageInput, StageQuery } from '
 import { compact } from '../../crm/records.js';
 import type { TrutoClient } from './client.js';
 import { stageFromTruto, stageToTruto, type TrutoStage } from './map.js';
-import { trutoResource } from './resource.js';
+import { SCAN_PAGE, trutoResource } from './resource.js';
 
-/** Page size for internal full scans (the stages of a pipeline). */
-export const SCAN_PAGE = 100;
 export const MAX_STAGE_PAGES = 20;
 
 const stageFilters = (q: StageQuery) =>
