@@ -604,6 +604,10 @@ describe('contacts', () => {
     expect((await failure(run(il.contacts.create({ first_name: 'X', account_id: '999' }, opts)))).message).toBe(
       "No account with id '999'. Find ids with search (types: accounts) or list_accounts.",
     );
+    // A check that fails for another reason is marked as having written nothing (a keyed create may be retried).
+    fake.server.inject({ kind: 'status', status: 500, body: { Message: 'An error has occurred.' } }, { times: 10, match: (r) => r.path === '/v3.1/Organisations/701' });
+    const broken = await failure(run(il.contacts.create({ first_name: 'X', account_id: '701' }, opts)));
+    expect(broken).toMatchObject({ kind: 'upstream', nothingSent: true });
     expect((await failure(il.contacts.create({ first_name: 'X', phones: ['1', '2', '3', '4', '5'] }, opts))).message).toBe(
       'An Insightly contact has 4 phone numbers (phone, mobile, home, other); phones has 5.',
     );

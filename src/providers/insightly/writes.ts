@@ -7,7 +7,7 @@
  * create with a stage too: crm/writes.ts preparedSequence shows both in a dry run and says exactly
  * what happened when the second fails after the first succeeded.
  */
-import { CrmError, excerpt } from '../../crm/errors.js';
+import { CrmError, excerpt, nothingWritten } from '../../crm/errors.js';
 import { path } from '../../crm/http.js';
 import type { PreparedWrite } from '../../crm/provider.js';
 import { requireChange } from '../../crm/records.js';
@@ -66,7 +66,11 @@ export function checkedFirst<T>(ctx: Ctx, prepared: PreparedWrite<T>, refs: Refe
   return {
     ...prepared,
     async execute() {
-      await requireReferences(ctx, refs, signal);
+      try {
+        await requireReferences(ctx, refs, signal);
+      } catch (e) {
+        throw nothingWritten(e);
+      }
       return prepared.execute();
     },
   };
