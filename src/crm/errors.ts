@@ -109,6 +109,15 @@ export function unknownReference(what: ReferencedRecord, id: string): CrmError {
   return notFound(what, id, `Find ids with ${FIND_IDS[what]}.`);
 }
 
+/**
+ * The same failure, marked as proven to have written nothing: for checks that run before a write
+ * (ids it refers to), so a keyed create they stop leaves its idempotency key free for a retry.
+ */
+export function nothingWritten(e: unknown): unknown {
+  if (!isCrmError(e) || e.nothingSent) return e;
+  return new CrmError(e.kind, e.message, { status: e.status, provider: e.provider, retryAfterSeconds: e.retryAfterSeconds, nothingSent: true, cause: e });
+}
+
 /** Stops work the caller cancelled: between pages, between the parts of multi-request work. */
 export function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CrmError('cancelled', 'The request was cancelled; nothing more was sent.', { nothingSent: true });

@@ -13,11 +13,16 @@ import { FAKE_INSIGHTLY_KEY, startFakeInsightly, type FakeInsightly, type Row } 
 import type { RecordedRequest } from '../fakes/server.js';
 
 type Full<T> = Required<NonNullable<T>>;
-type Il = Omit<CrmProvider, 'pipelines' | 'stages' | 'deals' | 'projects'> & {
+type Il = Omit<CrmProvider, 'pipelines' | 'stages' | 'deals' | 'projects' | 'accounts' | 'contacts' | 'users' | 'activities' | 'search'> & {
   pipelines: Pick<Full<CrmProvider['pipelines']>, 'list' | 'get'>;
   stages: Pick<Full<CrmProvider['stages']>, 'list' | 'get'>;
   deals: Pick<Full<CrmProvider['deals']>, 'list' | 'get' | 'create' | 'update'>;
   projects: Full<CrmProvider['projects']>;
+  accounts: Pick<Full<CrmProvider['accounts']>, 'list' | 'get' | 'create' | 'update'>;
+  contacts: Pick<Full<CrmProvider['contacts']>, 'list' | 'get' | 'create' | 'update'>;
+  users: Pick<Full<CrmProvider['users']>, 'list' | 'get'>;
+  activities: Pick<Full<CrmProvider['activities']>, 'list' | 'get' | 'create' | 'update'>;
+  search: NonNullable<CrmProvider['search']>;
 };
 
 let fake: FakeInsightly;
@@ -63,7 +68,14 @@ describe('identity and auth', () => {
     expect(il).toMatchObject({ kind: 'insightly', label: 'Insightly', remote: true });
     expect((il as CrmProvider).stats).toBeUndefined();
     await il.deals.list({ limit: 5 }, opts);
-    expect(fake.server.requests.length).toBe(4); // the deals, and pipeline, stage and user names
+    // The deals, and pipeline, stage and user names, and the one organisation of the five (Opportunity 3's).
+    expect(fake.server.requests.map((r) => r.path).sort()).toEqual([
+      '/v3.1/Opportunities',
+      '/v3.1/Organisations/703',
+      '/v3.1/PipelineStages',
+      '/v3.1/Pipelines',
+      '/v3.1/Users',
+    ]);
     for (const r of fake.server.requests) {
       expect(r.path.startsWith('/v3.1/')).toBe(true);
       expect(r.headers.authorization).toBe(BASIC);
@@ -477,11 +489,307 @@ describe('errors and limits', () => {
   });
 });
 
+describe('accounts (organisations)', () => {
+  it('lists brief organisations by skip and top, the website read as a domain, owners by name', async () => {
+    const page = await il.accounts.list({ limit: 4 }, opts);
+    expect(sent('GET', '/v3.1/Organisations').map((r) => r.query)).toEqual([{ brief: 'true', count_total: 'true', top: '4' }]);
+    expect(page.items).toEqual([
+      { id: '700', name: 'Acme Corporation', domain: 'acme.example', owner: { id: '11', name: 'Ada Lovelace' }, created_at: '2026-01-01T01:00:00Z', updated_at: '2026-01-09T08:00:00Z' },
+      { id: '701', name: 'Globex', domain: 'globex.example', owner: { id: '12', name: 'Grace Hopper' }, created_at: '2026-01-01T02:00:00Z', updated_at: '2026-01-09T09:00:00Z' },
+      { id: '702', name: 'Initech', domain: 'initech.example', owner: { id: '13', name: 'Alan Turing' }, created_at: '2026-01-01T03:00:00Z', updated_at: '2026-01-09T10:00:00Z' },
+      // No website: no domain (the email domains are a subcollection, not read).
+      { id: '703', name: 'Umbrella', owner: { id: '14', name: 'Katherine Johnson' }, created_at: '2026-01-01T04:00:00Z', updated_at: '2026-01-09T11:00:00Z' },
+    ]);
+    expect(page.next_cursor).toBe('4');
+  });
+
+  it('filters by owner in Insightly and by a part of the name here', async () => {
+    const mine = await il.accounts.list({ limit: 10, owner_id: '15' }, opts);
+    expect(sent('GET', '/v3.1/Organisations/Search').map((r) => r.query)).toEqual([
+      { field_name: 'OWNER_USER_ID', field_value: '15', brief: 'true', count_total: 'true', top: '10' },
+    ]);
+    expect(mine.items.map((a) => a.id)).toEqual(['704', '709']);
+    fake.server.reset();
+    const named = await il.accounts.list({ limit: 10, name: 'INDUSTRIES' }, opts);
+    expect(sent('GET', '/v3.1/Organisations')[0].query).toEqual({ brief: 'true', count_total: 'true', top: '500' });
+    expect(named.items.map((a) => a.name)).toEqual(['Stark Industries', 'Vandelay Industries', 'Wonka Industries']);
+  });
+
+  it('gets an organisation whole, and names one that does not exist', async () => {
+    const a = await il.accounts.get('702', { include_remote_data: true });
+    expect(sent('GET', '/v3.1/Organisations/702')[0].query).toEqual({});
+    expect(a.remote_data).toMatchObject({ EMAILDOMAINS: [{ EMAIL_DOMAIN: 'initech.example' }] });
+    expect((await failure(il.accounts.get('7', opts))).message).toBe("No account with id '7'. Call list_accounts or search to see valid account ids.");
+  });
+
+  it('creates in one POST after checking the owner; refuses an unknown owner before writing', async () => {
+    const prepared = await il.accounts.create({ name: 'Initrode', domain: 'initrode.example', owner_id: '15' }, opts);
+    expect(prepared.request).toEqual({ method: 'POST', path: '/Organisations', body: { ORGANISATION_NAME: 'Initrode', WEBSITE: 'initrode.example', OWNER_USER_ID: 15 } });
+    expect(prepared.then).toBeUndefined();
+    expect(sent()).toEqual([]); // preparing sends nothing
+    const made = await prepared.execute();
+    expect(sent().map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v3.1/Users', 'POST /v3.1/Organisations']);
+    expect(made).toMatchObject({ name: 'Initrode', domain: 'initrode.example', owner: { id: '15', name: 'Ana Silva' } });
+    fake.server.reset();
+    const e = await failure(run(il.accounts.create({ name: 'Nobody owns me', owner_id: '99' }, opts)));
+    expect(e.message).toBe("No user with id '99'. Find ids with list_users or search (types: users).");
+    expect(sent('POST')).toEqual([]);
+  });
+
+  it('updates with PUT carrying the id and only the fields given', async () => {
+    const updated = await run(il.accounts.update('701', { name: 'Globex Corporation', domain: 'https://globex.example/about' }, opts));
+    expect(writes()).toEqual([{ method: 'PUT', path: '/v3.1/Organisations', query: {}, body: { ORGANISATION_ID: 701, ORGANISATION_NAME: 'Globex Corporation', WEBSITE: 'https://globex.example/about' } }]);
+    expect(updated).toMatchObject({ id: '701', name: 'Globex Corporation', domain: 'globex.example', owner: { id: '12' } });
+    expect((await failure(il.accounts.update('701', {}, opts))).message).toMatch(/^Nothing to update: give at least one of name, domain, owner_id/);
+    expect((await failure(run(il.accounts.update('7', { name: 'Gone' }, opts)))).message).toBe("No account with id '7'. Call list_accounts or search to see valid account ids.");
+  });
+});
+
+describe('contacts', () => {
+  it('lists brief contacts with names, one email, the phone fields in order, and the organisation by name', async () => {
+    const page = await il.contacts.list({ limit: 3 }, opts);
+    expect(sent('GET', '/v3.1/Contacts')[0].query).toEqual({ brief: 'true', count_total: 'true', top: '3' });
+    expect(page.items[0]).toEqual({
+      id: '900',
+      name: 'Wile Coyote',
+      first_name: 'Wile',
+      last_name: 'Coyote',
+      emails: ['wile.coyote0@acme.example'],
+      // PHONE and PHONE_MOBILE; the assistant's number stays in remote_data.
+      phones: ['+1 555 0900', '+1 555 1900'],
+      title: 'Head of Purchasing',
+      account: { id: '700', name: 'Acme Corporation' },
+      owner: { id: '11', name: 'Ada Lovelace' },
+      created_at: '2026-01-01T20:00:00Z',
+      updated_at: '2026-01-13T12:00:00Z',
+    });
+    // Each organisation named once, by a brief GET.
+    expect(sent('GET').filter((r) => r.path.startsWith('/v3.1/Organisations/')).map((r) => r.rawUrl).sort()).toEqual([
+      '/v3.1/Organisations/700?brief=true',
+      '/v3.1/Organisations/701?brief=true',
+      '/v3.1/Organisations/702?brief=true',
+    ]);
+  });
+
+  it('filters by email, else organisation, else owner in Insightly, and by a part of the name here', async () => {
+    const byEmail = await il.contacts.list({ limit: 10, email: 'Peter.Belson2@initech.example', owner_id: '13' }, opts);
+    expect(sent('GET', '/v3.1/Contacts/Search').map((r) => r.query)).toEqual([
+      { field_name: 'EMAIL_ADDRESS', field_value: 'Peter.Belson2@initech.example', brief: 'true', count_total: 'true', top: '500' },
+    ]);
+    expect(byEmail.items.map((c) => c.id)).toEqual(['902']);
+    fake.server.reset();
+    const atAcme = await il.contacts.list({ limit: 10, account_id: '700', name: 'wile' }, opts);
+    expect(sent('GET', '/v3.1/Contacts/Search')[0].query).toMatchObject({ field_name: 'ORGANISATION_ID', field_value: '700' });
+    expect(atAcme.items.map((c) => c.name)).toEqual(['Wile Coyote', 'Wile Coyote', 'Wile Coyote']);
+  });
+
+  it('creates after checking the organisation and owner; updates replace the phones and the email', async () => {
+    const prepared = await il.contacts.create({ first_name: 'Ana', last_name: 'Pilot', emails: ['ana@pilot.example'], phones: ['+1 555 0101'], title: 'CTO', account_id: '700', owner_id: '15' }, opts);
+    expect(prepared.request).toEqual({
+      method: 'POST',
+      path: '/Contacts',
+      body: { FIRST_NAME: 'Ana', LAST_NAME: 'Pilot', EMAIL_ADDRESS: 'ana@pilot.example', PHONE: '+1 555 0101', TITLE: 'CTO', ORGANISATION_ID: 700, OWNER_USER_ID: 15 },
+    });
+    const made = await prepared.execute();
+    expect(sent().map((r) => `${r.method} ${r.path}`).sort()).toEqual(['GET /v3.1/Organisations/700', 'GET /v3.1/Users', 'POST /v3.1/Contacts']);
+    expect(made).toMatchObject({ name: 'Ana Pilot', emails: ['ana@pilot.example'], phones: ['+1 555 0101'], account: { id: '700', name: 'Acme Corporation' }, owner: { id: '15', name: 'Ana Silva' } });
+    fake.server.reset();
+    const changed = await run(il.contacts.update(made.id, { phones: ['+1 555 0102', '+1 555 0103'], emails: [] }, opts));
+    expect(writes()).toEqual([
+      { method: 'PUT', path: '/v3.1/Contacts', query: {}, body: { CONTACT_ID: Number(made.id), EMAIL_ADDRESS: null, PHONE: '+1 555 0102', PHONE_MOBILE: '+1 555 0103', PHONE_HOME: null, PHONE_OTHER: null } },
+    ]);
+    expect(changed.phones).toEqual(['+1 555 0102', '+1 555 0103']);
+    expect(changed.emails).toBeUndefined();
+    fake.server.reset();
+    expect((await failure(run(il.contacts.create({ first_name: 'X', account_id: '999' }, opts)))).message).toBe(
+      "No account with id '999'. Find ids with search (types: accounts) or list_accounts.",
+    );
+    // A check that fails for another reason is marked as having written nothing (a keyed create may be retried).
+    fake.server.inject({ kind: 'status', status: 500, body: { Message: 'An error has occurred.' } }, { times: 10, match: (r) => r.path === '/v3.1/Organisations/701' });
+    const broken = await failure(run(il.contacts.create({ first_name: 'X', account_id: '701' }, opts)));
+    expect(broken).toMatchObject({ kind: 'upstream', nothingSent: true });
+    expect((await failure(il.contacts.create({ first_name: 'X', phones: ['1', '2', '3', '4', '5'] }, opts))).message).toBe(
+      'An Insightly contact has 4 phone numbers (phone, mobile, home, other); phones has 5.',
+    );
+    expect(sent('POST')).toEqual([]);
+  });
+});
+
+describe('users', () => {
+  it('lists every user, gets one, and names one that does not exist', async () => {
+    const page = await il.users.list({ limit: 100 }, opts);
+    expect(sent('GET', '/v3.1/Users')[0].query).toEqual({ count_total: 'true', top: '100' });
+    expect(page.items.map((u) => `${u.id} ${u.name} ${u.email} ${u.active}`)).toEqual([
+      '11 Ada Lovelace ada@example.com true',
+      '12 Grace Hopper grace@example.com true',
+      '13 Alan Turing alan@example.com true',
+      '14 Katherine Johnson katherine@example.com true',
+      '15 Ana Silva ana@example.com true',
+      '16 Edsger Dijkstra edsger@example.com false',
+    ]);
+    expect(await il.users.get('12', opts)).toEqual({ id: '12', name: 'Grace Hopper', email: 'grace@example.com', active: true });
+    expect((await failure(il.users.get('99', opts))).message).toBe("No user with id '99'. Call list_users to see valid user ids.");
+  });
+});
+
+describe('activities (notes and tasks)', () => {
+  it('maps a note and a task: ids that say which, parents from links and task fields, done, due date, owners by name', async () => {
+    const note = await il.activities.get('note-3004', opts);
+    expect(sent().map((r) => r.path)).toContain('/v3.1/Notes/3004');
+    expect(note).toEqual({
+      id: 'note-3004',
+      type: 'note',
+      subject: 'Note 4',
+      body: 'What we heard in conversation 4.',
+      owner: { id: '15', name: 'Ana Silva' },
+      deal: { id: '5012' },
+      contact: { id: '904' },
+      created_at: '2026-01-01T08:00:00Z',
+      updated_at: '2026-01-01T09:00:00Z',
+    });
+    const task = await il.activities.get('task-4003', opts);
+    expect(task).toEqual({
+      id: 'task-4003',
+      type: 'task',
+      subject: 'Task 3',
+      body: 'Details of task 3',
+      due_date: '2099-04-10',
+      done: false,
+      owner: { id: '14', name: 'Katherine Johnson' },
+      deal: { id: '5009' },
+      contact: { id: '903' },
+      created_at: '2026-01-01T07:00:00Z',
+      updated_at: '2026-01-01T09:00:00Z',
+    });
+    expect((await il.activities.get('task-4005', opts)).project).toEqual({ id: '8005' });
+    expect((await failure(il.activities.get('note-4003', opts))).message).toBe("No activity with id 'note-4003'. Call list_activities to see valid activity ids.");
+  });
+
+  it("lists a deal's notes and tasks from its own endpoints, whole, merged newest first, and pages them here", async () => {
+    const progress: Array<[number, string | undefined]> = [];
+    const first = await il.activities.list({ limit: 3, deal_id: '5003' }, { onProgress: (done, _total, message) => void progress.push([done, message]) });
+    expect(sent().filter((r) => r.path.startsWith('/v3.1/Opportunities/')).map((r) => r.rawUrl).sort()).toEqual([
+      '/v3.1/Opportunities/5003/Notes?brief=false&count_total=true&top=500',
+      '/v3.1/Opportunities/5003/Tasks?brief=false&count_total=true&top=500',
+    ]);
+    // One count of pages read across both walks, whichever answers first.
+    expect(progress.map(([done]) => done)).toEqual([1, 2]);
+    expect(progress.map(([, message]) => message).sort()).toEqual(['read 1 page of notes', 'read 1 page of tasks']);
+    const notes = [...fake.state.records.Notes.values()].filter((n) => (n.LINKS as Row[]).some((l) => l.LINK_OBJECT_NAME === 'Opportunity' && l.LINK_OBJECT_ID === 5003));
+    const tasks = [...fake.state.records.Tasks.values()].filter((t) => t.OPPORTUNITY_ID === 5003);
+    const all = [...notes.map((n) => ({ id: `note-${n.NOTE_ID}`, at: String(n.DATE_CREATED_UTC) })), ...tasks.map((t) => ({ id: `task-${t.TASK_ID}`, at: String(t.DATE_CREATED_UTC) }))]
+      .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))
+      .map((x) => x.id);
+    expect(first.items.map((a) => a.id)).toEqual(all.slice(0, 3));
+    expect(first.next_cursor).not.toBeNull();
+    const second = await il.activities.list({ limit: 3, deal_id: '5003', cursor: first.next_cursor! }, opts);
+    expect(second.items.map((a) => a.id)).toEqual(all.slice(3, 6));
+    fake.server.reset();
+    const onlyNotes = await il.activities.list({ limit: 50, deal_id: '5003', type: 'note' }, opts);
+    expect(sent().map((r) => r.path)).toEqual(['/v3.1/Opportunities/5003/Notes']); // owners' names are cached
+    expect(onlyNotes.items.every((a) => a.type === 'note')).toBe(true);
+    fake.server.reset();
+    const done = await il.activities.list({ limit: 50, done: true }, opts);
+    expect(sent().map((r) => r.path)).toEqual(['/v3.1/Tasks']);
+    expect(done.items.map((a) => a.id)).toEqual([...fake.state.records.Tasks.values()].filter((t) => t.COMPLETED).map((t) => `task-${t.TASK_ID}`).reverse());
+  });
+
+  it('creates a note under its first record and links the others, checking those first; the dry run shows every request', async () => {
+    const prepared = await il.activities.create({ type: 'note', body: 'They want a pilot.\nBy March.', deal_id: '5003', account_id: '700', contact_id: '903' }, opts);
+    expect(prepared.request).toEqual({ method: 'POST', path: '/Opportunities/5003/Notes', body: { TITLE: 'They want a pilot.', BODY: 'They want a pilot.\nBy March.' } });
+    expect(prepared.then).toEqual([
+      { method: 'POST', path: '/Notes/{NOTE_ID}/Links', body: { LINK_OBJECT_NAME: 'Contact', LINK_OBJECT_ID: 903 } },
+      { method: 'POST', path: '/Notes/{NOTE_ID}/Links', body: { LINK_OBJECT_NAME: 'Organisation', LINK_OBJECT_ID: 700 } },
+    ]);
+    expect(sent()).toEqual([]);
+    const note = await prepared.execute();
+    const id = Number(note.id.replace('note-', ''));
+    expect(sent().map((r) => `${r.method} ${r.path}`).slice(0, 2).sort()).toEqual(['GET /v3.1/Contacts/903', 'GET /v3.1/Organisations/700']);
+    expect(writes()).toEqual([
+      { method: 'POST', path: '/v3.1/Opportunities/5003/Notes', query: {}, body: prepared.request.body },
+      { method: 'POST', path: `/v3.1/Notes/${id}/Links`, query: {}, body: { LINK_OBJECT_NAME: 'Contact', LINK_OBJECT_ID: 903 } },
+      { method: 'POST', path: `/v3.1/Notes/${id}/Links`, query: {}, body: { LINK_OBJECT_NAME: 'Organisation', LINK_OBJECT_ID: 700 } },
+    ]);
+    expect(note).toMatchObject({ type: 'note', subject: 'They want a pilot.', deal: { id: '5003' }, account: { id: '700' }, contact: { id: '903' } });
+    expect(sent('GET', `/v3.1/Notes/${id}`)).toHaveLength(1); // read back with its links
+  });
+
+  it('creates a task with its deal as a field and its contact as a link; a failed link says the task exists', async () => {
+    const prepared = await il.activities.create({ type: 'task', subject: 'Call back', body: 'About the pilot', due_date: '2026-03-01', owner_id: '12', deal_id: '5003', contact_id: '903' }, opts);
+    expect(prepared.request).toEqual({
+      method: 'POST',
+      path: '/Tasks',
+      body: { TITLE: 'Call back', DETAILS: 'About the pilot', DUE_DATE: '2026-03-01 00:00:00', COMPLETED: false, RESPONSIBLE_USER_ID: 12, OPPORTUNITY_ID: 5003 },
+    });
+    expect(prepared.then).toEqual([{ method: 'POST', path: '/Tasks/{TASK_ID}/Links', body: { LINK_OBJECT_NAME: 'Contact', LINK_OBJECT_ID: 903 } }]);
+    fake.server.inject({ kind: 'status', status: 500, body: { Message: 'An error has occurred.' } }, { match: (r) => r.method === 'POST' && r.path.endsWith('/Links') });
+    const e = await failure(prepared.execute());
+    const made = [...fake.state.records.Tasks.values()].find((t) => t.TITLE === 'Call back')!;
+    expect(e.kind).toBe('upstream');
+    expect(e.message).toBe(
+      `Insightly did only part of this create of a task: POST /Tasks (create the task) succeeded; then POST /Tasks/{TASK_ID}/Links (link it to contact 903) failed: ` +
+        `Insightly answered 500: An error has occurred. The write may or may not have happened; check with a read (get or list) before retrying. The task exists (id task-${made.TASK_ID}): add the missing records with update_activity; do not create it again.`,
+    );
+    expect(made).toMatchObject({ OPPORTUNITY_ID: 5003, RESPONSIBLE_USER_ID: 12, COMPLETED: false, LINKS: [] });
+  });
+
+  it('completes a task, and moves a note: the new link first, then the old one removed', async () => {
+    const done = await run(il.activities.update('task-4001', { done: true }, opts));
+    expect(writes()).toEqual([{ method: 'PUT', path: '/v3.1/Tasks', query: {}, body: { TASK_ID: 4001, COMPLETED: true, STATUS: 'Completed' } }]);
+    expect(done).toMatchObject({ id: 'task-4001', done: true });
+    fake.server.reset();
+    const old = (fake.state.records.Notes.get(3001)!.LINKS as Row[])[0];
+    const moved = await run(il.activities.update('note-3001', { deal_id: '5006' }, opts));
+    expect(writes()).toEqual([
+      { method: 'POST', path: '/v3.1/Notes/3001/Links', query: {}, body: { LINK_OBJECT_NAME: 'Opportunity', LINK_OBJECT_ID: 5006 } },
+      { method: 'DELETE', path: `/v3.1/Notes/3001/Links/${old.LINK_ID}`, query: {}, body: undefined },
+    ]);
+    expect(moved.deal).toEqual({ id: '5006' });
+    expect((await failure(il.activities.update('note-3001', { deal_id: '5006' }, opts))).message).toBe('note-3001 already hangs on deal 5006; nothing to update.');
+    expect((await failure(il.activities.create({ type: 'note', deal_id: '5003' }, opts))).message).toBe(
+      'Insightly needs a title for a note: give subject, or a body whose first line becomes the title.',
+    );
+  });
+});
+
+describe('search', () => {
+  it('asks each type its own /Search on the whole name and maps the hits', async () => {
+    const answer = await il.search({ query: 'Acme Corporation', types: ['deals', 'accounts', 'projects'], limit: 5 }, opts);
+    expect(sent().filter((r) => r.path.endsWith('/Search')).map((r) => r.rawUrl).sort()).toEqual([
+      '/v3.1/Opportunities/Search?field_name=OPPORTUNITY_NAME&field_value=Acme%20Corporation&brief=true&count_total=true&top=100',
+      '/v3.1/Organisations/Search?field_name=ORGANISATION_NAME&field_value=Acme%20Corporation&brief=true&count_total=true&top=100',
+      '/v3.1/Projects/Search?field_name=PROJECT_NAME&field_value=Acme%20Corporation&brief=true&count_total=true&top=100',
+    ]);
+    expect(answer.hits).toEqual([{ type: 'accounts', id: '700', name: 'Acme Corporation', domain: 'acme.example', owner: { id: '11', name: 'Ada Lovelace' } }]);
+  });
+
+  it('finds people by email, or by first and last name at once', async () => {
+    const byEmail = await il.search({ query: 'ana@example.com', types: ['users', 'contacts'], limit: 5 }, opts);
+    expect(sent().map((r) => `${r.path}?${r.query.field_name}`).sort()).toEqual(['/v3.1/Contacts/Search?EMAIL_ADDRESS', '/v3.1/Users/Search?EMAIL_ADDRESS']);
+    expect(byEmail.hits).toEqual([{ type: 'users', id: '15', name: 'Ana Silva', email: 'ana@example.com' }]);
+    fake.server.reset();
+    const byName = await il.search({ query: 'Tony Gibbons', types: ['contacts'], limit: 5 }, opts);
+    expect(sent().map((r) => `${r.query.field_name}=${r.query.field_value}`).sort()).toEqual(['FIRST_NAME=Tony', 'LAST_NAME=Gibbons']);
+    expect(byName.hits.find((h) => h.id === '904')).toEqual({ type: 'contacts', id: '904', name: 'Tony Gibbons', email: 'tony.gibbons4@stark.example', account: { id: '704' } });
+    // Everyone named Tony or Gibbons, each once; the tool layer puts the whole name first.
+    expect(byName.hits.length).toBe(new Set(byName.hits.map((h) => h.id)).size);
+    expect(byName.hits.every((h) => h.name.startsWith('Tony ') || h.name.endsWith(' Gibbons'))).toBe(true);
+  });
+});
+
 // The seed as the tests above assume it.
 describe('fake seed', () => {
   it('has what the tests count on', () => {
     expect(fake.state.records.Opportunities.size).toBe(300);
     expect(fake.state.records.Projects.size).toBe(60);
+    expect([...fake.state.records.Organisations.keys()]).toEqual([700, 701, 702, 703, 704, 705, 706, 707, 708, 709]);
+    expect(fake.state.records.Organisations.get(700)!.ORGANISATION_NAME).toBe('Acme Corporation');
+    expect(fake.state.records.Contacts.size).toBe(30);
+    expect(fake.state.records.Notes.size).toBe(40);
+    expect(fake.state.records.Tasks.size).toBe(40);
+    expect(fake.state.users.get(15)).toMatchObject({ FIRST_NAME: 'Ana', LAST_NAME: 'Silva' });
+    // Every organisation an opportunity names exists.
+    for (const o of fake.state.records.Opportunities.values()) if (o.ORGANISATION_ID != null) expect(fake.state.records.Organisations.has(Number(o.ORGANISATION_ID))).toBe(true);
     const p3 = project(8003) as Row;
     expect(p3.STAGE_ID).toBe(304);
   });

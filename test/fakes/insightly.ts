@@ -12,6 +12,14 @@
  * on, for more than 10 requests in a second, and ASP.NET Web API error bodies ({"Message"} and
  * ModelState). Deterministic: ids and dates come from counters, never the clock (except the
  * optional per-second window).
+ *
+ * The records around a deal: /Organisations and /Contacts (list, get, POST, PUT, /Search), /Users
+ * and /Users/Search, /Tasks (POST and PUT; OPPORTUNITY_ID and PROJECT_ID are fields of a task),
+ * /Notes (GET and PUT only: a note is created under its record, POST
+ * /{Opportunities|Projects|Contacts|Organisations}/{id}/Notes), each record's /Notes and /Tasks,
+ * and the links of notes and tasks (POST /{Notes|Tasks}/{id}/Links with singular object names,
+ * DELETE .../Links/{linkId}). Ids a write refers to (users, organisations, records linked) must
+ * exist, else a ModelState 400.
  */
 import { FakeServer, type FakeResponse, type RecordedRequest } from './server.js';
 
@@ -19,10 +27,31 @@ import { FakeServer, type FakeResponse, type RecordedRequest } from './server.js
 export const FAKE_INSIGHTLY_KEY = 'il7c1f3a9e-52d4-4b8e-a6f0-9dX2qLmV8nTz';
 
 export type Row = Record<string, unknown>;
-type CollectionName = 'Opportunities' | 'Projects';
-const ID_KEY: Record<CollectionName, string> = { Opportunities: 'OPPORTUNITY_ID', Projects: 'PROJECT_ID' };
-const FLAG: Record<CollectionName, string> = { Opportunities: 'FOR_OPPORTUNITIES', Projects: 'FOR_PROJECTS' };
-const NAME_KEY: Record<CollectionName, string> = { Opportunities: 'OPPORTUNITY_NAME', Projects: 'PROJECT_NAME' };
+export type CollectionName = 'Opportunities' | 'Projects' | 'Organisations' | 'Contacts' | 'Notes' | 'Tasks';
+const COLLECTIONS: CollectionName[] = ['Opportunities', 'Projects', 'Organisations', 'Contacts', 'Notes', 'Tasks'];
+const ID_KEY: Record<CollectionName, string> = {
+  Opportunities: 'OPPORTUNITY_ID',
+  Projects: 'PROJECT_ID',
+  Organisations: 'ORGANISATION_ID',
+  Contacts: 'CONTACT_ID',
+  Notes: 'NOTE_ID',
+  Tasks: 'TASK_ID',
+};
+const FLAG: Partial<Record<CollectionName, string>> = { Opportunities: 'FOR_OPPORTUNITIES', Projects: 'FOR_PROJECTS' };
+/** The field a create needs (Insightly's required name or title). */
+const NAME_KEY: Record<CollectionName, string> = {
+  Opportunities: 'OPPORTUNITY_NAME',
+  Projects: 'PROJECT_NAME',
+  Organisations: 'ORGANISATION_NAME',
+  Contacts: 'FIRST_NAME',
+  Notes: 'TITLE',
+  Tasks: 'TITLE',
+};
+/** Records notes and tasks hang on, and their (singular) names in a link. */
+const PARENTS: Partial<Record<CollectionName, string>> = { Opportunities: 'Opportunity', Projects: 'Project', Organisations: 'Organisation', Contacts: 'Contact' };
+const OBJECT: Record<string, CollectionName> = { Opportunity: 'Opportunities', Project: 'Projects', Organisation: 'Organisations', Contact: 'Contacts' };
+/** Task statuses Insightly has. */
+export const TASK_STATUSES = ['Not Started', 'In Progress', 'Completed', 'Deferred', 'Waiting'];
 
 export const PROJECT_STATUSES = ['Not Started', 'In Progress', 'Deferred', 'Cancelled', 'Abandoned', 'Completed'];
 export const OPPORTUNITY_STATES = ['Open', 'Won', 'Lost', 'Abandoned', 'Suspended'];
@@ -33,6 +62,7 @@ export interface FakeInsightlyState {
   stages: Map<number, Row>;
   users: Map<number, Row>;
   records: Record<CollectionName, Map<number, Row>>;
+  nextLinkId: number;
   /** Largest `top` served (Insightly: 500); asking for more gets this many. */
   maxTop: number;
   /** Answer X-Total-Count when count_total=true (on by default). */
@@ -99,7 +129,8 @@ function createState(key: string): FakeInsightlyState {
     pipelines: new Map(),
     stages: new Map(),
     users: new Map(),
-    records: { Opportunities: new Map(), Projects: new Map() },
+    records: { Opportunities: new Map(), Projects: new Map(), Organisations: new Map(), Contacts: new Map(), Notes: new Map(), Tasks: new Map() },
+    nextLinkId: 60_000,
     maxTop: 500,
     countTotal: true,
     ignoreSkip: new Set(),
@@ -110,14 +141,27 @@ function createState(key: string): FakeInsightlyState {
     tick: 100,
     nextId: 90_000,
   };
-  const users: Array<[number, string, string]> = [
-    [11, 'Ada', 'Lovelace'],
-    [12, 'Grace', 'Hopper'],
-    [13, 'Alan', 'Turing'],
-    [14, 'Katherine', 'Johnson'],
+  const users: Array<[number, string, string, boolean]> = [
+    [11, 'Ada', 'Lovelace', true],
+    [12, 'Grace', 'Hopper', true],
+    [13, 'Alan', 'Turing', true],
+    [14, 'Katherine', 'Johnson', true],
+    [15, 'Ana', 'Silva', true],
+    [16, 'Edsger', 'Dijkstra', false],
   ];
-  for (const [id, first, last] of users) {
-    state.users.set(id, { USER_ID: id, FIRST_NAME: first, LAST_NAME: last, EMAIL_ADDRESS: `${first.toLowerCase()}@example.com`, ACTIVE: true });
+  for (const [id, first, last, active] of users) {
+    state.users.set(id, {
+      USER_ID: id,
+      CONTACT_ID: null,
+      FIRST_NAME: first,
+      LAST_NAME: last,
+      EMAIL_ADDRESS: `${first.toLowerCase()}@example.com`,
+      ADMINISTRATOR: id === 11,
+      ACCOUNT_OWNER: id === 11,
+      ACTIVE: active,
+      DATE_CREATED_UTC: stamp(id),
+      DATE_UPDATED_UTC: stamp(id),
+    });
   }
   const pipelines: Array<[number, string, 'opp' | 'proj', string[]]> = [
     [1, 'Sales', 'opp', ['Lead In', 'Qualified', 'Proposal', 'Negotiation', 'Contract Sent']],
@@ -194,7 +238,140 @@ function createState(key: string): FakeInsightlyState {
       LINKS: [],
     });
   }
+  seedRecordsAround(state);
   return state;
+}
+
+/** Ten organisations (700-709: the ones opportunities name), 30 contacts, 40 notes and 40 tasks. */
+export const ORGANISATIONS = [
+  'Acme Corporation',
+  'Globex',
+  'Initech',
+  'Umbrella',
+  'Stark Industries',
+  'Wayne Enterprises',
+  'Hooli',
+  'Soylent',
+  'Vandelay Industries',
+  'Wonka Industries',
+];
+const FIRST_NAMES = ['Wile', 'Hank', 'Peter', 'Alice', 'Tony', 'Bruce', 'Gavin', 'Sol', 'Art', 'Charlie'];
+const LAST_NAMES = ['Coyote', 'Scorpio', 'Gibbons', 'Abernathy', 'Stark', 'Wayne', 'Belson', 'Roth', 'Vandelay', 'Bucket'];
+
+export const link = (state: FakeInsightlyState, object: string, id: number, other: string, otherId: number): Row => ({
+  LINK_ID: ++state.nextLinkId,
+  OBJECT_NAME: object,
+  OBJECT_ID: id,
+  LINK_OBJECT_NAME: other,
+  LINK_OBJECT_ID: otherId,
+  ROLE: null,
+  DETAILS: null,
+  RELATIONSHIP_ID: null,
+  IS_FORWARD: true,
+});
+
+function seedRecordsAround(state: FakeInsightlyState): void {
+  ORGANISATIONS.forEach((name, i) => {
+    const id = 700 + i;
+    const domain = `${name.split(' ')[0].toLowerCase()}.example`;
+    state.records.Organisations.set(id, {
+      ORGANISATION_ID: id,
+      ORGANISATION_NAME: name,
+      BACKGROUND: null,
+      IMAGE_URL: null,
+      OWNER_USER_ID: 11 + (i % 5),
+      PHONE: `+1 555 07${String(i).padStart(2, '0')}`,
+      PHONE_FAX: null,
+      WEBSITE: i % 4 === 3 ? null : `https://www.${domain}/`,
+      ADDRESS_BILLING_CITY: 'Springfield',
+      DATE_CREATED_UTC: stamp(i + 1),
+      DATE_UPDATED_UTC: stamp(i + 200),
+      CUSTOMFIELDS: [],
+      TAGS: [],
+      DATES: [],
+      EMAILDOMAINS: [{ EMAIL_DOMAIN_ID: 7000 + i, EMAIL_DOMAIN: domain }],
+      LINKS: [],
+    });
+  });
+  for (let i = 0; i < 30; i++) {
+    const id = 900 + i;
+    const org = 700 + (i % 10);
+    const first = FIRST_NAMES[i % 10];
+    const last = LAST_NAMES[(i * 3) % 10];
+    state.records.Contacts.set(id, {
+      CONTACT_ID: id,
+      SALUTATION: null,
+      FIRST_NAME: first,
+      LAST_NAME: last,
+      BACKGROUND: null,
+      OWNER_USER_ID: 11 + (i % 5),
+      EMAIL_ADDRESS: `${first.toLowerCase()}.${last.toLowerCase()}${i}@${ORGANISATIONS[i % 10].split(' ')[0].toLowerCase()}.example`,
+      PHONE: `+1 555 09${String(i).padStart(2, '0')}`,
+      PHONE_MOBILE: i % 2 === 0 ? `+1 555 19${String(i).padStart(2, '0')}` : null,
+      PHONE_HOME: null,
+      PHONE_OTHER: null,
+      PHONE_ASSISTANT: i % 7 === 0 ? '+1 555 0000' : null,
+      PHONE_FAX: null,
+      TITLE: i % 3 === 0 ? 'Head of Purchasing' : null,
+      ORGANISATION_ID: i < 25 ? org : null,
+      DATE_CREATED_UTC: stamp(i + 20),
+      DATE_UPDATED_UTC: stamp(i + 300),
+      CUSTOMFIELDS: [],
+      TAGS: [],
+      DATES: [],
+      LINKS: [],
+    });
+  }
+  // Notes 3001-3040: on opportunities 5003, 5006, ... (with every fourth also on a contact), every
+  // fifth on an organisation only, every seventh on a project only.
+  for (let i = 1; i <= 40; i++) {
+    const id = 3000 + i;
+    const links: Row[] =
+      i % 7 === 0
+        ? [link(state, 'Note', id, 'Project', 8000 + i)]
+        : i % 5 === 0
+          ? [link(state, 'Note', id, 'Organisation', 700 + (i % 10))]
+          : [link(state, 'Note', id, 'Opportunity', 5000 + 3 * (i % 6 === 0 ? 1 : i % 6))];
+    if (i % 4 === 0) links.push(link(state, 'Note', id, 'Contact', 900 + (i % 30)));
+    state.records.Notes.set(id, {
+      NOTE_ID: id,
+      TITLE: `Note ${i}`,
+      BODY: `What we heard in conversation ${i}.`,
+      OWNER_USER_ID: 11 + (i % 5),
+      VISIBLE_TO: 'EVERYONE',
+      DATE_CREATED_UTC: stamp(i * 2),
+      DATE_UPDATED_UTC: stamp(i * 2 + 1),
+      LINKS: links,
+    });
+  }
+  // Tasks 4001-4040: on the same opportunities (OPPORTUNITY_ID), every fifth on a project
+  // (PROJECT_ID) instead, every third also linked to a contact; due in 2025 (overdue unless done)
+  // or 2099; every fourth done.
+  for (let i = 1; i <= 40; i++) {
+    const id = 4000 + i;
+    const done = i % 4 === 0;
+    state.records.Tasks.set(id, {
+      TASK_ID: id,
+      TITLE: `Task ${i}`,
+      CATEGORY_ID: null,
+      DUE_DATE: i % 2 === 0 ? `2025-${String((i % 12) + 1).padStart(2, '0')}-10 00:00:00` : `2099-${String((i % 12) + 1).padStart(2, '0')}-10 00:00:00`,
+      COMPLETED: done,
+      COMPLETED_DATE_UTC: done ? stamp(i * 2 + 2) : null,
+      DETAILS: i % 3 === 0 ? `Details of task ${i}` : null,
+      STATUS: done ? 'Completed' : i % 3 === 0 ? 'In Progress' : 'Not Started',
+      PRIORITY: 2,
+      PERCENT_COMPLETE: done ? 100 : 0,
+      START_DATE: null,
+      RESPONSIBLE_USER_ID: i % 6 === 0 ? null : 11 + (i % 5),
+      OWNER_USER_ID: 11,
+      OPPORTUNITY_ID: i % 5 === 0 ? null : 5000 + 3 * (i % 6 === 0 ? 1 : i % 6),
+      PROJECT_ID: i % 5 === 0 ? 8000 + i : null,
+      MILESTONE_ID: null,
+      DATE_CREATED_UTC: stamp(i * 2 + 1),
+      DATE_UPDATED_UTC: stamp(i * 2 + 3),
+      LINKS: i % 3 === 0 ? [link(state, 'Task', id, 'Contact', 900 + (i % 30))] : [],
+    });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,28 +412,28 @@ function handle(state: FakeInsightlyState, arrivals: number[], req: RecordedRequ
   state.used += 1;
   if (!req.path.startsWith('/v3.1/')) return message(404, 'No HTTP resource was found that matches the request URI.');
   const parts = req.path.slice('/v3.1/'.length).split('/').map(decodeURIComponent);
-  const [collection, second, third] = parts;
-  const notAllowed = () => message(405, `The requested resource does not support http method '${req.method}'.`);
+  const [collection, second] = parts;
 
   switch (collection) {
     case 'Pipelines':
     case 'PipelineStages':
     case 'Users': {
       const map = collection === 'Pipelines' ? state.pipelines : collection === 'PipelineStages' ? state.stages : state.users;
-      if (req.method !== 'GET' || parts.length > 2) return notAllowed();
+      if (req.method !== 'GET' || parts.length > 2) return notAllowed(req);
       if (second === undefined) return listing(state, req, [...map.values()]);
+      if (second === 'Search' && collection === 'Users') return search(state, req, [...map.values()], 'USER_ID');
       const row = map.get(Number(second));
       return row ? { status: 200, body: row } : message(404, 'Not Found');
     }
-    case 'Opportunities':
-    case 'Projects':
-      return records(state, req, collection, second, third, parts.length);
     default:
+      if ((COLLECTIONS as string[]).includes(collection)) return records(state, req, collection as CollectionName, parts.slice(1));
       return message(404, 'No HTTP resource was found that matches the request URI.');
   }
 }
 
-const BRIEF_DROPS = ['TAGS', 'CUSTOMFIELDS', 'LINKS'];
+const notAllowed = (req: RecordedRequest) => message(405, `The requested resource does not support http method '${req.method}'.`);
+
+const BRIEF_DROPS = ['TAGS', 'CUSTOMFIELDS', 'LINKS', 'DATES', 'EMAILDOMAINS'];
 const truthy = (v: unknown) => String(v).toLowerCase() === 'true';
 
 /** A page of `rows` as Insightly serves it: skip/top (max 500, default 100), X-Total-Count on count_total, brief. */
@@ -274,43 +451,91 @@ function listing(state: FakeInsightlyState, req: RecordedRequest, rows: Row[]): 
   };
 }
 
-function records(state: FakeInsightlyState, req: RecordedRequest, c: CollectionName, second: string | undefined, third: string | undefined, depth: number): FakeResponse {
+/** /{Collection}/Search: the records whose field equals field_value as a whole (case-insensitive), by id. */
+function search(state: FakeInsightlyState, req: RecordedRequest, rows: Row[], idKey: string): FakeResponse {
+  if (req.method !== 'GET') return notAllowed(req);
+  const { field_name: field, field_value: value } = req.query as Record<string, string | undefined>;
+  if ((field === undefined) !== (value === undefined)) return message(400, 'Both field_name and field_value must be provided.');
+  const found = rows
+    .filter((r) => field === undefined || String(r[field] ?? '').toLowerCase() === String(value).toLowerCase())
+    .sort((a, b) => Number(a[idKey]) - Number(b[idKey]));
+  return listing(state, req, found);
+}
+
+const byId = (idKey: string) => (a: Row, b: Row) => Number(a[idKey]) - Number(b[idKey]);
+
+/** The records a note or task is linked to, as [object name, id]. */
+const linksOf = (row: Row): Array<[string, number]> =>
+  ((row.LINKS as Row[] | undefined) ?? []).map((l) => [String(l.LINK_OBJECT_NAME), Number(l.LINK_OBJECT_ID)]);
+
+/** Notes or tasks on a record: linked to it, or (tasks) naming it in OPPORTUNITY_ID or PROJECT_ID. */
+function activitiesOn(state: FakeInsightlyState, kind: 'Notes' | 'Tasks', parent: CollectionName, id: number): Row[] {
+  const object = PARENTS[parent]!;
+  const field = parent === 'Opportunities' ? 'OPPORTUNITY_ID' : parent === 'Projects' ? 'PROJECT_ID' : undefined;
+  return [...state.records[kind].values()]
+    .filter((r) => (kind === 'Tasks' && field !== undefined && r[field] === id) || linksOf(r).some(([o, i]) => o === object && i === id))
+    .sort(byId(ID_KEY[kind]));
+}
+
+function records(state: FakeInsightlyState, req: RecordedRequest, c: CollectionName, rest: string[]): FakeResponse {
   const map = state.records[c];
   const idKey = ID_KEY[c];
+  const [second, third, fourth] = rest;
   if (second === undefined) {
-    if (req.method === 'GET') return listing(state, req, [...map.values()].sort((a, b) => Number(a[idKey]) - Number(b[idKey])));
-    if (req.method === 'POST') return create(state, req, c);
+    if (req.method === 'GET') return listing(state, req, [...map.values()].sort(byId(idKey)));
+    // v3.1: a note is only ever added under its record; /Notes takes GET and PUT.
+    if (req.method === 'POST' && c !== 'Notes') return create(state, req, c);
     if (req.method === 'PUT') return update(state, req, c);
-    return message(405, `The requested resource does not support http method '${req.method}'.`);
+    return notAllowed(req);
   }
-  if (second === 'Search') {
-    if (req.method !== 'GET') return message(405, `The requested resource does not support http method '${req.method}'.`);
-    const { field_name: field, field_value: value } = req.query as Record<string, string | undefined>;
-    if ((field === undefined) !== (value === undefined)) return message(400, 'Both field_name and field_value must be provided.');
-    const rows = [...map.values()]
-      .filter((r) => field === undefined || String(r[field] ?? '').toLowerCase() === String(value).toLowerCase())
-      .sort((a, b) => Number(a[idKey]) - Number(b[idKey]));
-    return listing(state, req, rows);
-  }
+  if (second === 'Search' && rest.length === 1) return search(state, req, [...map.values()], idKey);
   const id = Number(second);
   const row = map.get(id);
-  if (depth === 2) {
-    if (req.method === 'GET') return row ? { status: 200, body: row } : message(404, 'Not Found');
+  if (rest.length === 1) {
+    if (req.method === 'GET') return row ? { status: 200, body: req.query.brief !== undefined && truthy(req.query.brief) ? brief(row) : row } : message(404, 'Not Found');
     if (req.method === 'DELETE' && c === 'Projects') {
       if (!row) return message(404, 'Not Found');
       map.delete(id);
       return { status: 202 };
     }
-    return message(405, `The requested resource does not support http method '${req.method}'.`);
+    return notAllowed(req);
   }
-  if (depth === 3 && req.method === 'PUT' && (third === 'Pipeline' || third === 'PipelineStage')) {
+  if ((third === 'Notes' || third === 'Tasks') && rest.length === 2 && PARENTS[c]) {
+    if (!row) return message(404, 'Not Found');
+    if (req.method === 'GET') return listing(state, req, activitiesOn(state, third, c, id));
+    if (req.method === 'POST' && third === 'Notes') return create(state, req, 'Notes', { object: PARENTS[c]!, id });
+    return notAllowed(req);
+  }
+  if (third === 'Links' && (c === 'Notes' || c === 'Tasks')) {
+    if (!row) return message(404, 'Not Found');
+    const links = (row.LINKS as Row[]) ?? [];
+    if (rest.length === 2 && req.method === 'GET') return { status: 200, body: links };
+    if (rest.length === 2 && req.method === 'POST') {
+      const body = (req.body ?? {}) as Row;
+      const target = OBJECT[String(body.LINK_OBJECT_NAME)];
+      if (!target) return invalid('LINK_OBJECT_NAME', 'LINK_OBJECT_NAME must be the singular name of a record type, such as Contact or Organisation.');
+      if (!state.records[target].has(Number(body.LINK_OBJECT_ID))) return invalid('LINK_OBJECT_ID', 'The linked record does not exist.');
+      const added = link(state, c === 'Notes' ? 'Note' : 'Task', id, String(body.LINK_OBJECT_NAME), Number(body.LINK_OBJECT_ID));
+      row.LINKS = [...links, added];
+      row.DATE_UPDATED_UTC = stamp(++state.tick);
+      return { status: 201, body: added };
+    }
+    if (rest.length === 3 && req.method === 'DELETE') {
+      const kept = links.filter((l) => l.LINK_ID !== Number(fourth));
+      if (kept.length === links.length) return message(404, 'Not Found');
+      row.LINKS = kept;
+      return { status: 202 };
+    }
+    return notAllowed(req);
+  }
+  if (rest.length === 2 && req.method === 'PUT' && (third === 'Pipeline' || third === 'PipelineStage') && FLAG[c]) {
     if (!row) return message(404, 'Not Found');
     const body = (req.body ?? {}) as Record<string, unknown>;
     const stageId = Number(third === 'Pipeline' ? (body.PIPELINE_STAGE_CHANGE as Row | undefined)?.STAGE_ID : body.STAGE_ID);
     const pipelineId = third === 'Pipeline' ? Number(body.PIPELINE_ID) : Number(row.PIPELINE_ID);
     const pipeline = state.pipelines.get(pipelineId);
     if (!pipeline) return invalid('PIPELINE_ID', third === 'Pipeline' ? 'The pipeline does not exist.' : 'The record is in no pipeline; change its pipeline first.');
-    if (!pipeline[FLAG[c]]) return invalid('PIPELINE_ID', `The pipeline is not for ${c.toLowerCase()}.`);
+    if (!pipeline[FLAG[c]!]) return invalid('PIPELINE_ID', `The pipeline is not for ${c.toLowerCase()}.`);
     const stage = state.stages.get(stageId);
     if (!stage || stage.PIPELINE_ID !== pipelineId) return invalid('STAGE_ID', 'The stage is not a stage of the pipeline.');
     row.PIPELINE_ID = pipelineId;
@@ -318,24 +543,41 @@ function records(state: FakeInsightlyState, req: RecordedRequest, c: CollectionN
     row.DATE_UPDATED_UTC = stamp(++state.tick);
     return { status: 200, body: row };
   }
-  return message(405, `The requested resource does not support http method '${req.method}'.`);
+  return notAllowed(req);
 }
 
+const brief = (r: Row): Row => Object.fromEntries(Object.entries(r).filter(([k]) => !BRIEF_DROPS.includes(k)));
+
 /** Field checks of a write body; undefined when it is fine. */
-function check(c: CollectionName, body: Row, creating: boolean): FakeResponse | undefined {
+function check(state: FakeInsightlyState, c: CollectionName, body: Row, creating: boolean): FakeResponse | undefined {
   const name = NAME_KEY[c];
-  if (creating && (typeof body[name] !== 'string' || !(body[name] as string).trim())) return invalid(`${c === 'Projects' ? 'project' : 'opportunity'}.${name}`, `The ${name} field is required.`);
+  const entity = c.replace(/s$/, '').toLowerCase();
+  if ((creating || name in body) && (typeof body[name] !== 'string' || !(body[name] as string).trim())) return invalid(`${entity}.${name}`, `The ${name} field is required.`);
   if (c === 'Projects') {
     if (creating && body.STATUS === undefined) return invalid('project.STATUS', 'The STATUS field is required.');
     if (body.STATUS !== undefined && !PROJECT_STATUSES.includes(String(body.STATUS))) {
       return invalid('project.STATUS', `STATUS must be one of ${PROJECT_STATUSES.join(', ')}.`);
     }
     if (typeof body.PROJECT_DETAILS === 'string' && body.PROJECT_DETAILS.length > 4000) return invalid('project.PROJECT_DETAILS', 'PROJECT_DETAILS is longer than 4000 characters.');
-  } else if (body.OPPORTUNITY_STATE !== undefined && !OPPORTUNITY_STATES.includes(String(body.OPPORTUNITY_STATE))) {
+  } else if (c === 'Opportunities' && body.OPPORTUNITY_STATE !== undefined && !OPPORTUNITY_STATES.includes(String(body.OPPORTUNITY_STATE))) {
     return invalid('opportunity.OPPORTUNITY_STATE', `OPPORTUNITY_STATE must be one of ${OPPORTUNITY_STATES.join(', ')}.`);
+  } else if (c === 'Tasks') {
+    if (body.STATUS !== undefined && !TASK_STATUSES.includes(String(body.STATUS))) return invalid('task.STATUS', `STATUS must be one of ${TASK_STATUSES.join(', ')}.`);
+    if (typeof body.TITLE === 'string' && body.TITLE.length > 500) return invalid('task.TITLE', 'TITLE is longer than 500 characters.');
+    if (typeof body.DETAILS === 'string' && body.DETAILS.length > 4000) return invalid('task.DETAILS', 'DETAILS is longer than 4000 characters.');
   }
   for (const userField of ['RESPONSIBLE_USER_ID', 'OWNER_USER_ID']) {
-    if (body[userField] !== undefined && body[userField] !== null && !Number.isInteger(body[userField])) return invalid(userField, `${userField} must be a user id.`);
+    const v = body[userField];
+    if (v !== undefined && v !== null && (!Number.isInteger(v) || !state.users.has(v as number))) return invalid(userField, `${userField} is not a user of this instance.`);
+  }
+  const refs: Array<[string, CollectionName]> = [
+    ['ORGANISATION_ID', 'Organisations'],
+    ['OPPORTUNITY_ID', 'Opportunities'],
+    ['PROJECT_ID', 'Projects'],
+  ];
+  for (const [field, target] of refs) {
+    const v = body[field];
+    if (field !== ID_KEY[c] && v !== undefined && v !== null && !state.records[target].has(Number(v))) return invalid(field, `${field} does not name a record.`);
   }
   return undefined;
 }
@@ -344,24 +586,41 @@ function check(c: CollectionName, body: Row, creating: boolean): FakeResponse | 
 function writable(state: FakeInsightlyState, req: RecordedRequest, body: Row): Row {
   const out: Row = {};
   for (const [k, v] of Object.entries(body)) {
-    if (k === 'PIPELINE_ID' || k === 'STAGE_ID') state.readOnlyWrites.push({ path: req.path, field: k });
+    if ((k === 'PIPELINE_ID' || k === 'STAGE_ID') && FLAG[(req.path.split('/')[2] ?? '') as CollectionName]) state.readOnlyWrites.push({ path: req.path, field: k });
     else out[k] = v;
   }
   return out;
 }
 
-function create(state: FakeInsightlyState, req: RecordedRequest, c: CollectionName): FakeResponse {
+/** What a new record of each collection holds before its body is applied. */
+function blank(c: CollectionName, id: number): Row {
+  switch (c) {
+    case 'Projects':
+      return { PROJECT_ID: id, PROJECT_DETAILS: null, OPPORTUNITY_ID: null, COMPLETED_DATE: null, RESPONSIBLE_USER_ID: null, TAGS: [], CUSTOMFIELDS: [] };
+    case 'Opportunities':
+      return { OPPORTUNITY_ID: id, OPPORTUNITY_STATE: 'Open', RESPONSIBLE_USER_ID: null, BID_AMOUNT: null, BID_CURRENCY: null, OPPORTUNITY_VALUE: null, ORGANISATION_ID: null, FORECAST_CLOSE_DATE: null, TAGS: [], CUSTOMFIELDS: [] };
+    case 'Organisations':
+      return { ORGANISATION_ID: id, WEBSITE: null, PHONE: null, TAGS: [], CUSTOMFIELDS: [], DATES: [], EMAILDOMAINS: [] };
+    case 'Contacts':
+      return { CONTACT_ID: id, LAST_NAME: null, EMAIL_ADDRESS: null, PHONE: null, PHONE_MOBILE: null, PHONE_HOME: null, PHONE_OTHER: null, TITLE: null, ORGANISATION_ID: null, TAGS: [], CUSTOMFIELDS: [], DATES: [] };
+    case 'Notes':
+      return { NOTE_ID: id, BODY: null, VISIBLE_TO: 'EVERYONE' };
+    case 'Tasks':
+      return { TASK_ID: id, DETAILS: null, DUE_DATE: null, COMPLETED: false, STATUS: 'Not Started', RESPONSIBLE_USER_ID: null, OPPORTUNITY_ID: null, PROJECT_ID: null, CUSTOMFIELDS: [] };
+  }
+}
+
+/** A record, or (`under`) a note added under the record it belongs to. */
+function create(state: FakeInsightlyState, req: RecordedRequest, c: CollectionName, under?: { object: string; id: number }): FakeResponse {
   if (!req.body || typeof req.body !== 'object' || Array.isArray(req.body)) return message(400, 'The request is invalid.');
   const body = writable(state, req, req.body as Row);
-  const bad = check(c, body, true);
+  const bad = check(state, c, body, true);
   if (bad) return bad;
   const id = ++state.nextId;
   const at = stamp(++state.tick);
-  const base: Row =
-    c === 'Projects'
-      ? { PROJECT_ID: id, PROJECT_DETAILS: null, OPPORTUNITY_ID: null, COMPLETED_DATE: null, RESPONSIBLE_USER_ID: null, TAGS: [], CUSTOMFIELDS: [] }
-      : { OPPORTUNITY_ID: id, OPPORTUNITY_STATE: 'Open', RESPONSIBLE_USER_ID: null, BID_AMOUNT: null, BID_CURRENCY: null, OPPORTUNITY_VALUE: null, ORGANISATION_ID: null, FORECAST_CLOSE_DATE: null, TAGS: [], CUSTOMFIELDS: [] };
-  const row: Row = { ...base, ...body, OWNER_USER_ID: 11, PIPELINE_ID: null, STAGE_ID: null, DATE_CREATED_UTC: at, DATE_UPDATED_UTC: at, LINKS: [] };
+  const placed = FLAG[c] ? { PIPELINE_ID: null, STAGE_ID: null } : {};
+  const row: Row = { ...blank(c, id), ...body, OWNER_USER_ID: body.OWNER_USER_ID ?? 11, ...placed, DATE_CREATED_UTC: at, DATE_UPDATED_UTC: at, LINKS: [] };
+  if (under) row.LINKS = [link(state, 'Note', id, under.object, under.id)];
   if (c === 'Opportunities' && body.BID_AMOUNT !== undefined) row.OPPORTUNITY_VALUE = body.BID_AMOUNT;
   state.records[c].set(id, row);
   return { status: 201, body: row };
@@ -374,9 +633,9 @@ function update(state: FakeInsightlyState, req: RecordedRequest, c: CollectionNa
   const row = state.records[c].get(Number(raw[idKey]));
   if (!row) return message(404, 'Not Found');
   const body = writable(state, req, raw);
-  const bad = check(c, body, false);
+  const bad = check(state, c, body, false);
   if (bad) return bad;
-  // v3.1: only the fields sent change.
+  // v3.1: only the fields sent change (null clears one).
   Object.assign(row, body, { DATE_UPDATED_UTC: stamp(++state.tick) });
   if (c === 'Opportunities' && body.BID_AMOUNT !== undefined) row.OPPORTUNITY_VALUE = body.BID_AMOUNT;
   return { status: 200, body: row };

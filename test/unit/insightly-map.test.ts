@@ -5,8 +5,21 @@
 import { describe, expect, it } from 'vitest';
 import { CrmError } from '../../src/crm/errors.js';
 import { dailyQuotaSpent, describeInsightlyError, insightlyBaseUrl } from '../../src/providers/insightly/client.js';
+import { personFields } from '../../src/providers/insightly/search.js';
 import {
   dealStatus,
+  domainOf,
+  fromAccountInput,
+  fromContactInput,
+  fromNoteInput,
+  fromTaskInput,
+  linkedParents,
+  parseActivityId,
+  titleOf,
+  toAccount,
+  toActivity,
+  toContact,
+  toUser,
   fromDealInput,
   fromProjectInput,
   projectStatus,
@@ -189,7 +202,7 @@ describe('unified -> native', () => {
 
   it('refuses what Insightly cannot take, naming the argument', () => {
     expect(thrown(() => fromDealInput({ owner_id: 'ada' })).message).toBe(
-      "'ada' is not an Insightly user id (they are positive whole numbers). Call list_deals (each deal names its owner) to see valid user ids.",
+      "'ada' is not an Insightly user id (they are positive whole numbers). Call list_users to see valid user ids.",
     );
     expect(thrown(() => fromDealInput({ currency: 'EURO' })).message).toMatch(/^currency must be a 3-letter code/);
     expect(thrown(() => fromDealInput({ close_date: '31/07/2026' })).message).toMatch(/^close_date must be a date as YYYY-MM-DD/);
@@ -269,5 +282,108 @@ describe('client readings', () => {
     );
     expect(dailyQuotaSpent({ 'x-ratelimit-remaining': '12' })).toBeUndefined();
     expect(dailyQuotaSpent({})).toBeUndefined();
+  });
+});
+
+describe('the records around a deal', () => {
+  it('reads an organisation: its website as a domain, its owner by name', () => {
+    expect(['https://www.acme.example/about', 'http://acme.example', 'acme.example', 'WWW.Acme.example?x=1'].map(domainOf)).toEqual([
+      'acme.example',
+      'acme.example',
+      'acme.example',
+      'Acme.example',
+    ]);
+    expect(domainOf('  ')).toBeUndefined();
+    expect(toAccount({ ORGANISATION_ID: 7, ORGANISATION_NAME: 'Acme', WEBSITE: null, OWNER_USER_ID: 11, DATE_CREATED_UTC: '2026-01-02 03:04:05' }, names)).toEqual({
+      id: '7',
+      name: 'Acme',
+      owner: { id: '11', name: 'Ada Lovelace' },
+      created_at: '2026-01-02T03:04:05Z',
+    });
+    expect(fromAccountInput({ name: 'Acme', domain: 'acme.example', owner_id: '12' })).toEqual({ ORGANISATION_NAME: 'Acme', WEBSITE: 'acme.example', OWNER_USER_ID: 12 });
+    expect(thrown(() => fromAccountInput({ owner_id: 'ana' })).message).toMatch(/^'ana' is not an Insightly user id .* Call list_users/);
+  });
+
+  it('reads a contact: one email, the four phone fields in order, a name from what it has', () => {
+    const c = { CONTACT_ID: 5, FIRST_NAME: 'Ana', LAST_NAME: null, EMAIL_ADDRESS: 'ana@x.example', PHONE: null, PHONE_MOBILE: '+1 2', PHONE_OTHER: '+1 4', PHONE_ASSISTANT: '+1 9', ORGANISATION_ID: 70, OWNER_USER_ID: 12 };
+    expect(toContact(c, { ...names, accounts: new Map([[70, 'Acme']]) })).toEqual({
+      id: '5',
+      name: 'Ana',
+      first_name: 'Ana',
+      emails: ['ana@x.example'],
+      phones: ['+1 2', '+1 4'],
+      account: { id: '70', name: 'Acme' },
+      owner: { id: '12', name: 'Grace Hopper' },
+    });
+    expect(toContact({ CONTACT_ID: 6, EMAIL_ADDRESS: 'x@y.example' }).name).toBe('x@y.example');
+    expect(toContact({ CONTACT_ID: 7 }).name).toBe('Contact 7');
+    expect(toUser({ USER_ID: 3, FIRST_NAME: 'Ed', LAST_NAME: 'D', EMAIL_ADDRESS: 'ed@x.example', ACTIVE: false })).toEqual({ id: '3', name: 'Ed D', email: 'ed@x.example', active: false });
+  });
+
+  it('writes a contact: a list replaces the phones and the email, an update clears what a shorter list leaves out', () => {
+    expect(fromContactInput({ first_name: 'Ana', phones: ['1'], emails: ['a@x.example'], account_id: '70' }, 'create')).toEqual({
+      FIRST_NAME: 'Ana',
+      EMAIL_ADDRESS: 'a@x.example',
+      PHONE: '1',
+      ORGANISATION_ID: 70,
+    });
+    expect(fromContactInput({ phones: ['1', '2'], emails: [] }, 'update')).toEqual({ EMAIL_ADDRESS: null, PHONE: '1', PHONE_MOBILE: '2', PHONE_HOME: null, PHONE_OTHER: null });
+    expect(thrown(() => fromContactInput({ emails: ['a@x.example', 'b@x.example'] }, 'create')).message).toBe('An Insightly contact has one email address; emails has 2.');
+    expect(thrown(() => fromContactInput({ title: 'x'.repeat(256) }, 'create')).message).toBe('Insightly stores at most 255 characters of title; it has 256.');
+  });
+
+  it('reads the ids of notes and tasks, and nothing else', () => {
+    expect(parseActivityId('note-12')).toEqual({ kind: 'note', id: 12 });
+    expect(parseActivityId(' Task-40 ')).toEqual({ kind: 'task', id: 40 });
+    for (const bad of ['12', 'note-0', 'event-3', 'note-', 'task-1x']) expect(thrown(() => parseActivityId(bad)).message).toMatch(/is not an Insightly activity id: they are note-<number> or task-<number>/);
+  });
+
+  it('reads the parents of a link from either end, and only the kinds of record activities hang on', () => {
+    const links = [
+      { LINK_ID: 1, OBJECT_NAME: 'Note', OBJECT_ID: 9, LINK_OBJECT_NAME: 'Opportunity', LINK_OBJECT_ID: 50 },
+      { LINK_ID: 2, OBJECT_NAME: 'Contact', OBJECT_ID: 60, LINK_OBJECT_NAME: 'Note', LINK_OBJECT_ID: 9 },
+      { LINK_ID: 3, OBJECT_NAME: 'Note', OBJECT_ID: 9, LINK_OBJECT_NAME: 'Organization', LINK_OBJECT_ID: 70 },
+      { LINK_ID: 4, OBJECT_NAME: 'Note', OBJECT_ID: 9, LINK_OBJECT_NAME: 'Lead', LINK_OBJECT_ID: 80 },
+    ];
+    expect(linkedParents(links, { object: 'Note', id: 9 })).toEqual([
+      { kind: 'deal', id: 50, linkId: 1 },
+      { kind: 'contact', id: 60, linkId: 2 },
+      { kind: 'account', id: 70, linkId: 3 },
+    ]);
+  });
+
+  it('reads a note and a task as activities: parents, done from COMPLETED (else STATUS), the due date', () => {
+    const note = toActivity('note', { NOTE_ID: 9, TITLE: 'Call', BODY: 'They want a pilot', OWNER_USER_ID: 11, LINKS: [{ OBJECT_NAME: 'Note', OBJECT_ID: 9, LINK_OBJECT_NAME: 'Project', LINK_OBJECT_ID: 3 }] }, names);
+    expect(note).toEqual({ id: 'note-9', type: 'note', subject: 'Call', body: 'They want a pilot', owner: { id: '11', name: 'Ada Lovelace' }, project: { id: '3' } });
+    const task = toActivity('task', { TASK_ID: 4, TITLE: 'Send', DUE_DATE: '2026-03-01 00:00:00', STATUS: 'Completed', RESPONSIBLE_USER_ID: 12, OPPORTUNITY_ID: 50, LINKS: [{ OBJECT_NAME: 'Task', OBJECT_ID: 4, LINK_OBJECT_NAME: 'Organisation', LINK_OBJECT_ID: 70 }] }, names);
+    expect(task).toEqual({ id: 'task-4', type: 'task', subject: 'Send', due_date: '2026-03-01', done: true, owner: { id: '12', name: 'Grace Hopper' }, deal: { id: '50' }, account: { id: '70' } });
+    expect(toActivity('task', { TASK_ID: 5, COMPLETED: false, STATUS: 'Completed' }).done).toBe(false);
+  });
+
+  it('writes notes and tasks: a title from the subject or the body, done with its status, a note without a due date', () => {
+    expect(titleOf({ body: '\n  First line\nsecond' }, 255, 'note')).toBe('First line');
+    expect(titleOf({ body: `${'word '.repeat(60)}end` }, 255, 'note')).toMatch(/^(word ){49}word…$/);
+    expect(titleOf({}, 255, 'note')).toBeUndefined();
+    expect(fromNoteInput({ body: 'Pilot in March', owner_id: '11' }, 'create')).toEqual({ TITLE: 'Pilot in March', BODY: 'Pilot in March', OWNER_USER_ID: 11 });
+    expect(fromNoteInput({ body: 'Only the body changes' }, 'update')).toEqual({ BODY: 'Only the body changes' });
+    expect(thrown(() => fromNoteInput({ body: 'x', due_date: '2026-01-01' }, 'create')).message).toBe(
+      'An Insightly note has no due_date or done; make it a task (type: task) to track a to-do.',
+    );
+    expect(fromTaskInput({ subject: 'Send', due_date: '2026-03-01', deal_id: '50', project_id: '3' }, 'create')).toEqual({
+      TITLE: 'Send',
+      DUE_DATE: '2026-03-01 00:00:00',
+      COMPLETED: false,
+      OPPORTUNITY_ID: 50,
+      PROJECT_ID: 3,
+    });
+    expect(fromTaskInput({ done: true }, 'update')).toEqual({ COMPLETED: true, STATUS: 'Completed' });
+    expect(fromTaskInput({ done: false }, 'update')).toEqual({ COMPLETED: false, STATUS: 'Not Started' });
+    expect(thrown(() => fromTaskInput({ subject: 'x', body: 'y'.repeat(4001) }, 'create')).message).toBe('Insightly stores at most 4,000 characters of a task body; it has 4,001.');
+  });
+
+  it('searches a person by email, or by first and last name', () => {
+    expect(personFields('ana@example.com')).toEqual([{ field: 'EMAIL_ADDRESS', value: 'ana@example.com' }]);
+    expect(personFields(' Silva ')).toEqual([{ field: 'FIRST_NAME', value: 'Silva' }, { field: 'LAST_NAME', value: 'Silva' }]);
+    expect(personFields('Mary Ann  Smith')).toEqual([{ field: 'LAST_NAME', value: 'Smith' }, { field: 'FIRST_NAME', value: 'Mary' }]);
   });
 });

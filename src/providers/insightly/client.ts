@@ -11,7 +11,7 @@ import { CrmError, excerpt, notFound, whenNotFound } from '../../crm/errors.js';
 import { HttpClient, type HttpTuning } from '../../crm/http.js';
 import { incompleteListing, localPage, type Walk } from '../../crm/paginate.js';
 import { fetchPage, offsetPaging, walkAll, type ListRequest } from '../../crm/paging.js';
-import type { Page } from '../../crm/provider.js';
+import type { Page, ProgressReporter } from '../../crm/provider.js';
 import { prepareRequest, type WriteRequest, type WriteStep } from '../../crm/writes.js';
 
 /** Largest page Insightly serves (and its default is 100). */
@@ -85,6 +85,16 @@ const ARGUMENT_OF: Record<string, string> = {
   PIPELINE_ID: 'pipeline_id',
   TAGS: 'tags',
   CUSTOMFIELDS: 'custom_fields',
+  ORGANISATION_NAME: 'name',
+  WEBSITE: 'domain',
+  FIRST_NAME: 'first_name',
+  LAST_NAME: 'last_name',
+  EMAIL_ADDRESS: 'emails',
+  OWNER_USER_ID: 'owner_id',
+  BODY: 'body',
+  DETAILS: 'body',
+  DUE_DATE: 'due_date',
+  COMPLETED: 'done',
 };
 
 const readMessage = errorBodyReader({ messageKeys: ['Message', 'message', 'error'], errors: 'none' });
@@ -155,6 +165,10 @@ export const HINT = {
   stage: 'Call list_stages (optionally with pipeline_id) to see valid stage ids.',
   deal: 'Call list_deals to see valid deal ids.',
   project: 'Call list_projects to see valid project ids.',
+  account: 'Call list_accounts or search to see valid account ids.',
+  contact: 'Call list_contacts or search to see valid contact ids.',
+  user: 'Call list_users to see valid user ids.',
+  activity: 'Call list_activities to see valid activity ids.',
 };
 export type Kind = keyof typeof HINT;
 
@@ -223,9 +237,20 @@ export class InsightlyClient {
     return res.body;
   }
 
-  /** Every page of a listing at the largest page size; stops on a page served twice or the page cap. */
-  async walk<T>(first: ListRequest, key: (item: T) => string, signal?: AbortSignal): Promise<Walk<T>> {
-    const walk = await walkAll<T>(this.http, PAGING, counted(first), { size: MAX_PAGE, signal, items: arrayBody<T>, key, maxPages: MAX_SCAN_PAGES });
+  /**
+   * Every page of a listing at the largest page size; stops on a page served twice or the page
+   * cap, and between pages once `signal` aborts. `progress` hears of each page read.
+   */
+  async walk<T>(first: ListRequest, key: (item: T) => string, signal?: AbortSignal, progress?: { onProgress?: ProgressReporter; what?: string }): Promise<Walk<T>> {
+    const walk = await walkAll<T>(this.http, PAGING, counted(first), {
+      size: MAX_PAGE,
+      signal,
+      items: arrayBody<T>,
+      key,
+      maxPages: MAX_SCAN_PAGES,
+      onProgress: progress?.onProgress,
+      what: progress?.what,
+    });
     if (walk.stopped) this.logger?.warn({ provider: 'Insightly', path: first.path, records: walk.items.length, stopped: walk.stopped }, 'full scan incomplete');
     return walk;
   }
@@ -235,7 +260,7 @@ export class InsightlyClient {
    * otherwise the listing is read whole, filtered here and cut into pages, and a scan cut short
    * says so in `incomplete`.
    */
-  async page<T>(l: Listing<T>, q: { limit: number; cursor?: string }, signal?: AbortSignal): Promise<Page<T>> {
+  async page<T>(l: Listing<T>, q: { limit: number; cursor?: string }, signal?: AbortSignal, onProgress?: ProgressReporter): Promise<Page<T>> {
     const first: ListRequest = l.search
       ? { path: `${l.path}/Search`, query: { field_name: l.search.field, field_value: l.search.value, ...l.query } }
       : { path: l.path, ...(l.query ? { query: l.query } : {}) };
@@ -243,7 +268,7 @@ export class InsightlyClient {
     if (!keep.length) {
       return fetchPage<T>(this.http, PAGING, counted(first), { size: pageSize(q.limit), cursor: q.cursor, signal, items: arrayBody<T> });
     }
-    const walk = await this.walk<T>(first, l.key, signal);
+    const walk = await this.walk<T>(first, l.key, signal, { onProgress, what: l.what });
     const page = localPage(walk.items.filter((item) => keep.every((check) => check(item))), q.cursor, pageSize(q.limit));
     return walk.stopped ? { ...page, incomplete: incompleteListing(walk, 'Insightly', l.what) } : page;
   }
@@ -271,7 +296,7 @@ export class InsightlyClient {
 }
 
 /** The id of a record an answer carries, or an error saying the write happened but its answer lacks the id. */
-export function answeredId(answer: unknown, c: Collection): number {
+export function answeredId(answer: unknown, c: { idKey: string }): number {
   const id = answer && typeof answer === 'object' ? (answer as Record<string, unknown>)[c.idKey] : undefined;
   if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
     throw new CrmError('upstream', `Insightly's answer to the create carried no ${c.idKey}, so the next request could not be sent.`, { provider: 'Insightly' });

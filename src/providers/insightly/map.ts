@@ -4,8 +4,8 @@
  * rest rides along in remote_data); capabilities.ts says where each fact comes from.
  */
 import { CrmError, excerpt } from '../../crm/errors.js';
-import { DEAL_STATUSES, type Deal, type Pipeline, type Project, type Ref, type Stage } from '../../crm/model.js';
-import type { DealInput, ProjectInput } from '../../crm/provider.js';
+import { DEAL_STATUSES, type Account, type Activity, type Contact, type Deal, type Pipeline, type Project, type Ref, type Stage, type User } from '../../crm/model.js';
+import type { AccountInput, ActivityInput, ContactInput, DealInput, ProjectInput, SearchHit } from '../../crm/provider.js';
 import { compact, namedRef, positiveIntegerId, tallyOpenDeals, withRemoteData } from '../../crm/records.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -127,11 +127,17 @@ export function dealStatus(state: string | null | undefined): Deal['status'] {
 // Ids, names, dates
 
 export const nativeId = (id: string, what: string, listTool: string): number => positiveIntegerId('Insightly', id, what, listTool);
+/** Ids of the records writes refer to, each checked as Insightly spells them. */
+export const userId = (id: string): number => nativeId(id, 'user', 'list_users');
+export const accountId = (id: string): number => nativeId(id, 'account', 'list_accounts');
+export const contactId = (id: string): number => nativeId(id, 'contact', 'list_contacts');
 
 export interface Names {
   pipelines?: ReadonlyMap<number, string>;
   stages?: ReadonlyMap<number, string>;
   users?: ReadonlyMap<number, string>;
+  /** Organisations. */
+  accounts?: ReadonlyMap<number, string>;
 }
 
 const refOf = namedRef;
@@ -221,8 +227,7 @@ export function toDeal(o: IlOpportunity, names: Names = {}, opts: { remote?: boo
       amount: o.OPPORTUNITY_VALUE ?? o.BID_AMOUNT ?? undefined,
       currency: o.BID_CURRENCY ?? undefined,
       owner: owner === undefined ? undefined : refOf(owner, names.users),
-      // Organisation names come with the organisations of issue 9; until then the id alone.
-      account: o.ORGANISATION_ID == null ? undefined : { id: String(o.ORGANISATION_ID) },
+      account: o.ORGANISATION_ID == null ? undefined : refOf(o.ORGANISATION_ID, names.accounts),
       close_date: dateOf(o.FORECAST_CLOSE_DATE),
       created_at: timestamp(o.DATE_CREATED_UTC),
       updated_at: timestamp(o.DATE_UPDATED_UTC),
@@ -289,8 +294,8 @@ export function fromDealInput(input: DealInput): Record<string, unknown> {
     BID_AMOUNT: input.amount,
     BID_TYPE: input.amount === undefined ? undefined : 'Fixed Bid',
     BID_CURRENCY: input.currency?.toUpperCase(),
-    RESPONSIBLE_USER_ID: input.owner_id === undefined ? undefined : nativeId(input.owner_id, 'user', 'list_deals (each deal names its owner)'),
-    ORGANISATION_ID: input.account_id === undefined ? undefined : nativeId(input.account_id, 'organisation', 'list_deals (each deal names its account)'),
+    RESPONSIBLE_USER_ID: input.owner_id === undefined ? undefined : userId(input.owner_id),
+    ORGANISATION_ID: input.account_id === undefined ? undefined : accountId(input.account_id),
     FORECAST_CLOSE_DATE: input.close_date === undefined ? undefined : nativeDate('close_date', input.close_date),
   });
 }
@@ -325,7 +330,7 @@ export function fromProjectInput(input: ProjectInput, op: 'create' | 'update'): 
     STATUS: input.status === undefined ? undefined : PROJECT_STATUS_NATIVE[input.status as InsightlyProjectStatus],
     PROJECT_DETAILS: input.description,
     COMPLETED_DATE: input.close_date === undefined ? undefined : nativeDate('close_date', input.close_date),
-    RESPONSIBLE_USER_ID: input.owner === undefined ? undefined : nativeId(input.owner.id, 'user', 'list_projects (each project names its owner)'),
+    RESPONSIBLE_USER_ID: input.owner === undefined ? undefined : userId(input.owner.id),
     OPPORTUNITY_ID: input.opportunity?.length ? nativeId(input.opportunity[0].id, 'opportunity', 'list_deals') : undefined,
     TAGS: input.tags === undefined ? undefined : input.tags.map((t) => ({ TAG_NAME: tagName(t.id) })),
     CUSTOMFIELDS:
@@ -351,3 +356,407 @@ function tagName(id: string): string {
   if (!name) throw new CrmError('validation', 'A tag id is the tag\'s name in Insightly and cannot be empty.');
   return name;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Organisations, contacts, users
+
+export interface IlOrganisation {
+  ORGANISATION_ID: number;
+  ORGANISATION_NAME: string;
+  WEBSITE?: string | null;
+  OWNER_USER_ID?: number | null;
+  DATE_CREATED_UTC?: string | null;
+  DATE_UPDATED_UTC?: string | null;
+  [key: string]: unknown;
+}
+
+export interface IlContact {
+  CONTACT_ID: number;
+  FIRST_NAME?: string | null;
+  LAST_NAME?: string | null;
+  EMAIL_ADDRESS?: string | null;
+  PHONE?: string | null;
+  PHONE_MOBILE?: string | null;
+  PHONE_HOME?: string | null;
+  PHONE_OTHER?: string | null;
+  TITLE?: string | null;
+  ORGANISATION_ID?: number | null;
+  OWNER_USER_ID?: number | null;
+  DATE_CREATED_UTC?: string | null;
+  DATE_UPDATED_UTC?: string | null;
+  [key: string]: unknown;
+}
+
+/**
+ * The phone fields a contact's `phones` list reads from and writes to, in this order. The
+ * assistant's and fax numbers are not the contact's own phones: they stay in remote_data.
+ */
+export const CONTACT_PHONES = ['PHONE', 'PHONE_MOBILE', 'PHONE_HOME', 'PHONE_OTHER'] as const;
+
+/** An organisation's website as a domain: no scheme, no path, no leading www. */
+export function domainOf(website: string | null | undefined): string | undefined {
+  const w = website?.trim();
+  if (!w) return undefined;
+  const host = w.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').split(/[/?#]/)[0].replace(/^www\./i, '');
+  return host || undefined;
+}
+
+export function toAccount(o: IlOrganisation, names: Names = {}, opts: { remote?: boolean } = {}): Account {
+  return withRemote(
+    compact<Account>({
+      id: String(o.ORGANISATION_ID),
+      name: o.ORGANISATION_NAME,
+      domain: domainOf(o.WEBSITE),
+      owner: o.OWNER_USER_ID == null ? undefined : refOf(o.OWNER_USER_ID, names.users),
+      created_at: timestamp(o.DATE_CREATED_UTC),
+      updated_at: timestamp(o.DATE_UPDATED_UTC),
+    }),
+    o,
+    opts.remote,
+  );
+}
+
+/** A contact's name: first and last joined, else its email, else "Contact {id}". */
+export function contactName(c: Pick<IlContact, 'CONTACT_ID' | 'FIRST_NAME' | 'LAST_NAME' | 'EMAIL_ADDRESS'>): string {
+  const full = [c.FIRST_NAME, c.LAST_NAME].filter((x) => x && x.trim()).join(' ').trim();
+  return full || c.EMAIL_ADDRESS?.trim() || `Contact ${c.CONTACT_ID}`;
+}
+
+const text = (v: string | null | undefined): string | undefined => (v && v.trim() ? v : undefined);
+
+export function toContact(c: IlContact, names: Names = {}, opts: { remote?: boolean } = {}): Contact {
+  const phones = CONTACT_PHONES.map((f) => text(c[f])).filter((p): p is string => p !== undefined);
+  const email = text(c.EMAIL_ADDRESS);
+  return withRemote(
+    compact<Contact>({
+      id: String(c.CONTACT_ID),
+      name: contactName(c),
+      first_name: text(c.FIRST_NAME),
+      last_name: text(c.LAST_NAME),
+      emails: email ? [email] : undefined,
+      phones: phones.length ? phones : undefined,
+      title: text(c.TITLE),
+      account: c.ORGANISATION_ID == null ? undefined : refOf(c.ORGANISATION_ID, names.accounts),
+      owner: c.OWNER_USER_ID == null ? undefined : refOf(c.OWNER_USER_ID, names.users),
+      created_at: timestamp(c.DATE_CREATED_UTC),
+      updated_at: timestamp(c.DATE_UPDATED_UTC),
+    }),
+    c,
+    opts.remote,
+  );
+}
+
+export function toUser(u: IlUser, opts: { remote?: boolean } = {}): User {
+  return withRemote(
+    compact<User>({ id: String(u.USER_ID), name: userName(u), email: text(u.EMAIL_ADDRESS), active: typeof u.ACTIVE === 'boolean' ? u.ACTIVE : undefined }),
+    u,
+    opts.remote,
+  );
+}
+
+/** Longest ORGANISATION_NAME, WEBSITE, names and titles Insightly stores (v3.1 spec: maxLength 255). */
+export const MAX_FIELD = 255;
+
+function fits(field: string, value: string | undefined, max = MAX_FIELD): string | undefined {
+  if (value !== undefined && value.length > max) {
+    throw new CrmError('validation', `Insightly stores at most ${max.toLocaleString('en-US')} characters of ${field}; it has ${value.length.toLocaleString('en-US')}.`);
+  }
+  return value;
+}
+
+/** Organisation body fields of an account write. Industry has no field in Insightly (capabilities refuse it). */
+export function fromAccountInput(input: AccountInput): Record<string, unknown> {
+  return compact<Record<string, unknown>>({
+    ORGANISATION_NAME: fits('name', input.name),
+    WEBSITE: fits('domain', input.domain),
+    OWNER_USER_ID: input.owner_id === undefined ? undefined : userId(input.owner_id),
+  });
+}
+
+/**
+ * Contact body fields of a write. A contact has one email address and the four phone fields of
+ * CONTACT_PHONES; a list replaces them all, so an update sends null for the ones it empties.
+ */
+export function fromContactInput(input: ContactInput, op: 'create' | 'update'): Record<string, unknown> {
+  if (input.emails !== undefined && input.emails.length > 1) {
+    throw new CrmError('validation', `An Insightly contact has one email address; emails has ${input.emails.length}.`);
+  }
+  if (input.phones !== undefined && input.phones.length > CONTACT_PHONES.length) {
+    throw new CrmError(
+      'validation',
+      `An Insightly contact has ${CONTACT_PHONES.length} phone numbers (phone, mobile, home, other); phones has ${input.phones.length}.`,
+    );
+  }
+  const phones =
+    input.phones === undefined
+      ? {}
+      : Object.fromEntries(
+          CONTACT_PHONES.map((f, i) => [f, fits('a phone number', input.phones![i]) ?? (op === 'update' ? null : undefined)]),
+        );
+  return compact<Record<string, unknown>>({
+    FIRST_NAME: fits('first_name', input.first_name),
+    LAST_NAME: fits('last_name', input.last_name),
+    EMAIL_ADDRESS: input.emails === undefined ? undefined : (fits('an email address', input.emails[0]) ?? (op === 'update' ? null : undefined)),
+    ...phones,
+    TITLE: fits('title', input.title),
+    ORGANISATION_ID: input.account_id === undefined ? undefined : accountId(input.account_id),
+    OWNER_USER_ID: input.owner_id === undefined ? undefined : userId(input.owner_id),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notes and tasks as activities, and the links that hang them on records
+
+/** A link between two records, seen from either end (v3.1: OBJECT_* is one end, LINK_OBJECT_* the other). */
+export interface IlLink {
+  LINK_ID?: number | null;
+  OBJECT_NAME?: string | null;
+  OBJECT_ID?: number | null;
+  LINK_OBJECT_NAME?: string | null;
+  LINK_OBJECT_ID?: number | null;
+  [key: string]: unknown;
+}
+
+export interface IlNote {
+  NOTE_ID: number;
+  TITLE?: string | null;
+  BODY?: string | null;
+  OWNER_USER_ID?: number | null;
+  DATE_CREATED_UTC?: string | null;
+  DATE_UPDATED_UTC?: string | null;
+  LINKS?: IlLink[] | null;
+  [key: string]: unknown;
+}
+
+export interface IlTask {
+  TASK_ID: number;
+  TITLE?: string | null;
+  DETAILS?: string | null;
+  DUE_DATE?: string | null;
+  COMPLETED?: boolean | null;
+  STATUS?: string | null;
+  RESPONSIBLE_USER_ID?: number | null;
+  OWNER_USER_ID?: number | null;
+  OPPORTUNITY_ID?: number | null;
+  PROJECT_ID?: number | null;
+  DATE_CREATED_UTC?: string | null;
+  DATE_UPDATED_UTC?: string | null;
+  LINKS?: IlLink[] | null;
+  [key: string]: unknown;
+}
+
+/** The records an activity hangs on, by the unified name of their kind. */
+export type ParentKind = 'deal' | 'account' | 'contact' | 'project';
+export const PARENT_KINDS: readonly ParentKind[] = ['deal', 'project', 'contact', 'account'];
+
+/** Each parent kind in Insightly: its collection, and its (singular) name in a link. */
+export const PARENT: Record<ParentKind, { path: '/Opportunities' | '/Organisations' | '/Contacts' | '/Projects'; object: string; listTool: string }> = {
+  deal: { path: '/Opportunities', object: 'Opportunity', listTool: 'list_deals' },
+  account: { path: '/Organisations', object: 'Organisation', listTool: 'list_accounts' },
+  contact: { path: '/Contacts', object: 'Contact', listTool: 'list_contacts' },
+  project: { path: '/Projects', object: 'Project', listTool: 'list_projects' },
+};
+
+const KIND_OF_OBJECT: Record<string, ParentKind> = { opportunity: 'deal', organisation: 'account', organization: 'account', contact: 'contact', project: 'project' };
+
+/** The activity kinds Insightly has, each its own collection with its own ids. */
+export type ActivityKind = 'note' | 'task';
+export const ACTIVITY_KINDS: readonly ActivityKind[] = ['note', 'task'];
+export const ACTIVITY: Record<ActivityKind, { path: '/Notes' | '/Tasks'; sub: 'Notes' | 'Tasks'; idKey: 'NOTE_ID' | 'TASK_ID'; object: string }> = {
+  note: { path: '/Notes', sub: 'Notes', idKey: 'NOTE_ID', object: 'Note' },
+  task: { path: '/Tasks', sub: 'Tasks', idKey: 'TASK_ID', object: 'Task' },
+};
+
+/** Notes and tasks have separate ids in Insightly, so an activity's id says which: "note-12", "task-40". */
+export const activityId = (kind: ActivityKind, id: number): string => `${kind}-${id}`;
+
+export function parseActivityId(id: string): { kind: ActivityKind; id: number } {
+  const m = /^(note|task)-([1-9][0-9]{0,15})$/.exec(id.trim().toLowerCase());
+  if (!m) {
+    throw new CrmError(
+      'validation',
+      `'${excerpt(id)}' is not an Insightly activity id: they are note-<number> or task-<number>. Call list_activities to see valid activity ids.`,
+    );
+  }
+  return { kind: m[1] as ActivityKind, id: Number(m[2]) };
+}
+
+/** Every record a note or task is linked to, by kind (a link can be seen from either end). */
+export function linkedParents(links: readonly IlLink[] | null | undefined, self: { object: string; id: number }): Array<{ kind: ParentKind; id: number; linkId?: number }> {
+  const out: Array<{ kind: ParentKind; id: number; linkId?: number }> = [];
+  for (const l of links ?? []) {
+    if (!l || typeof l !== 'object') continue;
+    const isSelf = (name: unknown, id: unknown) => String(name ?? '').toLowerCase() === self.object.toLowerCase() && id === self.id;
+    const [name, id] = isSelf(l.LINK_OBJECT_NAME, l.LINK_OBJECT_ID) ? [l.OBJECT_NAME, l.OBJECT_ID] : [l.LINK_OBJECT_NAME, l.LINK_OBJECT_ID];
+    const kind = KIND_OF_OBJECT[String(name ?? '').toLowerCase()];
+    if (kind && typeof id === 'number') out.push({ kind, id, ...(typeof l.LINK_ID === 'number' ? { linkId: l.LINK_ID } : {}) });
+  }
+  return out;
+}
+
+/** Parents of a note (links only) or a task (OPPORTUNITY_ID and PROJECT_ID fields, then links). */
+export function parentsOf(kind: ActivityKind, r: IlNote | IlTask): Array<{ kind: ParentKind; id: number; linkId?: number }> {
+  const own = kind === 'note' ? (r as IlNote).NOTE_ID : (r as IlTask).TASK_ID;
+  const linked = linkedParents(r.LINKS, { object: ACTIVITY[kind].object, id: own });
+  if (kind === 'note') return linked;
+  const t = r as IlTask;
+  const fields = [
+    ...(t.OPPORTUNITY_ID == null ? [] : [{ kind: 'deal' as const, id: t.OPPORTUNITY_ID }]),
+    ...(t.PROJECT_ID == null ? [] : [{ kind: 'project' as const, id: t.PROJECT_ID }]),
+  ];
+  return [...fields, ...linked.filter((l) => !fields.some((f) => f.kind === l.kind && f.id === l.id))];
+}
+
+const firstOf = (parents: ReturnType<typeof parentsOf>, kind: ParentKind): Ref | undefined => {
+  const p = parents.find((x) => x.kind === kind);
+  return p ? { id: String(p.id) } : undefined;
+};
+
+/** A task's state as Insightly spells it when crm-mcp completes or reopens it. */
+export const TASK_DONE = 'Completed';
+export const TASK_OPEN = 'Not Started';
+
+export function toActivity(kind: ActivityKind, r: IlNote | IlTask, names: Names = {}, opts: { remote?: boolean } = {}): Activity {
+  const parents = parentsOf(kind, r);
+  const common = {
+    deal: firstOf(parents, 'deal'),
+    account: firstOf(parents, 'account'),
+    contact: firstOf(parents, 'contact'),
+    project: firstOf(parents, 'project'),
+    created_at: timestamp(r.DATE_CREATED_UTC),
+    updated_at: timestamp(r.DATE_UPDATED_UTC),
+  };
+  if (kind === 'note') {
+    const n = r as IlNote;
+    return withRemote(
+      compact<Activity>({
+        id: activityId('note', n.NOTE_ID),
+        type: 'note',
+        subject: text(n.TITLE),
+        body: text(n.BODY),
+        owner: n.OWNER_USER_ID == null ? undefined : refOf(n.OWNER_USER_ID, names.users),
+        ...common,
+      }),
+      n,
+      opts.remote,
+    );
+  }
+  const t = r as IlTask;
+  const owner = ownerOf(t);
+  return withRemote(
+    compact<Activity>({
+      id: activityId('task', t.TASK_ID),
+      type: 'task',
+      subject: text(t.TITLE),
+      body: text(t.DETAILS),
+      due_date: dateOf(t.DUE_DATE),
+      done: typeof t.COMPLETED === 'boolean' ? t.COMPLETED : t.STATUS?.trim().toLowerCase() === TASK_DONE.toLowerCase(),
+      owner: owner === undefined ? undefined : refOf(owner, names.users),
+      ...common,
+    }),
+    t,
+    opts.remote,
+  );
+}
+
+/** Longest note title (Insightly: 255), task title (500) and task details (4,000) Insightly stores. */
+export const MAX_NOTE_TITLE = 255;
+export const MAX_TASK_TITLE = 500;
+export const MAX_TASK_DETAILS = 4000;
+
+/**
+ * Insightly needs a title on every note and task; the unified subject is optional. Without one,
+ * the title is the body's first line, cut at a word to fit (the dry run shows it).
+ */
+export function titleOf(input: Pick<ActivityInput, 'subject' | 'body'>, max: number, kind: ActivityKind): string | undefined {
+  if (input.subject !== undefined) return fits(`a ${kind}'s subject`, input.subject, max);
+  const line = input.body?.split(/\r?\n/).find((l) => l.trim())?.trim();
+  if (!line) return undefined;
+  if (line.length <= max) return line;
+  const cut = line.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
+
+/** A note's own fields (TITLE, BODY, owner); its parents are links. */
+export function fromNoteInput(input: ActivityInput, op: 'create' | 'update'): Record<string, unknown> {
+  if (input.due_date !== undefined || input.done !== undefined) {
+    throw new CrmError('validation', 'An Insightly note has no due_date or done; make it a task (type: task) to track a to-do.');
+  }
+  const title = op === 'create' || input.subject !== undefined ? titleOf(input, MAX_NOTE_TITLE, 'note') : undefined;
+  if (op === 'create' && title === undefined) {
+    throw new CrmError('validation', 'Insightly needs a title for a note: give subject, or a body whose first line becomes the title.');
+  }
+  return compact<Record<string, unknown>>({
+    TITLE: title,
+    BODY: input.body,
+    OWNER_USER_ID: input.owner_id === undefined ? undefined : userId(input.owner_id),
+  });
+}
+
+/**
+ * A task's own fields. Its deal and project are fields of the task (OPPORTUNITY_ID, PROJECT_ID);
+ * its contact and account are links. `done` sets COMPLETED and the STATUS that goes with it.
+ */
+export function fromTaskInput(input: ActivityInput, op: 'create' | 'update'): Record<string, unknown> {
+  const title = op === 'create' || input.subject !== undefined ? titleOf(input, MAX_TASK_TITLE, 'task') : undefined;
+  if (op === 'create' && title === undefined) {
+    throw new CrmError('validation', 'Insightly needs a title for a task: give subject (or a body whose first line becomes the title).');
+  }
+  const done = input.done ?? (op === 'create' ? false : undefined);
+  return compact<Record<string, unknown>>({
+    TITLE: title,
+    DETAILS: fits('a task body', input.body, MAX_TASK_DETAILS),
+    DUE_DATE: input.due_date === undefined ? undefined : nativeDate('due_date', input.due_date),
+    COMPLETED: done,
+    STATUS: done === true ? TASK_DONE : input.done === false ? TASK_OPEN : undefined,
+    RESPONSIBLE_USER_ID: input.owner_id === undefined ? undefined : userId(input.owner_id),
+    OPPORTUNITY_ID: input.deal_id === undefined ? undefined : nativeId(input.deal_id, 'deal', 'list_deals'),
+    PROJECT_ID: input.project_id === undefined ? undefined : nativeId(input.project_id, 'project', 'list_projects'),
+  });
+}
+
+/** The parents a write names, as Insightly ids, in the order a note is hung on them (the first gets the note). */
+export function parentIds(input: Pick<ActivityInput, 'deal_id' | 'account_id' | 'contact_id' | 'project_id'>): Array<{ kind: ParentKind; id: number }> {
+  const given: Record<ParentKind, string | undefined> = { deal: input.deal_id, project: input.project_id, contact: input.contact_id, account: input.account_id };
+  return PARENT_KINDS.filter((k) => given[k] !== undefined).map((kind) => ({ kind, id: nativeId(given[kind]!, kind, PARENT[kind].listTool) }));
+}
+
+/** A link to add from a note or task to `parent`: singular object names, as v3.1 takes them. */
+export const linkBody = (parent: { kind: ParentKind; id: number }) => ({ LINK_OBJECT_NAME: PARENT[parent.kind].object, LINK_OBJECT_ID: parent.id });
+
+// ---------------------------------------------------------------------------------------------
+// Search hits
+
+export const dealHit = (o: IlOpportunity, names: Names): SearchHit =>
+  compact<SearchHit>({
+    type: 'deals',
+    id: String(o.OPPORTUNITY_ID),
+    name: o.OPPORTUNITY_NAME,
+    status: dealStatus(o.OPPORTUNITY_STATE),
+    stage: o.STAGE_ID == null ? undefined : refOf(o.STAGE_ID, names.stages),
+    owner: ownerOf(o) === undefined ? undefined : refOf(ownerOf(o)!, names.users),
+  });
+
+export const accountHit = (o: IlOrganisation, names: Names): SearchHit =>
+  compact<SearchHit>({
+    type: 'accounts',
+    id: String(o.ORGANISATION_ID),
+    name: o.ORGANISATION_NAME,
+    domain: domainOf(o.WEBSITE),
+    owner: o.OWNER_USER_ID == null ? undefined : refOf(o.OWNER_USER_ID, names.users),
+  });
+
+export const contactHit = (c: IlContact): SearchHit =>
+  compact<SearchHit>({
+    type: 'contacts',
+    id: String(c.CONTACT_ID),
+    name: contactName(c),
+    email: text(c.EMAIL_ADDRESS),
+    account: c.ORGANISATION_ID == null ? undefined : { id: String(c.ORGANISATION_ID) },
+  });
+
+export const projectHit = (p: IlProject): SearchHit =>
+  compact<SearchHit>({ type: 'projects', id: String(p.PROJECT_ID), name: p.PROJECT_NAME, status: projectStatus(p.STATUS) });
+
+export const userHit = (u: IlUser): SearchHit => compact<SearchHit>({ type: 'users', id: String(u.USER_ID), name: userName(u), email: text(u.EMAIL_ADDRESS) });

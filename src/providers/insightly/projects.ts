@@ -18,7 +18,7 @@ import {
 import { prepareRequest } from '../../crm/writes.js';
 import { PROJECTS, orNotFound, type Listing } from './client.js';
 import { INSIGHTLY_CAPABILITIES } from './capabilities.js';
-import { namedPage, namedRecord, type Ctx } from './directory.js';
+import { namedPage, namedRecord, type Ctx, type References } from './directory.js';
 import {
   fromProjectInput,
   nativeId,
@@ -29,11 +29,18 @@ import {
   type IlProject,
   type InsightlyProjectStatus,
   type Names,
+  userId,
 } from './map.js';
 import { recordUpdate, recordWrite, targetStage } from './writes.js';
 
 /** What an update can change, for the sentence refusing an update that changes nothing. */
 const UPDATABLE = INSIGHTLY_CAPABILITIES.projects!.update!.supported.filter((f) => f !== 'remote_data');
+
+/** The owner and opportunity a project write names, to check before it is sent. */
+const refsOf = (body: Record<string, unknown>): References => ({
+  user: body.RESPONSIBLE_USER_ID as number | undefined,
+  deal: body.OPPORTUNITY_ID as number | undefined,
+});
 
 export function projectOps(ctx: Ctx): CrudOperations<Project, ProjectQuery, ProjectInput> {
   const { client } = ctx;
@@ -53,7 +60,7 @@ export function projectOps(ctx: Ctx): CrudOperations<Project, ProjectQuery, Proj
         throw new CrmError('unsupported', 'Insightly projects have no account field to filter on (they link to organisations only through links).');
       }
       const stage = query.stage_id === undefined ? undefined : nativeId(query.stage_id, 'stage', 'list_stages');
-      const owner = query.owner_id === undefined ? undefined : nativeId(query.owner_id, 'user', 'list_projects (each project names its owner)');
+      const owner = query.owner_id === undefined ? undefined : userId(query.owner_id);
       const status = query.status === undefined ? undefined : PROJECT_STATUS_NATIVE[query.status as InsightlyProjectStatus];
       if (query.status !== undefined && status === undefined) {
         throw new CrmError('validation', `Insightly has no project status '${excerpt(query.status)}'; its statuses: ${Object.keys(PROJECT_STATUS_NATIVE).join(', ')}.`);
@@ -84,18 +91,20 @@ export function projectOps(ctx: Ctx): CrudOperations<Project, ProjectQuery, Proj
         throw new CrmError('validation', `Insightly requires \`name\` and \`status\` to create a project; allowed status: ${Object.keys(PROJECT_STATUS_NATIVE).join(', ')}.`);
       }
       const move = await targetOf(input, opts.signal);
-      return recordWrite(ctx, { c, body, move, label: 'a new project', signal: opts.signal, toRecord: toRecord(opts) });
+      return recordWrite(ctx, { c, body, move, label: 'a new project', refs: refsOf(body), signal: opts.signal, toRecord: toRecord(opts) });
     },
 
     async update(id: string, patch: ProjectInput, opts): Promise<PreparedWrite<Project>> {
+      const patchBody = fromProjectInput(patch, 'update');
       return recordUpdate(ctx, {
         c,
         id: nativeId(id, 'project', 'list_projects'),
-        body: fromProjectInput(patch, 'update'),
+        body: patchBody,
         move: await targetOf(patch, opts.signal),
         fields: UPDATABLE,
         read: () => read(id, opts.signal),
         name: (p) => p.PROJECT_NAME,
+        refs: refsOf(patchBody),
         signal: opts.signal,
         toRecord: toRecord(opts),
       });

@@ -7,13 +7,13 @@
  * create with a stage too: crm/writes.ts preparedSequence shows both in a dry run and says exactly
  * what happened when the second fails after the first succeeded.
  */
-import { CrmError, excerpt } from '../../crm/errors.js';
+import { CrmError, excerpt, nothingWritten } from '../../crm/errors.js';
 import { path } from '../../crm/http.js';
 import type { PreparedWrite } from '../../crm/provider.js';
 import { requireChange } from '../../crm/records.js';
-import { afterWrite, preparedSequence, type WriteStep } from '../../crm/writes.js';
-import { answeredId, HINT, orNotFound, recordIn, type Collection } from './client.js';
-import { namesAfterWrite, type Ctx } from './directory.js';
+import { afterWrite, prepareRequest, preparedSequence, type WriteRequest, type WriteStep } from '../../crm/writes.js';
+import { answeredId, HINT, orNotFound, recordIn, type Collection, type Kind } from './client.js';
+import { namesAfterWrite, requireReferences, type Ctx, type Placed, type References } from './directory.js';
 import type { Names } from './map.js';
 
 /** Where a record is to stand: a stage and the pipeline it belongs to. */
@@ -58,6 +58,60 @@ async function fittingPipelines(ctx: Ctx, c: Collection, signal?: AbortSignal): 
   return all.length ? `: ${all.map((p) => `${excerpt(p.name)} (${p.id})`).join(', ')}` : ' (this Insightly account has none)';
 }
 
+/**
+ * `prepared`, with the ids it refers to checked when it is sent (requireReferences): a dry run
+ * shows the write and sends nothing; a real one refuses an unknown id before its first request.
+ */
+export function checkedFirst<T>(ctx: Ctx, prepared: PreparedWrite<T>, refs: References, signal?: AbortSignal): PreparedWrite<T> {
+  return {
+    ...prepared,
+    async execute() {
+      try {
+        await requireReferences(ctx, refs, signal);
+      } catch (e) {
+        throw nothingWritten(e);
+      }
+      return prepared.execute();
+    },
+  };
+}
+
+/**
+ * A write Insightly takes in one request and answers with the record (organisations, contacts):
+ * POST, or PUT with the id in the body. An update of a record that is gone names it.
+ */
+export function singleWrite<N extends object, T>(
+  ctx: Ctx,
+  w: {
+    request: WriteRequest;
+    refs: References;
+    signal?: AbortSignal;
+    updating?: { kind: Kind; id: string };
+    /** The fields of the answer that name other records (default: all it has). */
+    placed?: (native: N) => Placed;
+    toRecord(native: N, names: Names): T;
+  },
+): PreparedWrite<T> {
+  const prepared = prepareRequest(ctx.client.http, w.request);
+  return checkedFirst(
+    ctx,
+    {
+      request: prepared.request,
+      async execute() {
+        const sent = prepared.send(w.signal);
+        const answer = (await (w.updating ? orNotFound(w.updating.kind, w.updating.id, sent) : sent)).body;
+        if (!answer || typeof answer !== 'object') {
+          throw new CrmError('upstream', `Insightly accepted the ${w.request.method === 'POST' ? 'create' : 'update'} but answered without the record; list the records to see it.`, { provider: 'Insightly' });
+        }
+        const native = answer as N;
+        return w.toRecord(native, await namesAfterWrite(ctx, [w.placed ? w.placed(native) : native], w.signal));
+      },
+    },
+    w.refs,
+    w.signal,
+  );
+}
+
 export interface RecordWrite<N, T> {
   c: Collection;
   /** The record's id for an update; absent for a create. */
@@ -69,6 +123,8 @@ export interface RecordWrite<N, T> {
   move?: Placement;
   /** The record named in messages: "project 'Onboarding' (5)". */
   label: string;
+  /** Ids the write refers to (owner, organisation), checked before its first request. */
+  refs?: References;
   signal?: AbortSignal;
   toRecord(native: N, names: Names): T;
 }
@@ -103,7 +159,7 @@ export function recordWrite<N extends object, T>(ctx: Ctx, w: RecordWrite<N, T>)
         : guard(client.step({ method: 'PUT', path: `${c.path}${path`/${w.id!}`}/${tail}`, body }, purpose)),
     );
   }
-  return preparedSequence(
+  const sequence = preparedSequence(
     {
       provider: 'Insightly',
       what: creating ? `this create of a ${c.noun}` : `this update of ${w.label}`,
@@ -119,6 +175,7 @@ export function recordWrite<N extends object, T>(ctx: Ctx, w: RecordWrite<N, T>)
       return w.toRecord(native, await namesAfterWrite(ctx, [native], w.signal));
     },
   );
+  return w.refs ? checkedFirst(ctx, sequence, w.refs, w.signal) : sequence;
 }
 
 const safeId = (answer: unknown, c: Collection): string => {
