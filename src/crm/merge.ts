@@ -1,0 +1,105 @@
+/**
+ * One listing over several upstream listings that share an order (a CRM's tasks, calls and notes,
+ * each newest first): a k-way merge paged under one cursor, never a silently partial list.
+ *
+ * Each call reads one page of every source not yet exhausted (together: one round trip of wall
+ * time), then takes records in the shared order only as long as every source still has records in
+ * hand or has none left: once a source's page is used up and it has a next page, that page may hold
+ * records that belong before the others' remaining ones, so the merged page ends there (shorter than
+ * the limit, with a cursor). The cursor keeps, per source, its native cursor, how many records of
+ * that page were already given, and the page size they were counted in, so a resumed page is read
+ * again exactly as before.
+ */
+import { CrmError } from './errors.js';
+import { together } from './parallel.js';
+import type { NativePage } from './paging.js';
+import type { Page, ProgressReporter } from './provider.js';
+
+export interface MergedSource<T> {
+  /** Short and stable: it names the source in the cursor. */
+  key: string;
+  /** One page of `size` records from `cursor` (undefined: the first page), in the shared order. */
+  page(cursor: string | undefined, size: number, signal: AbortSignal): Promise<NativePage<T>>;
+}
+
+export interface MergeOptions<T> {
+  limit: number;
+  /** The merged listing's cursor from a previous page (the provider-native one the tool layer unwraps). */
+  cursor?: string;
+  /** The shared order: negative when `a` comes before `b`. */
+  order: (a: T, b: T) => number;
+  signal?: AbortSignal;
+  onProgress?: ProgressReporter;
+}
+
+/** Where a source stands: its page's native cursor, records of it already given, that page's size; 0 when it is exhausted. */
+type SourceState = [cursor: string | null, skip: number, size: number] | 0;
+
+const badCursor = () =>
+  new CrmError('validation', 'That cursor does not belong to this list: repeat the same call that returned it, or omit cursor to start again.');
+
+function decode(cursor: string | undefined, keys: readonly string[]): Map<string, SourceState> {
+  const states = new Map<string, SourceState>();
+  if (cursor === undefined) return states;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(cursor);
+  } catch {
+    throw badCursor();
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw badCursor();
+  const entries = Object.entries(parsed as Record<string, unknown>);
+  if (entries.length !== keys.length || entries.some(([k]) => !keys.includes(k))) throw badCursor();
+  for (const [k, v] of entries) {
+    const ok =
+      v === 0 ||
+      (Array.isArray(v) &&
+        v.length === 3 &&
+        (v[0] === null || typeof v[0] === 'string') &&
+        Number.isSafeInteger(v[1]) &&
+        v[1] >= 0 &&
+        Number.isSafeInteger(v[2]) &&
+        v[2] > 0);
+    if (!ok) throw badCursor();
+    states.set(k, v as SourceState);
+  }
+  return states;
+}
+
+/** One page of the merged listing; `next_cursor` is null once every source is exhausted. */
+export async function mergedPage<T>(sources: readonly MergedSource<T>[], o: MergeOptions<T>): Promise<Page<T>> {
+  const states = decode(o.cursor, sources.map((s) => s.key));
+  const active = sources.filter((s) => states.get(s.key) !== 0);
+  let done = 0;
+  const read = await together(
+    o.signal,
+    active.map((s) => async (signal: AbortSignal) => {
+      const state = states.get(s.key) as Exclude<SourceState, 0> | undefined;
+      const [cursor, skip, counted] = state ?? [null, 0, o.limit];
+      // A page partly given is read again in the size it was counted in; a fresh one in this call's.
+      const size = skip > 0 ? counted : o.limit;
+      const page = await s.page(cursor ?? undefined, size, signal);
+      o.onProgress?.(++done, active.length, `read ${s.key}`);
+      return { source: s, cursor, skip, size, items: page.items.slice(skip), taken: 0, next: page.next_cursor };
+    }),
+  );
+  const items: T[] = [];
+  while (items.length < o.limit) {
+    // A source out of records in hand but not exhausted: its next page may hold what comes first.
+    if (read.some((r) => r.taken >= r.items.length && r.next !== null)) break;
+    let best: (typeof read)[number] | undefined;
+    for (const r of read) {
+      if (r.taken >= r.items.length) continue;
+      if (!best || o.order(r.items[r.taken], best.items[best.taken]) < 0) best = r;
+    }
+    if (!best) break;
+    items.push(best.items[best.taken++]);
+  }
+  const next: Record<string, SourceState> = {};
+  for (const s of sources) next[s.key] = states.get(s.key) === 0 ? 0 : [null, 0, o.limit];
+  for (const r of read) {
+    next[r.source.key] = r.taken < r.items.length ? [r.cursor, r.skip + r.taken, r.size] : r.next === null ? 0 : [r.next, 0, o.limit];
+  }
+  const exhausted = Object.values(next).every((s) => s === 0);
+  return { items, next_cursor: exhausted ? null : JSON.stringify(next) };
+}
