@@ -5,10 +5,11 @@
  * Each call reads one page of every source not yet exhausted (together: one round trip of wall
  * time), then takes records in the shared order only as long as every source still has records in
  * hand or has none left: once a source's page is used up and it has a next page, that page may hold
- * records that belong before the others' remaining ones, so the merged page ends there (shorter than
- * the limit, with a cursor). The cursor keeps, per source, its native cursor, how many records of
- * that page were already given, and the page size they were counted in, so a resumed page is read
- * again exactly as before.
+ * records that belong before the others' remaining ones, so it is read (a few rounds at most) before
+ * the merge goes on; past those rounds the page ends there, shorter than the limit, with a cursor.
+ * The cursor keeps, per source, the native cursor of the page in hand, how many of its records were
+ * already given, and the page size they were counted in, so a resumed page is read again exactly as
+ * before.
  */
 import { CrmError } from './errors.js';
 import { together } from './parallel.js';
@@ -66,11 +67,15 @@ function decode(cursor: string | undefined, keys: readonly string[]): Map<string
   return states;
 }
 
+/** More rounds of reads a page may take to fill up after its first (one per source that ran short). */
+const MAX_MORE_ROUNDS = 3;
+
 /** One page of the merged listing; `next_cursor` is null once every source is exhausted. */
 export async function mergedPage<T>(sources: readonly MergedSource<T>[], o: MergeOptions<T>): Promise<Page<T>> {
   const states = decode(o.cursor, sources.map((s) => s.key));
   const active = sources.filter((s) => states.get(s.key) !== 0);
   let done = 0;
+  const step = (key: string, total?: number) => o.onProgress?.(++done, total, `read ${key}`);
   const read = await together(
     o.signal,
     active.map((s) => async (signal: AbortSignal) => {
@@ -79,26 +84,40 @@ export async function mergedPage<T>(sources: readonly MergedSource<T>[], o: Merg
       // A page partly given is read again in the size it was counted in; a fresh one in this call's.
       const size = skip > 0 ? counted : o.limit;
       const page = await s.page(cursor ?? undefined, size, signal);
-      o.onProgress?.(++done, active.length, `read ${s.key}`);
-      return { source: s, cursor, skip, size, items: page.items.slice(skip), taken: 0, next: page.next_cursor };
+      step(s.key, active.length);
+      return { source: s, cursor, size, page: page.items, pos: skip, next: page.next_cursor };
     }),
   );
   const items: T[] = [];
-  while (items.length < o.limit) {
-    // A source out of records in hand but not exhausted: its next page may hold what comes first.
-    if (read.some((r) => r.taken >= r.items.length && r.next !== null)) break;
-    let best: (typeof read)[number] | undefined;
-    for (const r of read) {
-      if (r.taken >= r.items.length) continue;
-      if (!best || o.order(r.items[r.taken], best.items[best.taken]) < 0) best = r;
+  const starving = () => read.filter((r) => r.pos >= r.page.length && r.next !== null);
+  for (let round = 0; ; round++) {
+    while (items.length < o.limit) {
+      // A source out of records in hand but not exhausted: its next page may hold what comes first.
+      if (starving().length) break;
+      let best: (typeof read)[number] | undefined;
+      for (const r of read) {
+        if (r.pos >= r.page.length) continue;
+        if (!best || o.order(r.page[r.pos], best.page[best.pos]) < 0) best = r;
+      }
+      if (!best) break;
+      items.push(best.page[best.pos++]);
     }
-    if (!best) break;
-    items.push(best.items[best.taken++]);
+    const short = starving();
+    if (items.length >= o.limit || !short.length || round >= MAX_MORE_ROUNDS) break;
+    // Fill the page: the next page of each source that ran short, then merge on.
+    await together(
+      o.signal,
+      short.map((r) => async (signal: AbortSignal) => {
+        const page = await r.source.page(r.next!, o.limit, signal);
+        step(r.source.key);
+        Object.assign(r, { cursor: r.next, size: o.limit, page: page.items, pos: 0, next: page.next_cursor });
+      }),
+    );
   }
   const next: Record<string, SourceState> = {};
   for (const s of sources) next[s.key] = states.get(s.key) === 0 ? 0 : [null, 0, o.limit];
   for (const r of read) {
-    next[r.source.key] = r.taken < r.items.length ? [r.cursor, r.skip + r.taken, r.size] : r.next === null ? 0 : [r.next, 0, o.limit];
+    next[r.source.key] = r.pos < r.page.length ? [r.cursor, r.pos, r.size] : r.next === null ? 0 : [r.next, 0, o.limit];
   }
   const exhausted = Object.values(next).every((s) => s === 0);
   return { items, next_cursor: exhausted ? null : JSON.stringify(next) };
