@@ -69,8 +69,9 @@
  *   each (GET by id): a missing one is refused with unknownReference before anything is written.
  * - Scopes [§3.1, unverified there]: the spec declares no OAuth scopes (only the bearer schemes
  *   `bearerAuth` and `s2sAuthToken`). Outreach's docs give the form `<resource>.<read|write|delete|all>`
- *   and list opportunities.* and users.read, not stages.* or opportunityStages.*; Airbyte's
- *   connector asks for `stages.all` and `opportunityStages.all`. crm-mcp needs stages.all,
+ *   and list opportunities, users, accounts, prospects, tasks and calls scopes, not stages,
+ *   opportunityStages or notes ones; Airbyte's connector asks for `stages.all` and
+ *   `opportunityStages.all`. crm-mcp needs stages.all,
  *   opportunityStages.all, opportunities.all, users.read, accounts.all, prospects.all, tasks.all,
  *   calls.all, accountNotes.all and prospectNotes.all (the last two follow the form; not listed).
  * - Errors: the spec declares 404 (GET by id) and 422 only; 401, 403 (`unauthorizedOauthScope`),
