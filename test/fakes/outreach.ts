@@ -465,6 +465,14 @@ const one = (type: string, id: number | null) => ({ data: id === null ? null : {
 /** What the collections look like on the wire, built against the fake's own base URL. */
 function views(base: string, state: FakeOutreachState) {
   const self = (p: string, id: number) => ({ self: `${base}${p}/${id}` });
+  /** Account and prospect notes: the same resource on another parent. */
+  const note = (type: 'accountNote' | 'prospectNote', parent: 'account' | 'prospect', n: FakeNote): Wire => ({
+    type,
+    id: n.id,
+    attributes: { createdAt: n.createdAt, message: n.message, noteType: n.noteType, pinned: false },
+    relationships: { [parent]: one(parent, n.parentId), creator: one('user', n.creatorId), opportunity: one('opportunity', n.opportunityId) },
+    links: self(`/${type}s`, n.id),
+  });
   return {
     stage: (s: FakeStage): Wire => ({
       type: 'stage',
@@ -582,7 +590,7 @@ function views(base: string, state: FakeOutreachState) {
         updatedAt: c.updatedAt,
       },
       relationships: {
-        associatedId: c.opportunityId === null ? { data: null } : one('opportunity', c.opportunityId),
+        associatedId: one('opportunity', c.opportunityId),
         opportunity: one('opportunity', c.opportunityId),
         prospect: one('prospect', c.prospectId),
         task: one('task', null),
@@ -590,20 +598,8 @@ function views(base: string, state: FakeOutreachState) {
       },
       links: self('/calls', c.id),
     }),
-    accountNote: (n: FakeNote): Wire => ({
-      type: 'accountNote',
-      id: n.id,
-      attributes: { createdAt: n.createdAt, message: n.message, noteType: n.noteType, pinned: false },
-      relationships: { account: one('account', n.parentId), creator: one('user', n.creatorId), opportunity: one('opportunity', n.opportunityId) },
-      links: self('/accountNotes', n.id),
-    }),
-    prospectNote: (n: FakeNote): Wire => ({
-      type: 'prospectNote',
-      id: n.id,
-      attributes: { createdAt: n.createdAt, message: n.message, noteType: n.noteType, pinned: false },
-      relationships: { creator: one('user', n.creatorId), opportunity: one('opportunity', n.opportunityId), prospect: one('prospect', n.parentId) },
-      links: self('/prospectNotes', n.id),
-    }),
+    accountNote: (n: FakeNote): Wire => note('accountNote', 'account', n),
+    prospectNote: (n: FakeNote): Wire => note('prospectNote', 'prospect', n),
     opportunity: (o: FakeOpportunity): Wire => ({
       type: 'opportunity',
       id: o.id,
