@@ -43,11 +43,13 @@
  *   name), `emails` (a list, filterable: `filter[emails]`), five phone lists (mobile, work, home,
  *   other, voip: `phones` reads them all; a write sets the work phones, and an update empties the
  *   other lists, since the unified list is replaced whole), title, writable `account` and `owner`.
- *   Name filter: `filter[q]`, as for accounts.
+ *   Name filter: `filter[q]`, as for accounts; the email filter is sent lower-cased (`filter[emails]`
+ *   is an equality; addresses are stored lower-case in practice).
  * - Users (spec `user`): `name` (read-only), firstName, lastName, email, `locked` (-> active:
  *   false). Outreach filters users only by exact attributes, so list_users and search read the
- *   whole user list (a page of 1,000, cached a minute) and match names here. Read-only here (the
- *   spec has POST and PATCH; the unified tools write no users).
+ *   whole user list (a page of 1,000, cached a minute, only name, email and locked: a user's
+ *   remote_data holds just those) and match names here. Read-only here (the spec has POST and
+ *   PATCH; the unified tools write no users).
  * - Activities: tasks (`/tasks`), calls (`/calls`) and notes (`/accountNotes`, `/prospectNotes`:
  *   the spec has notes, but only per account and per prospect). No meetings or emails (calendar
  *   events and mailings are other things). No `subject`: no Outreach activity has a title (a
