@@ -110,6 +110,34 @@ describe.skipIf(!SPEC)(`Outreach against its published OpenAPI spec${SPEC ? '' :
     await w(p.deals!.update!(d.id, { stage_id: 'o5', amount: 1000, name: 'Spec deal won', close_date: '2027-01-15' }, {}));
     await p.stages!.get!('o404', {}).catch(() => undefined);
     await w(p.deals!.update!(d.id, { owner_id: '99' }, {})).catch(() => undefined);
+    await p.deals!.list!({ account_id: '2', limit: 5 }, {});
+    // Accounts, prospects, users, activities, search: every operation the new tools use.
+    await p.accounts!.list!({ limit: 5, name: 'ac', owner_id: '1' }, {});
+    await p.accounts!.get!('1', { include_remote_data: true });
+    const a = await w(p.accounts!.create!({ name: 'Spec account', domain: 'spec.example', industry: 'Testing', owner_id: '2' }, {}));
+    await w(p.accounts!.update!(a.id, { name: 'Spec account renamed', owner_id: '1' }, {}));
+    await p.contacts!.list!({ limit: 5, name: 'ma', email: 'x@y.example', account_id: '1', owner_id: '2' }, {});
+    await p.contacts!.get!('1', {});
+    const c = await w(
+      p.contacts!.create!({ first_name: 'Spec', last_name: 'Person', emails: ['spec@spec.example'], phones: ['+1 555 0100'], title: 'Tester', account_id: a.id, owner_id: '1' }, {}),
+    );
+    await w(p.contacts!.update!(c.id, { phones: ['+1 555 0101'], title: 'Lead tester' }, {}));
+    await p.users!.list!({ limit: 10, name: 'an' }, {});
+    await p.activities!.list!({ limit: 5 }, {});
+    await p.activities!.list!({ limit: 5, deal_id: '1', done: false }, {});
+    await p.activities!.list!({ limit: 5, account_id: '1' }, {});
+    await p.activities!.list!({ limit: 5, contact_id: '1', type: 'note' }, {});
+    await p.activities!.get!('t1', {});
+    const t = await w(p.activities!.create!({ type: 'task', body: 'Spec task', due_date: '2027-01-01', deal_id: '1', owner_id: '2' }, {}));
+    await w(p.activities!.update!(t.id, { body: 'Spec task, changed', account_id: '1', done: true }, {}));
+    await w(p.activities!.update!(t.id, { done: true }, {})).catch(() => undefined);
+    await w(p.activities!.create!({ type: 'call', body: 'Spec call', contact_id: '1', deal_id: '1', owner_id: '3' }, {}));
+    const an = await w(p.activities!.create!({ type: 'note', body: 'Spec account note', account_id: '1' }, {}));
+    await w(p.activities!.update!(an.id, { body: 'Spec account note, changed' }, {}));
+    const pn = await w(p.activities!.create!({ type: 'note', body: 'Spec prospect note', contact_id: '1' }, {}));
+    await w(p.activities!.update!(pn.id, { body: 'Spec prospect note, changed', contact_id: '2' }, {}));
+    await p.search!({ query: 'Acme', types: ['deals', 'accounts', 'contacts', 'users'], limit: 5 }, {});
+    await p.search!({ query: 'maria.nguyen@acmecorp.example', types: ['contacts'], limit: 5 }, {});
   });
   afterAll(async () => {
     await fake?.stop();
@@ -152,6 +180,32 @@ describe.skipIf(!SPEC)(`Outreach against its published OpenAPI spec${SPEC ? '' :
         'POST /opportunities',
         'GET /opportunities/{id}',
         'PATCH /opportunities/{id}',
+        'GET /accounts',
+        'POST /accounts',
+        'GET /accounts/{id}',
+        'PATCH /accounts/{id}',
+        'GET /prospects',
+        'POST /prospects',
+        'GET /prospects/{id}',
+        'PATCH /prospects/{id}',
+        'GET /users',
+        'GET /users/{id}',
+        'GET /tasks',
+        'POST /tasks',
+        'GET /tasks/{id}',
+        'PATCH /tasks/{id}',
+        'POST /tasks/{id}/actions/markComplete',
+        'GET /calls',
+        'POST /calls',
+        'GET /calls/{id}',
+        'GET /accountNotes',
+        'POST /accountNotes',
+        'GET /accountNotes/{id}',
+        'PATCH /accountNotes/{id}',
+        'GET /prospectNotes',
+        'POST /prospectNotes',
+        'GET /prospectNotes/{id}',
+        'PATCH /prospectNotes/{id}',
       ].sort(),
     );
   });
@@ -230,9 +284,65 @@ describe.skipIf(!SPEC)(`Outreach against its published OpenAPI spec${SPEC ? '' :
     expect(a.updatedAt.description).toContain('badges/sortable.svg');
   });
 
+  it('says what the records rest on: the attributes and relationships map.ts reads and writes, and which are read-only', () => {
+    const { schemas } = o.spec.components;
+    const ro = (p: Json) => String(p?.description ?? '').includes('badges/readonly.svg');
+    const filterable = (p: Json) => String(p?.description ?? '').includes('badges/filterable.svg');
+    const account = schemas.account.properties;
+    for (const k of ['name', 'domain', 'industry', 'named']) expect(ro(account[k]), `account.${k}`).toBe(false);
+    expect(account.named.description).toContain('Only named accounts will show up on the collection index');
+    expect(filterable(account.name) && filterable(account.domain)).toBe(true);
+    expect(schemas.accountRelationships.properties.owner.description).toContain('filter[owner][id]=X');
+    const prospect = schemas.prospect.properties;
+    for (const k of ['firstName', 'lastName', 'emails', 'title', 'homePhones', 'mobilePhones', 'otherPhones', 'voipPhones', 'workPhones']) expect(ro(prospect[k]), `prospect.${k}`).toBe(false);
+    expect(ro(prospect.name)).toBe(true);
+    expect(prospect.emails.type).toBe('array');
+    expect(filterable(prospect.emails)).toBe(true);
+    expect(schemas.prospectRelationships.properties.account.description).toContain('filter[account][id]=X');
+    const user = schemas.user.properties;
+    expect(ro(user.name)).toBe(true);
+    expect(user.locked.type).toBe('boolean');
+    for (const k of ['firstName', 'lastName', 'email']) expect(filterable(user[k]), `user.${k}`).toBe(true);
+    expect(Object.keys(o.spec.paths['/users/{id}']).sort()).toEqual(['get', 'patch']);
+    // Tasks: no title; the text is `note`; state and completed read-only; completion is an action.
+    const task = schemas.task.properties;
+    expect(task.subject).toBeUndefined();
+    expect(ro(task.note) || ro(task.dueAt) || ro(task.action)).toBe(false);
+    expect(ro(task.state) && ro(task.completed)).toBe(true);
+    expect(task.dueAt.format).toBe('date-time');
+    expect(o.spec.paths['/tasks/{id}/actions/markComplete'].post).toBeDefined();
+    const tr = schemas.taskRelationships.properties;
+    expect(ro(tr.subject)).toBe(false);
+    expect(tr.subject.properties.data.properties.type.enum).toEqual(['account', 'opportunity', 'prospect']);
+    for (const k of ['account', 'prospect', 'opportunity']) {
+      expect(ro(tr[k]), `task.${k}`).toBe(true);
+      expect(tr[k].description, `task.${k}`).toContain(`filter[${k}][id]=X`);
+    }
+    // Calls: logged, never updated; prospect, opportunity and user writable; no filter by account.
+    expect(Object.keys(o.spec.paths['/calls/{id}']).sort()).toEqual(['delete', 'get']);
+    expect(schemas.call.properties.subject).toBeUndefined();
+    const cr = schemas.callRelationships.properties;
+    for (const k of ['prospect', 'opportunity', 'user']) expect(ro(cr[k]), `call.${k}`).toBe(false);
+    expect(ro(cr.associatedId)).toBe(true);
+    expect(cr.associatedId.description).toContain('cannot be used as a filter');
+    expect(cr.account).toBeUndefined();
+    // Notes: per account and per prospect; the opportunity read-only and no filter; the creator read-only.
+    for (const [kind, parent] of [['accountNote', 'account'], ['prospectNote', 'prospect']]) {
+      expect(Object.keys(schemas[kind].properties).sort()).toEqual(['createdAt', 'message', 'noteType', 'opportunityAssociationRule', 'pinned']);
+      const nr = schemas[`${kind}Relationships`].properties;
+      expect(ro(nr[parent])).toBe(false);
+      expect(nr[parent].description).toContain(`filter[${parent}][id]=X`);
+      expect(ro(nr.opportunity) && ro(nr.creator)).toBe(true);
+      expect(nr.opportunity.description).toContain('cannot be used as a filter');
+    }
+    expect(Object.keys(o.spec.paths).filter((x) => /note/i.test(x) && !x.includes('{id}'))).toEqual(['/accountNotes', '/prospectNotes']);
+  });
+
   it('says what it does not: no query parameters on lists (paging, filters and sort are the docs\'), no OAuth scopes, no statistics, no projects', () => {
     const { paths, components, security } = o.spec;
-    for (const c of ['/stages', '/opportunityStages', '/opportunities']) expect(paths[c].get.parameters, c).toBeUndefined();
+    for (const c of ['/stages', '/opportunityStages', '/opportunities', '/accounts', '/prospects', '/users', '/tasks', '/calls', '/accountNotes', '/prospectNotes']) {
+      expect(paths[c].get.parameters, c).toBeUndefined();
+    }
     expect(Object.values(components.securitySchemes).map((s) => (s as Json).type)).toEqual(['http', 'http']);
     expect(Object.keys(components.securitySchemes).sort()).toEqual(['bearerAuth', 's2sAuthToken']);
     expect(security).toEqual([{ bearerAuth: [] }]);

@@ -426,7 +426,7 @@ describe('deals', () => {
     expect(sent('GET', '/opportunities/7')[1].query).toEqual(RELATED);
     expect(full.remote_data).toMatchObject({ type: 'opportunity', id: 7, attributes: { name: o.name, custom1: null } });
     const e = await failure(or.deals.get('9999', opts));
-    expect(e.message).toBe("No deal with id '9999'. Call list_deals to see valid deal ids.");
+    expect(e.message).toBe("No deal with id '9999'. Find ids with search (types: deals) or list_deals.");
   });
 
   it('a stage the answer did not include is read from the stage directory', async () => {
@@ -455,7 +455,10 @@ describe('deals', () => {
     };
     expect(w.request).toEqual({ method: 'POST', path: '/opportunities', body });
     const d = await w.execute();
-    expect(sent().map((r) => `${r.method} ${r.path}`)).toEqual(['POST /opportunities', `GET /opportunities/${SEED.opportunities + 1}`]);
+    // The owner and account it names are read first (both at once): a missing one stops the write.
+    expect(sent().map((r) => `${r.method} ${r.path}`).sort()).toEqual(['GET /accounts/2', 'GET /users/3', 'POST /opportunities', `GET /opportunities/${SEED.opportunities + 1}`].sort());
+    expect(sent().slice(2).map((r) => `${r.method} ${r.path}`)).toEqual(['POST /opportunities', `GET /opportunities/${SEED.opportunities + 1}`]);
+    expect(sent('GET', '/users/3')[0].query).toEqual({ fields: { user: 'name' } });
     expect(sent('POST')[0].body).toEqual(body);
     expect(d).toMatchObject({
       id: String(SEED.opportunities + 1),
@@ -484,8 +487,22 @@ describe('deals', () => {
     await expect(or.deals.update('4', {}, opts)).rejects.toThrow(/Nothing to update/);
   });
 
-  it("Outreach's 422 names the argument the agent passed", async () => {
+  it('an owner or account Outreach does not have is refused before the write, pointing to the tools that find ids', async () => {
     const e = await failure((await or.deals.update('4', { owner_id: '99' }, opts)).execute());
+    expect(e.kind).toBe('not_found');
+    expect(e.message).toBe("No user with id '99'. Find ids with list_users or search (types: users).");
+    const a = await failure((await or.deals.create({ name: 'x', stage_id: 'o1', account_id: '77' }, opts)).execute());
+    expect(a.message).toBe("No account with id '77'. Find ids with search (types: accounts) or list_accounts.");
+    expect(sent('PATCH')).toHaveLength(0);
+    expect(sent('POST')).toHaveLength(0);
+  });
+
+  it("Outreach's 422 names the argument the agent passed", async () => {
+    fake.server.inject(
+      { kind: 'status', status: 422, body: { errors: [{ id: 'validationError', title: 'Validation Error', detail: 'Owner must exist.', source: { pointer: '/data/relationships/owner' } }] } },
+      { match: (r) => r.method === 'PATCH' },
+    );
+    const e = await failure((await or.deals.update('4', { owner_id: '2' }, opts)).execute());
     expect(e.kind).toBe('validation');
     expect(e.message).toBe('Outreach rejected the request (422): owner_id: Owner must exist.');
     const blank = await failure((await or.stages.update('o1', { name: ' ' }, opts)).execute());

@@ -54,6 +54,11 @@ const SUPPORTED = {
   pipelines: ['list', 'get'],
   stages: ['list', 'get', 'create', 'update', 'delete'],
   deals: ['list', 'get', 'create', 'update'],
+  accounts: ['list', 'get', 'create', 'update'],
+  contacts: ['list', 'get', 'create', 'update'],
+  users: ['list'],
+  activities: ['list', 'get', 'create', 'update'],
+  search: ['deals', 'accounts', 'contacts', 'users'],
 };
 
 /** The "not supported" sentence: names Outreach, what was asked and what this connection supports. */

@@ -39,12 +39,76 @@ export interface FakeUser {
   firstName: string;
   lastName: string;
   email: string;
+  locked: boolean;
 }
 
 export interface FakeAccount {
   id: number;
   name: string;
-  domain: string;
+  domain: string | null;
+  industry: string | null;
+  named: boolean;
+  ownerId: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const PHONE_LISTS = ['homePhones', 'mobilePhones', 'otherPhones', 'voipPhones', 'workPhones'] as const;
+export type PhoneList = (typeof PHONE_LISTS)[number];
+
+export interface FakeProspect extends Record<PhoneList, string[]> {
+  id: number;
+  firstName: string | null;
+  lastName: string | null;
+  emails: string[];
+  title: string | null;
+  accountId: number | null;
+  ownerId: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A task's subject: the one record it is about. */
+export interface Subject {
+  type: 'account' | 'opportunity' | 'prospect';
+  id: number;
+}
+
+export interface FakeTask {
+  id: number;
+  action: string;
+  note: string | null;
+  dueAt: string | null;
+  state: 'pending' | 'incomplete' | 'complete';
+  completedAt: string | null;
+  subject: Subject | null;
+  ownerId: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface FakeCall {
+  id: number;
+  note: string | null;
+  outcome: string | null;
+  direction: string | null;
+  prospectId: number | null;
+  opportunityId: number | null;
+  userId: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** An account note (parent: an account) or a prospect note (parent: a prospect). */
+export interface FakeNote {
+  id: number;
+  message: string | null;
+  noteType: string | null;
+  parentId: number | null;
+  /** Read-only in Outreach: set by its association rules, never by a write here. */
+  opportunityId: number | null;
+  creatorId: number;
+  createdAt: string;
 }
 
 export interface FakeOpportunity {
@@ -89,7 +153,22 @@ export interface FakeOutreachState {
   users: Map<number, FakeUser>;
   accounts: Map<number, FakeAccount>;
   opportunities: Map<number, FakeOpportunity>;
-  nextId: { stage: number; opportunityStage: number; opportunity: number };
+  prospects: Map<number, FakeProspect>;
+  tasks: Map<number, FakeTask>;
+  calls: Map<number, FakeCall>;
+  accountNotes: Map<number, FakeNote>;
+  prospectNotes: Map<number, FakeNote>;
+  nextId: {
+    stage: number;
+    opportunityStage: number;
+    opportunity: number;
+    account: number;
+    prospect: number;
+    task: number;
+    call: number;
+    accountNote: number;
+    prospectNote: number;
+  };
   now: Date;
   /** Largest page served, whatever page[size] asks (a server may cap it). */
   maxPageSize: number;
@@ -101,7 +180,21 @@ export interface FakeOutreachState {
 }
 
 /** Seed sizes, so tests can assert counts without hard-coding them twice. */
-export const SEED = { prospectStages: 7, opportunityStages: 6, users: 3, accounts: 8, opportunities: 250 } as const;
+export const SEED = {
+  prospectStages: 7,
+  opportunityStages: 6,
+  /** Users who own records; one more, locked out, follows them. */
+  users: 3,
+  accounts: 8,
+  opportunities: 250,
+  prospects: 40,
+  tasks: 30,
+  calls: 20,
+  accountNotes: 10,
+  prospectNotes: 10,
+} as const;
+/** The user Outreach has locked out (active: false). */
+export const LOCKED_USER = SEED.users + 1;
 
 // Long and random-looking, so the secret scan (test/helpers/secrets.ts) can tell a fragment from ordinary text.
 export const FAKE_OUTREACH_TOKEN = 'orat_q7ZfW2mK9xLp4TnB6vRc1HsJ8yDe3GuA5oNi0MwQ';
@@ -140,7 +233,22 @@ export function seedState(opts: { token?: string } = {}): FakeOutreachState {
     users: new Map(),
     accounts: new Map(),
     opportunities: new Map(),
-    nextId: { stage: SEED.prospectStages + 1, opportunityStage: SEED.opportunityStages + 1, opportunity: SEED.opportunities + 1 },
+    prospects: new Map(),
+    tasks: new Map(),
+    calls: new Map(),
+    accountNotes: new Map(),
+    prospectNotes: new Map(),
+    nextId: {
+      stage: SEED.prospectStages + 1,
+      opportunityStage: SEED.opportunityStages + 1,
+      opportunity: SEED.opportunities + 1,
+      account: SEED.accounts + 1,
+      prospect: SEED.prospects + 1,
+      task: SEED.tasks + 1,
+      call: SEED.calls + 1,
+      accountNote: SEED.accountNotes + 1,
+      prospectNote: SEED.prospectNotes + 1,
+    },
     now: new Date('2026-11-20T12:00:00.000Z'),
     maxPageSize: 1000,
     loopLink: new Set(),
@@ -174,10 +282,24 @@ export function seedState(opts: { token?: string } = {}): FakeOutreachState {
     ['Ana', 'Silva'],
     ['Ben', 'Okafor'],
     ['Chloe', 'Martin'],
-  ].forEach(([firstName, lastName], i) => state.users.set(i + 1, { id: i + 1, firstName, lastName, email: `${firstName.toLowerCase()}@example.com` }));
-  ['Acme Corp', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Stark Industries', 'Wayne Enterprises', 'Soylent'].forEach((name, i) =>
-    state.accounts.set(i + 1, { id: i + 1, name, domain: `${name.toLowerCase().replace(/[^a-z]/g, '')}.example` }),
+    ['Dmitri', 'Volkov'],
+  ].forEach(([firstName, lastName], i) =>
+    state.users.set(i + 1, { id: i + 1, firstName, lastName, email: `${firstName.toLowerCase()}@example.com`, locked: i + 1 === LOCKED_USER }),
   );
+  const industries = ['Manufacturing', 'Software', 'Consulting', 'Biotech', 'Software', 'Energy', 'Finance', 'Food'];
+  ['Acme Corp', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Stark Industries', 'Wayne Enterprises', 'Soylent'].forEach((name, i) => {
+    const at = iso(new Date(Date.parse(t0) + i * DAY));
+    state.accounts.set(i + 1, {
+      id: i + 1,
+      name,
+      domain: `${name.toLowerCase().replace(/[^a-z]/g, '')}.example`,
+      industry: industries[i],
+      named: true,
+      ownerId: 1 + (i % SEED.users),
+      createdAt: at,
+      updatedAt: at,
+    });
+  });
   const start = Date.parse('2026-01-10T09:00:00.000Z');
   for (let id = 1; id <= SEED.opportunities; id++) {
     const r = rnd();
@@ -203,7 +325,105 @@ export function seedState(opts: { token?: string } = {}): FakeOutreachState {
       creatorId: 1,
     });
   }
+  seedPeopleAndActivities(state);
   return state;
+}
+
+/** Prospects, tasks, calls and notes, from their own generator (the deals above stay as they were). */
+function seedPeopleAndActivities(state: FakeOutreachState): void {
+  const rnd = prng(20261130);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+  const firsts = ['Maria', 'Tom', 'Aisha', 'Kenji', 'Lena', 'Omar', 'Sofia', 'Lucas', 'Priya', 'Jonas'];
+  const lasts = ['Garcia', 'Nguyen', 'Smith', 'Rossi', 'Kowalski', 'Haddad', 'Berg', 'Costa', 'Iyer', 'Meyer'];
+  const titles = ['VP Sales', 'CTO', 'Head of Operations', 'Procurement Manager', 'CEO', null];
+  const start = Date.parse('2026-02-02T10:00:00.000Z');
+  const at = (i: number, spread: number) => iso(new Date(start + Math.floor((i / spread) * 280) * DAY + i * 60_000));
+  for (let id = 1; id <= SEED.prospects; id++) {
+    const first = firsts[(id - 1) % firsts.length];
+    const last = lasts[Math.floor((id - 1) / firsts.length + id) % lasts.length];
+    const accountId = 1 + ((id - 1) % SEED.accounts);
+    const domain = state.accounts.get(accountId)!.domain;
+    const created = at(id, SEED.prospects);
+    state.prospects.set(id, {
+      id,
+      firstName: first,
+      lastName: last,
+      emails: [`${first}.${last}@${domain}`.toLowerCase()],
+      title: pick(titles),
+      accountId,
+      ownerId: 1 + Math.floor(rnd() * SEED.users),
+      createdAt: created,
+      updatedAt: created,
+      homePhones: [],
+      mobilePhones: rnd() < 0.5 ? [`+1 555 02${String(id).padStart(2, '0')}`] : [],
+      otherPhones: [],
+      voipPhones: [],
+      workPhones: [`+1 555 01${String(id).padStart(2, '0')}`],
+    });
+  }
+  const notes = ['Asked for a pilot', 'Budget approved for Q1', 'Wants a security review first', 'Call back after the board meeting', 'Sent the proposal'];
+  // Deal 1 gets tasks and calls of its own, some tasks overdue (before 2026-11-29) and some not.
+  const subjects: Subject[] = [];
+  for (let i = 0; i < SEED.tasks; i++) {
+    const r = i % 3;
+    subjects.push(
+      i < 6
+        ? { type: 'opportunity', id: 1 }
+        : r === 0
+          ? { type: 'opportunity', id: 1 + Math.floor(rnd() * 20) }
+          : r === 1
+            ? { type: 'account', id: 1 + Math.floor(rnd() * SEED.accounts) }
+            : { type: 'prospect', id: 1 + Math.floor(rnd() * SEED.prospects) },
+    );
+  }
+  subjects.forEach((subject, i) => {
+    const id = i + 1;
+    const created = at(id, SEED.tasks);
+    const complete = rnd() < 0.3;
+    state.tasks.set(id, {
+      id,
+      action: pick(['action_item', 'call', 'email']),
+      note: pick(notes),
+      dueAt: iso(new Date(Date.parse(created) + (3 + Math.floor(rnd() * 40)) * DAY)).slice(0, 10) + 'T00:00:00.000Z',
+      state: complete ? 'complete' : 'incomplete',
+      completedAt: complete ? created : null,
+      subject,
+      ownerId: 1 + Math.floor(rnd() * SEED.users),
+      createdAt: created,
+      updatedAt: created,
+    });
+  });
+  for (let id = 1; id <= SEED.calls; id++) {
+    const created = at(id, SEED.calls);
+    state.calls.set(id, {
+      id,
+      note: pick(notes),
+      outcome: pick(['Answered', 'Not Answered']),
+      direction: 'outbound',
+      prospectId: 1 + Math.floor(rnd() * SEED.prospects),
+      opportunityId: id <= 4 ? 1 : rnd() < 0.5 ? 1 + Math.floor(rnd() * 20) : null,
+      userId: 1 + Math.floor(rnd() * SEED.users),
+      createdAt: created,
+      updatedAt: created,
+    });
+  }
+  for (const [map, size, parents] of [
+    [state.accountNotes, SEED.accountNotes, SEED.accounts],
+    [state.prospectNotes, SEED.prospectNotes, SEED.prospects],
+  ] as const) {
+    for (let id = 1; id <= size; id++) {
+      // The first two of each on record 1 (Acme Corp, and its first prospect).
+      map.set(id, {
+        id,
+        message: pick(notes),
+        noteType: 'note',
+        parentId: id <= 2 ? 1 : 1 + Math.floor(rnd() * parents),
+        opportunityId: null,
+        creatorId: 1 + Math.floor(rnd() * SEED.users),
+        createdAt: at(id, size),
+      });
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -243,8 +463,16 @@ interface Wire {
 const one = (type: string, id: number | null) => ({ data: id === null ? null : { type, id } });
 
 /** What the collections look like on the wire, built against the fake's own base URL. */
-function views(base: string) {
+function views(base: string, state: FakeOutreachState) {
   const self = (p: string, id: number) => ({ self: `${base}${p}/${id}` });
+  /** Account and prospect notes: the same resource on another parent. */
+  const note = (type: 'accountNote' | 'prospectNote', parent: 'account' | 'prospect', n: FakeNote): Wire => ({
+    type,
+    id: n.id,
+    attributes: { createdAt: n.createdAt, message: n.message, noteType: n.noteType, pinned: false },
+    relationships: { [parent]: one(parent, n.parentId), creator: one('user', n.creatorId), opportunity: one('opportunity', n.opportunityId) },
+    links: self(`/${type}s`, n.id),
+  });
   return {
     stage: (s: FakeStage): Wire => ({
       type: 'stage',
@@ -270,17 +498,108 @@ function views(base: string) {
     user: (u: FakeUser): Wire => ({
       type: 'user',
       id: u.id,
-      attributes: { email: u.email, firstName: u.firstName, lastName: u.lastName, locked: false, name: `${u.firstName} ${u.lastName}`, username: u.email },
+      attributes: { email: u.email, firstName: u.firstName, lastName: u.lastName, locked: u.locked, name: `${u.firstName} ${u.lastName}`, username: u.email },
       relationships: {},
       links: self('/users', u.id),
     }),
     account: (a: FakeAccount): Wire => ({
       type: 'account',
       id: a.id,
-      attributes: { domain: a.domain, name: a.name, named: true },
-      relationships: {},
+      attributes: {
+        createdAt: a.createdAt,
+        custom1: null,
+        domain: a.domain,
+        industry: a.industry,
+        name: a.name,
+        named: a.named,
+        tags: [],
+        updatedAt: a.updatedAt,
+      },
+      relationships: {
+        creator: one('user', 1),
+        owner: one('user', a.ownerId),
+        prospects: { links: { related: `${base}/prospects?filter%5Baccount%5D%5Bid%5D=${a.id}` } },
+        tasks: { links: { related: `${base}/tasks?filter%5Baccount%5D%5Bid%5D=${a.id}` } },
+      },
       links: self('/accounts', a.id),
     }),
+    prospect: (p: FakeProspect): Wire => ({
+      type: 'prospect',
+      id: p.id,
+      attributes: {
+        createdAt: p.createdAt,
+        custom1: null,
+        emails: [...p.emails],
+        firstName: p.firstName,
+        lastName: p.lastName,
+        name: [p.firstName, p.lastName].filter(Boolean).join(' '),
+        title: p.title,
+        updatedAt: p.updatedAt,
+        ...Object.fromEntries(PHONE_LISTS.map((l) => [l, [...p[l]]])),
+      },
+      relationships: {
+        account: one('account', p.accountId),
+        calls: { links: { related: `${base}/calls?filter%5Bprospect%5D%5Bid%5D=${p.id}` } },
+        creator: one('user', 1),
+        owner: one('user', p.ownerId),
+        stage: one('stage', null),
+        tasks: { links: { related: `${base}/tasks?filter%5Bprospect%5D%5Bid%5D=${p.id}` } },
+      },
+      links: self('/prospects', p.id),
+    }),
+    task: (t: FakeTask): Wire => {
+      const as = (type: Subject['type']) => one(type, t.subject?.type === type ? t.subject.id : null);
+      const prospect = t.subject?.type === 'prospect' ? t.subject.id : null;
+      return {
+        type: 'task',
+        id: t.id,
+        attributes: {
+          action: t.action,
+          completed: t.state === 'complete',
+          completedAt: t.completedAt,
+          createdAt: t.createdAt,
+          dueAt: t.dueAt,
+          note: t.note,
+          state: t.state,
+          stateChangedAt: t.completedAt ?? t.createdAt,
+          taskType: 'manual',
+          updatedAt: t.updatedAt,
+        },
+        relationships: {
+          account: as('account'),
+          completer: one('user', t.state === 'complete' ? t.ownerId : null),
+          opportunity: as('opportunity'),
+          owner: one('user', t.ownerId),
+          prospect: as('prospect'),
+          prospectAccount: one('account', prospect === null ? null : (state.prospects.get(prospect)?.accountId ?? null)),
+          subject: { data: t.subject ? { type: t.subject.type, id: t.subject.id } : null },
+        },
+        links: self('/tasks', t.id),
+      };
+    },
+    call: (c: FakeCall): Wire => ({
+      type: 'call',
+      id: c.id,
+      attributes: {
+        createdAt: c.createdAt,
+        direction: c.direction,
+        note: c.note,
+        outcome: c.outcome,
+        state: 'completed',
+        tags: [],
+        updatedAt: c.updatedAt,
+      },
+      relationships: {
+        associatedId: one('opportunity', c.opportunityId),
+        opportunity: one('opportunity', c.opportunityId),
+        prospect: one('prospect', c.prospectId),
+        task: one('task', null),
+        user: one('user', c.userId),
+      },
+      links: self('/calls', c.id),
+    }),
+    accountNote: (n: FakeNote): Wire => note('accountNote', 'account', n),
+    prospectNote: (n: FakeNote): Wire => note('prospectNote', 'prospect', n),
     opportunity: (o: FakeOpportunity): Wire => ({
       type: 'opportunity',
       id: o.id,
@@ -408,9 +727,10 @@ function list<T extends { id: number }>(
     links.next = state.loopLink.has(req.path) && page.after !== undefined ? link({}) : link({ after: Buffer.from(JSON.stringify({ id: last.id })).toString('base64url') });
   }
   const fields = q.fields as Record<string, unknown> | undefined;
-  const body: Json = { data: items.map((x) => sparse(view(x), fields)), links };
+  const full = items.map(view);
+  const body: Json = { data: full.map((w) => sparse(w, fields)), links };
   if (q.count === 'true') body.meta = { count: rows.length, count_truncated: false };
-  return body;
+  return withIncluded(state, views(base, state), body, q, full);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -419,7 +739,7 @@ function list<T extends { id: number }>(
 type Body = { data?: { type?: unknown; id?: unknown; attributes?: Json; relationships?: Json } };
 
 /** The resource object of a write, checked as Outreach does: type, id on PATCH, known attributes only. */
-function resourceOf(req: RecordedRequest, type: string, id: number | undefined, writable: readonly string[], relationships: Record<string, string>) {
+function resourceOf(req: RecordedRequest, type: string, id: number | undefined, writable: readonly string[], relationships: Record<string, string | readonly string[]>) {
   const body = req.body as Body | undefined;
   const data = body?.data;
   if (!data || typeof data !== 'object') throw invalid('The request body must be a JSON:API document with data.', '/data');
@@ -435,20 +755,24 @@ function resourceOf(req: RecordedRequest, type: string, id: number | undefined, 
     if (!writable.includes(k)) throw invalid(`${k} is read-only or unknown.`, `/data/attributes/${k}`);
   }
   const rels: Record<string, number | null> = {};
+  /** The type each relationship named (a polymorphic one, such as a task's subject, takes several). */
+  const types: Record<string, string> = {};
   for (const [k, v] of Object.entries((data.relationships ?? {}) as Json)) {
     const want = relationships[k];
     if (!want) throw invalid(`Relationship ${k} is read-only or unknown.`, `/data/relationships/${k}`);
+    const allowed = typeof want === 'string' ? [want] : want;
     const d = (v as { data?: { type?: unknown; id?: unknown } | null })?.data;
     if (d === null) {
       rels[k] = null;
       continue;
     }
-    if (!d || d.type !== want || typeof d.id !== 'number' || !Number.isInteger(d.id)) {
-      throw invalid(`Relationship ${k} must be {data: {type: '${want}', id: <integer>}}.`, `/data/relationships/${k}`);
+    if (!d || !allowed.includes(d.type as string) || typeof d.id !== 'number' || !Number.isInteger(d.id)) {
+      throw invalid(`Relationship ${k} must be {data: {type: '${allowed.join("' or '")}', id: <integer>}}.`, `/data/relationships/${k}`);
     }
     rels[k] = d.id;
+    types[k] = d.type as string;
   }
-  return { attributes, rels };
+  return { attributes, rels, types };
 }
 
 function text(attributes: Json, key: string, opts: { required?: boolean; max?: number } = {}): string | undefined {
@@ -589,25 +913,64 @@ function applyOpportunity(state: FakeOutreachState, o: FakeOpportunity, attribut
   }
 }
 
-/** `include=a,b`: the related resources of the answer's records, once each, sparse like the rest. */
-function withIncluded(state: FakeOutreachState, v: ReturnType<typeof views>, body: Json, q: Record<string, unknown>, records: FakeOpportunity[]): Json {
+/** A record's answer: sparse, with what `include` asks for. */
+function single(state: FakeOutreachState, v: ReturnType<typeof views>, req: RecordedRequest, w: Wire): Json {
+  return withIncluded(state, v, { data: sparse(w, req.query.fields as Record<string, unknown> | undefined) }, req.query, [w]);
+}
+
+/** The relationships each type may `include` (the related records it names by id). */
+const INCLUDABLE: Record<string, readonly string[]> = {
+  stage: ['creator', 'updater'],
+  opportunityStage: ['creator'],
+  opportunity: ['opportunityStage', 'stage', 'owner', 'account', 'creator'],
+  account: ['owner', 'creator'],
+  prospect: ['account', 'owner', 'creator', 'stage'],
+  user: [],
+  task: ['account', 'completer', 'opportunity', 'owner', 'prospect', 'prospectAccount', 'subject'],
+  call: ['associatedId', 'opportunity', 'prospect', 'task', 'user'],
+  accountNote: ['account', 'creator', 'opportunity'],
+  prospectNote: ['creator', 'opportunity', 'prospect'],
+};
+
+/** Any record of the fake by JSON:API type and id, on the wire (full). */
+function wireOf(state: FakeOutreachState, v: ReturnType<typeof views>, type: string, id: number): Wire | undefined {
+  const get = <T>(m: Map<number, T>, view: (x: T) => Wire) => {
+    const x = m.get(id);
+    return x === undefined ? undefined : view(x);
+  };
+  switch (type) {
+    case 'user':
+      return get(state.users, v.user);
+    case 'account':
+      return get(state.accounts, v.account);
+    case 'prospect':
+      return get(state.prospects, v.prospect);
+    case 'opportunity':
+      return get(state.opportunities, v.opportunity);
+    case 'opportunityStage':
+      return get(state.opportunityStages, v.opportunityStage);
+    case 'stage':
+      return get(state.stages, v.stage);
+    case 'task':
+      return get(state.tasks, v.task);
+    case 'call':
+      return get(state.calls, v.call);
+    default:
+      return undefined;
+  }
+}
+
+/** `include=a,b`: the records the answer's records name in those relationships, once each, sparse like the rest. */
+function withIncluded(state: FakeOutreachState, v: ReturnType<typeof views>, body: Json, q: Record<string, unknown>, records: Wire[]): Json {
   const include = str(q, 'include');
   if (include === undefined) return body;
   const fields = q.fields as Record<string, unknown> | undefined;
   const out = new Map<string, Wire>();
   for (const rel of include.split(',')) {
-    if (!['opportunityStage', 'stage', 'owner', 'account', 'creator'].includes(rel)) throw badRequest(`Including '${rel}' is not allowed.`);
-    for (const o of records) {
-      const w =
-        rel === 'opportunityStage' || rel === 'stage'
-          ? o.stageId !== null && state.opportunityStages.get(o.stageId) && v.opportunityStage(state.opportunityStages.get(o.stageId)!)
-          : rel === 'account'
-            ? o.accountId !== null && state.accounts.get(o.accountId) && v.account(state.accounts.get(o.accountId)!)
-            : (() => {
-                const uid = rel === 'owner' ? o.ownerId : o.creatorId;
-                const u = uid === null ? undefined : state.users.get(uid);
-                return u && v.user(u);
-              })();
+    for (const r of records) {
+      if (!INCLUDABLE[r.type]?.includes(rel)) throw badRequest(`Including '${rel}' is not allowed.`);
+      const d = (r.relationships[rel] as { data?: { type: string; id: number } | null } | undefined)?.data;
+      const w = d ? wireOf(state, v, d.type, d.id) : undefined;
       if (w) out.set(`${w.type}:${w.id}`, sparse(w, fields));
     }
   }
@@ -615,7 +978,7 @@ function withIncluded(state: FakeOutreachState, v: ReturnType<typeof views>, bod
 }
 
 function opportunities(state: FakeOutreachState, base: string, req: RecordedRequest, id: string | undefined): FakeResponse {
-  const v = views(base);
+  const v = views(base, state);
   if (id === undefined) {
     if (req.method === 'GET') {
       const byStage = (o: FakeOpportunity, val: unknown) => o.stageId !== null && idList((val as Json)?.id, 'filter[stage][id]').includes(o.stageId);
@@ -637,8 +1000,7 @@ function opportunities(state: FakeOutreachState, base: string, req: RecordedRequ
         },
         v.opportunity,
       );
-      const records = (body.data as Wire[]).map((w) => state.opportunities.get(w.id)!);
-      return ok(withIncluded(state, v, body, req.query, records));
+      return ok(body);
     }
     if (req.method === 'POST') {
       const { attributes, rels } = resourceOf(req, 'opportunity', undefined, OPPORTUNITY_WRITABLE, OPPORTUNITY_RELATIONSHIPS);
@@ -671,8 +1033,7 @@ function opportunities(state: FakeOutreachState, base: string, req: RecordedRequ
   }
   const o = must(state.opportunities, 'opportunity', id);
   if (req.method === 'GET') {
-    const body = { data: sparse(v.opportunity(o), req.query.fields as Record<string, unknown> | undefined) };
-    return ok(withIncluded(state, v, body, req.query, [o]));
+    return ok(single(state, v, req, v.opportunity(o)));
   }
   if (req.method === 'PATCH') {
     const { attributes, rels } = resourceOf(req, 'opportunity', o.id, OPPORTUNITY_WRITABLE, OPPORTUNITY_RELATIONSHIPS);
@@ -687,10 +1048,388 @@ function opportunities(state: FakeOutreachState, base: string, req: RecordedRequ
   throw new OrError(405, 'methodNotAllowed', 'Method Not Allowed', `${req.method} is not allowed here.`);
 }
 
-function named<T extends { id: number }>(state: FakeOutreachState, base: string, req: RecordedRequest, id: string | undefined, type: string, map: Map<number, T>, view: (x: T) => Wire, name: (x: T) => string): FakeResponse {
-  if (req.method !== 'GET') throw new OrError(405, 'methodNotAllowed', 'Method Not Allowed', `${req.method} is not allowed here.`);
-  if (id !== undefined) return ok({ data: view(must(map, type, id)) });
-  return ok(list(state, base, req, { rows: [...map.values()], sortable: { name }, filters: { id: (x, v) => idList(v, 'filter[id]').includes(x.id) } }, view));
+// ---------------------------------------------------------------------------------------------
+// Accounts, prospects, users, tasks, calls and notes: one route each over `records`
+
+type Rels = Record<string, number | null>;
+
+interface RecordsDef<T extends { id: number }> {
+  type: string;
+  map: Map<number, T>;
+  view: (x: T) => Wire;
+  sortable: Record<string, (x: T) => string | number | null>;
+  filters: Record<string, (x: T, value: unknown) => boolean>;
+  writable?: readonly string[];
+  relationships?: Record<string, string | readonly string[]>;
+  /** POST: a record from the checked body; absent: no POST. */
+  create?: (attributes: Json, rels: Rels, types: Record<string, string>) => T;
+  /** PATCH: applies the checked body; absent: no PATCH. */
+  update?: (x: T, attributes: Json, rels: Rels, types: Record<string, string>) => void;
+  /** DELETE allowed. */
+  remove?: boolean;
+  /** Which records the collection lists unless a filter names them (Outreach lists named accounts only). */
+  listed?: { filter: string; test: (x: T) => boolean };
+}
+
+const notAllowed = (req: RecordedRequest) => new OrError(405, 'methodNotAllowed', 'Method Not Allowed', `${req.method} is not allowed here.`);
+
+function records<T extends { id: number }>(state: FakeOutreachState, base: string, req: RecordedRequest, id: string | undefined, d: RecordsDef<T>): FakeResponse {
+  const v = views(base, state);
+  if (id === undefined) {
+    if (req.method === 'GET') {
+      const filtered = (req.query.filter as Json | undefined)?.[d.listed?.filter ?? ''] !== undefined;
+      const rows = [...d.map.values()].filter((x) => !d.listed || filtered || d.listed.test(x));
+      return ok(list(state, base, req, { rows, sortable: d.sortable, filters: { id: (x, val) => idList(val, 'filter[id]').includes(x.id), ...d.filters } }, d.view));
+    }
+    if (req.method === 'POST' && d.create) {
+      const { attributes, rels, types } = resourceOf(req, d.type, undefined, d.writable ?? [], d.relationships ?? {});
+      const x = d.create(attributes, rels, types);
+      d.map.set(x.id, x);
+      return { status: 201, body: { data: d.view(x) } };
+    }
+    throw notAllowed(req);
+  }
+  const x = must(d.map, d.type, id);
+  if (req.method === 'GET') return ok(single(state, v, req, d.view(x)));
+  if (req.method === 'PATCH' && d.update) {
+    const { attributes, rels, types } = resourceOf(req, d.type, x.id, d.writable ?? [], d.relationships ?? {});
+    d.update(x, attributes, rels, types);
+    return ok({ data: d.view(x) });
+  }
+  if (req.method === 'DELETE' && d.remove) {
+    d.map.delete(x.id);
+    tick(state);
+    return { status: 204 };
+  }
+  throw notAllowed(req);
+}
+
+/** `filter[<relationship>][id]=1,2`: records whose relationship names one of those ids. */
+const byRelated =
+  <T>(get: (x: T) => number | null, key: string) =>
+  (x: T, value: unknown): boolean => {
+    const id = get(x);
+    return id !== null && idList((value as Json | undefined)?.id, `filter[${key}][id]`).includes(id);
+  };
+
+/** Outreach's `filter[q]` (accounts and prospects): names, words of them or addresses starting with the text, any case. */
+const startsWith = (value: unknown, ...texts: Array<string | null | undefined>): boolean => {
+  if (typeof value !== 'string' || value === '') throw badRequest('filter[q] must be text');
+  const q = value.toLowerCase();
+  return texts.some((t) => typeof t === 'string' && t.toLowerCase().startsWith(q));
+};
+
+const equalsText = (value: unknown, text: string | null) => typeof value === 'string' && text !== null && text === value;
+
+/** Comma lists: `filter[state]=incomplete,pending`. */
+const oneOf = (value: unknown, text: string | null) => typeof value === 'string' && text !== null && value.split(',').includes(text);
+
+/** A related record a write names must exist, as Outreach checks it. */
+function mustExist(state: FakeOutreachState, rel: string, type: string, id: number | null): void {
+  if (id === null) return;
+  const m: Record<string, Map<number, unknown>> = {
+    user: state.users,
+    account: state.accounts,
+    prospect: state.prospects,
+    opportunity: state.opportunities,
+  };
+  if (!m[type]?.has(id)) throw invalid(`${rel[0].toUpperCase()}${rel.slice(1)} must exist.`, `/data/relationships/${rel}`);
+}
+
+function strings(attributes: Json, key: string): string[] | undefined {
+  const v = attributes[key];
+  if (v === undefined) return undefined;
+  if (v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw invalid(`${key} must be a list of text.`, `/data/attributes/${key}`);
+  return [...(v as string[])];
+}
+
+function dateTime(attributes: Json, key: string): string | null | undefined {
+  const v = attributes[key];
+  if (v === undefined || v === null) return v as null | undefined;
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(v) || Number.isNaN(Date.parse(v))) throw invalid(`${key} must be a date-time.`, `/data/attributes/${key}`);
+  return new Date(v).toISOString();
+}
+
+const ACCOUNT_WRITABLE = ['name', 'domain', 'industry', 'named', 'description', 'websiteUrl'] as const;
+const PROSPECT_WRITABLE = ['firstName', 'lastName', 'emails', 'title', ...PHONE_LISTS] as const;
+const TASK_WRITABLE = ['action', 'note', 'dueAt', 'autoskipAt', 'opportunityAssociation'] as const;
+
+function accountRoutes(state: FakeOutreachState, base: string, req: RecordedRequest, id: string | undefined): FakeResponse {
+  const apply = (a: FakeAccount, attrs: Json, rels: Rels) => {
+    const name = text(attrs, 'name', { max: 255 });
+    if (name !== undefined) {
+      if (!name.trim()) throw invalid("Name can't be blank.", '/data/attributes/name');
+      a.name = name;
+    }
+    if (attrs.domain !== undefined) a.domain = text(attrs, 'domain', { max: 255 }) ?? null;
+    if (attrs.industry !== undefined) a.industry = text(attrs, 'industry', { max: 255 }) ?? null;
+    if (attrs.named !== undefined) {
+      if (typeof attrs.named !== 'boolean') throw invalid('named must be true or false.', '/data/attributes/named');
+      a.named = attrs.named;
+    }
+    if ('owner' in rels) {
+      mustExist(state, 'owner', 'user', rels.owner);
+      a.ownerId = rels.owner;
+    }
+    a.updatedAt = tick(state);
+  };
+  return records(state, base, req, id, {
+    type: 'account',
+    map: state.accounts,
+    view: views(base, state).account,
+    sortable: { name: (a) => a.name, createdAt: (a) => a.createdAt, updatedAt: (a) => a.updatedAt },
+    filters: {
+      name: (a, val) => equalsText(val, a.name),
+      domain: (a, val) => equalsText(val, a.domain),
+      named: (a, val) => String(a.named) === val,
+      q: (a, val) => startsWith(val, a.name),
+      owner: byRelated((a) => a.ownerId, 'owner'),
+    },
+    writable: ACCOUNT_WRITABLE,
+    relationships: { owner: 'user' },
+    create(attrs, rels) {
+      text(attrs, 'name', { required: true });
+      const now = tick(state);
+      // Outreach makes the token's user the owner unless told otherwise.
+      const a: FakeAccount = { id: state.nextId.account++, name: '', domain: null, industry: null, named: false, ownerId: 1, createdAt: now, updatedAt: now };
+      apply(a, attrs, rels);
+      return a;
+    },
+    update: apply,
+    // "Only named accounts will show up on the collection index" (spec: account.named).
+    listed: { filter: 'named', test: (a) => a.named },
+  });
+}
+
+function prospectRoutes(state: FakeOutreachState, base: string, req: RecordedRequest, id: string | undefined): FakeResponse {
+  const apply = (p: FakeProspect, attrs: Json, rels: Rels) => {
+    for (const k of ['firstName', 'lastName', 'title'] as const) if (attrs[k] !== undefined) p[k] = text(attrs, k, { max: 255 }) ?? null;
+    const emails = strings(attrs, 'emails');
+    if (emails) {
+      for (const e of emails) if (!/^[^\s@]+@[^\s@]+$/.test(e)) throw invalid(`${e} is not an email address.`, '/data/attributes/emails');
+      p.emails = emails;
+    }
+    for (const l of PHONE_LISTS) {
+      const phones = strings(attrs, l);
+      if (phones) p[l] = phones;
+    }
+    if ('account' in rels) {
+      mustExist(state, 'account', 'account', rels.account);
+      p.accountId = rels.account;
+    }
+    if ('owner' in rels) {
+      mustExist(state, 'owner', 'user', rels.owner);
+      p.ownerId = rels.owner;
+    }
+    p.updatedAt = tick(state);
+  };
+  const fullName = (p: FakeProspect) => [p.firstName, p.lastName].filter(Boolean).join(' ');
+  return records(state, base, req, id, {
+    type: 'prospect',
+    map: state.prospects,
+    view: views(base, state).prospect,
+    sortable: { lastName: (p) => p.lastName, firstName: (p) => p.firstName, createdAt: (p) => p.createdAt, updatedAt: (p) => p.updatedAt },
+    filters: {
+      firstName: (p, val) => equalsText(val, p.firstName),
+      lastName: (p, val) => equalsText(val, p.lastName),
+      title: (p, val) => equalsText(val, p.title),
+      emails: (p, val) => typeof val === 'string' && p.emails.some((e) => val.split(',').some((v) => v.toLowerCase() === e.toLowerCase())),
+      q: (p, val) => startsWith(val, p.firstName, p.lastName, fullName(p), ...p.emails),
+      account: byRelated((p) => p.accountId, 'account'),
+      owner: byRelated((p) => p.ownerId, 'owner'),
+    },
+    writable: PROSPECT_WRITABLE,
+    relationships: { account: 'account', owner: 'user' },
+    create(attrs, rels) {
+      if (attrs.firstName == null && attrs.lastName == null && attrs.emails == null) {
+        throw invalid('A prospect needs a name or an email address.', '/data/attributes/firstName');
+      }
+      const now = tick(state);
+      const p: FakeProspect = {
+        id: state.nextId.prospect++,
+        firstName: null,
+        lastName: null,
+        emails: [],
+        title: null,
+        accountId: null,
+        ownerId: 1,
+        createdAt: now,
+        updatedAt: now,
+        homePhones: [],
+        mobilePhones: [],
+        otherPhones: [],
+        voipPhones: [],
+        workPhones: [],
+      };
+      apply(p, attrs, rels);
+      return p;
+    },
+    update: apply,
+  });
+}
+
+function userRoutes(state: FakeOutreachState, base: string, req: RecordedRequest, id: string | undefined): FakeResponse {
+  return records(state, base, req, id, {
+    type: 'user',
+    map: state.users,
+    view: views(base, state).user,
+    sortable: { lastName: (u) => u.lastName, firstName: (u) => u.firstName, email: (u) => u.email },
+    filters: {
+      firstName: (u, val) => equalsText(val, u.firstName),
+      lastName: (u, val) => equalsText(val, u.lastName),
+      email: (u, val) => equalsText(val, u.email),
+      locked: (u, val) => String(u.locked) === val,
+    },
+  });
+}
+
+function taskRoutes(state: FakeOutreachState, base: string, req: RecordedRequest, id: string | undefined, action: string | undefined): FakeResponse {
+  const v = views(base, state);
+  if (action !== undefined) {
+    if (req.method !== 'POST') throw notAllowed(req);
+    const t = must(state.tasks, 'task', id!);
+    for (const k of Object.keys(req.query)) if (k !== 'actionParams') throw badRequest(`Unknown query parameter '${k}'.`);
+    if (action !== 'markComplete') throw new OrError(404, 'notFound', 'Not Found', `No action ${action}.`);
+    if (req.body !== undefined) throw badRequest('An action takes its parameters as actionParams in the query, not a body.');
+    if (t.state === 'complete') throw invalid('The task is already complete.');
+    const now = tick(state);
+    t.state = 'complete';
+    t.completedAt = now;
+    t.updatedAt = now;
+    return ok({ data: v.task(t) });
+  }
+  const apply = (t: FakeTask, attrs: Json, rels: Rels, types: Record<string, string>) => {
+    const a = text(attrs, 'action');
+    if (a !== undefined) {
+      if (!['action_item', 'call', 'email', 'in_person'].includes(a)) throw invalid(`${a} is not a task action.`, '/data/attributes/action');
+      t.action = a;
+    }
+    if (attrs.note !== undefined) t.note = text(attrs, 'note', { max: 65535 }) ?? null;
+    const due = dateTime(attrs, 'dueAt');
+    if (due !== undefined) t.dueAt = due;
+    if ('owner' in rels) {
+      mustExist(state, 'owner', 'user', rels.owner);
+      t.ownerId = rels.owner;
+    }
+    if ('subject' in rels) {
+      if (rels.subject === null) throw invalid("Subject can't be blank.", '/data/relationships/subject');
+      mustExist(state, 'subject', types.subject, rels.subject);
+      t.subject = { type: types.subject as Subject['type'], id: rels.subject };
+    }
+    t.updatedAt = tick(state);
+  };
+  const subjectIs = (type: Subject['type']) => byRelated<FakeTask>((t) => (t.subject?.type === type ? t.subject.id : null), type);
+  return records(state, base, req, id, {
+    type: 'task',
+    map: state.tasks,
+    view: v.task,
+    sortable: { createdAt: (t) => t.createdAt, dueAt: (t) => t.dueAt, updatedAt: (t) => t.updatedAt, state: (t) => t.state },
+    filters: {
+      state: (t, val) => oneOf(val, t.state),
+      owner: byRelated((t) => t.ownerId, 'owner'),
+      account: subjectIs('account'),
+      prospect: subjectIs('prospect'),
+      opportunity: subjectIs('opportunity'),
+    },
+    writable: TASK_WRITABLE,
+    relationships: { owner: 'user', subject: ['account', 'opportunity', 'prospect'], taskPriority: 'taskPriority' },
+    create(attrs, rels, types) {
+      if (!('subject' in rels)) throw invalid("Subject can't be blank.", '/data/relationships/subject');
+      const now = tick(state);
+      const t: FakeTask = {
+        id: state.nextId.task++,
+        action: 'action_item',
+        note: null,
+        dueAt: now,
+        state: 'incomplete',
+        completedAt: null,
+        subject: null,
+        ownerId: 1,
+        createdAt: now,
+        updatedAt: now,
+      };
+      apply(t, attrs, rels, types);
+      return t;
+    },
+    update: apply,
+    remove: true,
+  });
+}
+
+function callRoutes(state: FakeOutreachState, base: string, req: RecordedRequest, id: string | undefined): FakeResponse {
+  return records(state, base, req, id, {
+    type: 'call',
+    map: state.calls,
+    view: views(base, state).call,
+    sortable: { createdAt: (c) => c.createdAt, updatedAt: (c) => c.updatedAt, outcome: (c) => c.outcome },
+    filters: {
+      prospect: byRelated((c) => c.prospectId, 'prospect'),
+      opportunity: byRelated((c) => c.opportunityId, 'opportunity'),
+      user: byRelated((c) => c.userId, 'user'),
+      outcome: (c, val) => equalsText(val, c.outcome),
+    },
+    writable: ['note', 'outcome', 'direction', 'dialedAt', 'completedAt', 'answeredAt'],
+    relationships: { prospect: 'prospect', opportunity: 'opportunity', user: 'user' },
+    create(attrs, rels) {
+      const outcome = text(attrs, 'outcome');
+      if (outcome !== undefined && !['Answered', 'Not Answered'].includes(outcome)) throw invalid('Outcome must be Answered or Not Answered.', '/data/attributes/outcome');
+      const direction = text(attrs, 'direction');
+      if (direction !== undefined && !['inbound', 'outbound'].includes(direction)) throw invalid('Direction must be inbound or outbound.', '/data/attributes/direction');
+      for (const [rel, type] of [['prospect', 'prospect'], ['opportunity', 'opportunity'], ['user', 'user']] as const) mustExist(state, rel, type, rels[rel] ?? null);
+      const now = tick(state);
+      return {
+        id: state.nextId.call++,
+        note: text(attrs, 'note', { max: 65535 }) ?? null,
+        outcome: outcome ?? null,
+        direction: direction ?? null,
+        prospectId: rels.prospect ?? null,
+        opportunityId: rels.opportunity ?? null,
+        // The token's user made the call unless told otherwise.
+        userId: rels.user ?? 1,
+        createdAt: now,
+        updatedAt: now,
+      };
+    },
+    remove: true,
+  });
+}
+
+function noteRoutes(state: FakeOutreachState, base: string, req: RecordedRequest, id: string | undefined, kind: 'accountNote' | 'prospectNote'): FakeResponse {
+  const parent = kind === 'accountNote' ? 'account' : 'prospect';
+  const map = kind === 'accountNote' ? state.accountNotes : state.prospectNotes;
+  const apply = (n: FakeNote, attrs: Json, rels: Rels) => {
+    if (attrs.message !== undefined) n.message = text(attrs, 'message', { max: 65535 }) ?? null;
+    if (attrs.noteType !== undefined) {
+      const t = text(attrs, 'noteType');
+      if (t !== undefined && !['note', 'call', 'coffee', 'beer', 'meeting'].includes(t)) throw invalid(`${t} is not a note type.`, '/data/attributes/noteType');
+      n.noteType = t ?? null;
+    }
+    if (parent in rels) {
+      if (rels[parent] === null) throw invalid(`${parent[0].toUpperCase()}${parent.slice(1)} can't be blank.`, `/data/relationships/${parent}`);
+      mustExist(state, parent, parent, rels[parent]);
+      n.parentId = rels[parent];
+    }
+    tick(state);
+  };
+  return records(state, base, req, id, {
+    type: kind,
+    map,
+    view: views(base, state)[kind],
+    sortable: { createdAt: (n) => n.createdAt },
+    filters: { [parent]: byRelated<FakeNote>((n) => n.parentId, parent) },
+    writable: ['message', 'noteType', 'pinned', 'opportunityAssociationRule'],
+    relationships: { [parent]: parent },
+    create(attrs, rels) {
+      if (!(parent in rels)) throw invalid(`${parent[0].toUpperCase()}${parent.slice(1)} can't be blank.`, `/data/relationships/${parent}`);
+      const n: FakeNote = { id: state.nextId[kind]++, message: null, noteType: null, parentId: null, opportunityId: null, creatorId: 1, createdAt: iso(state.now) };
+      apply(n, attrs, rels);
+      n.createdAt = iso(state.now);
+      return n;
+    },
+    update: apply,
+    remove: true,
+  });
 }
 
 const ok = (body: unknown): FakeResponse => ({ status: 200, body });
@@ -732,7 +1471,7 @@ function token(state: FakeOutreachState, req: RecordedRequest): FakeResponse {
       token_type: 'bearer',
       expires_in: t.expiresIn,
       refresh_token: next.refresh,
-      scope: 'stages.all opportunityStages.all opportunities.all users.read accounts.read',
+      scope: 'stages.all opportunityStages.all opportunities.all users.read accounts.all prospects.all tasks.all calls.all accountNotes.all prospectNotes.all',
       created_at: Math.floor(state.now.getTime() / 1000),
     },
   };
@@ -788,7 +1527,7 @@ export async function startFakeOutreach(opts: FakeOutreachOptions = {}): Promise
     if (!String(req.headers['content-type'] ?? '').startsWith('application/vnd.api+json')) {
       throw new OrError(415, 'unsupportedMediaType', 'Unsupported Media Type', "Expected Content-Type header to be 'application/vnd.api+json'.");
     }
-    const v = views(base);
+    const v = views(base, state);
     const p = req.path;
     let m: RegExpExecArray | null;
     if ((m = /^\/stages(?:\/([^/]+))?$/.exec(p))) {
@@ -812,8 +1551,13 @@ export async function startFakeOutreach(opts: FakeOutreachOptions = {}): Promise
       });
     }
     if ((m = /^\/opportunities(?:\/([^/]+))?$/.exec(p))) return opportunities(state, base, req, m[1]);
-    if ((m = /^\/users(?:\/([^/]+))?$/.exec(p))) return named(state, base, req, m[1], 'user', state.users, v.user, (u) => u.lastName);
-    if ((m = /^\/accounts(?:\/([^/]+))?$/.exec(p))) return named(state, base, req, m[1], 'account', state.accounts, v.account, (a) => a.name);
+    if ((m = /^\/users(?:\/([^/]+))?$/.exec(p))) return userRoutes(state, base, req, m[1]);
+    if ((m = /^\/accounts(?:\/([^/]+))?$/.exec(p))) return accountRoutes(state, base, req, m[1]);
+    if ((m = /^\/prospects(?:\/([^/]+))?$/.exec(p))) return prospectRoutes(state, base, req, m[1]);
+    if ((m = /^\/tasks(?:\/([^/]+)(?:\/actions\/([^/]+))?)?$/.exec(p))) return taskRoutes(state, base, req, m[1], m[2]);
+    if ((m = /^\/calls(?:\/([^/]+))?$/.exec(p))) return callRoutes(state, base, req, m[1]);
+    if ((m = /^\/accountNotes(?:\/([^/]+))?$/.exec(p))) return noteRoutes(state, base, req, m[1], 'accountNote');
+    if ((m = /^\/prospectNotes(?:\/([^/]+))?$/.exec(p))) return noteRoutes(state, base, req, m[1], 'prospectNote');
     throw new OrError(404, 'notFound', 'Not Found', `No route for ${req.method} ${p}.`);
   };
 

@@ -13,7 +13,8 @@
  *   expect(report.refused).toEqual([...]);  // what this CRM does not serve
  *
  * `args` overrides the arguments of any call (a CRM whose contacts need an email, an activity type
- * it has): the suite merges them over its own.
+ * it has): the suite merges them over its own, and an `undefined` there drops the suite's own
+ * argument (a CRM without a `subject` for tasks).
  */
 import type { Client } from '@modelcontextprotocol/client';
 import { expect } from 'vitest';
@@ -48,6 +49,11 @@ export interface RecordFixtures {
   account_id: string;
   /** Text search finds (2+ characters); `exact`, the whole name of a record it finds. */
   search: { query: string; exact?: string };
+  /**
+   * Where the suite's note goes when the CRM cannot hang a note on a deal (Outreach keeps notes on
+   * accounts and prospects): e.g. `{ account_id: '1' }`. Default: on the deal.
+   */
+  note_on?: { account_id: string } | { contact_id: string };
 }
 
 export interface RecordsSuiteOptions {
@@ -205,16 +211,19 @@ export async function runRecordsSuite(opts: RecordsSuiteOptions): Promise<Record
     create_activity: {
       args: () => ({ type: 'note', body: `Suite note ${tag}`, deal_id: fixtures.deal_id }),
       exercise: async () => {
+        const noteOn: Record<string, string> = fixtures.note_on ?? { deal_id: fixtures.deal_id };
+        const [parentArg, parentId] = Object.entries(noteOn)[0];
+        const noteParent = { [parentArg.replace(/_id$/, '')]: { id: parentId } };
         const before = sent();
         const orphan = await call(client, 'create_activity', argsOf('create_activity', { type: 'note', body: 'on nothing' }));
         expect(orphan.isError).toBe(true);
         expect(textOf(orphan)).toMatch(/needs at least one of deal_id, account_id, contact_id, project_id/);
-        const dry = await run('create_activity', { type: 'note', body: `Suite note ${tag}`, deal_id: fixtures.deal_id, dry_run: true });
+        const dry = await run('create_activity', { type: 'note', body: `Suite note ${tag}`, ...noteOn, dry_run: true });
         expect(dry.s.dry_run).toBeDefined();
         expect(sent(), 'a refused or dry-run create sends nothing').toBe(before);
-        const note = await run('create_activity', { type: 'note', body: `Suite note ${tag}`, deal_id: fixtures.deal_id, idempotency_key: `note-${tag}` });
-        expect(note.s.activity).toMatchObject({ type: 'note', deal: { id: fixtures.deal_id } });
-        const again = await run('create_activity', { type: 'note', body: `Suite note ${tag}`, deal_id: fixtures.deal_id, idempotency_key: `note-${tag}` });
+        const note = await run('create_activity', { type: 'note', body: `Suite note ${tag}`, ...noteOn, idempotency_key: `note-${tag}` });
+        expect(note.s.activity).toMatchObject({ type: 'note', ...noteParent });
+        const again = await run('create_activity', { type: 'note', body: `Suite note ${tag}`, ...noteOn, idempotency_key: `note-${tag}` });
         expect(again.s.activity.id).toBe(note.s.activity.id);
         report.created.note = note.s.activity.id;
         const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
@@ -311,6 +320,12 @@ export interface CancelOptions {
   args: Record<string, unknown>;
   /** The request to hold (a later page, one type's search): the call is cancelled once it arrives. */
   slow: (r: RecordedRequest) => boolean;
+  /**
+   * Requests sent together (a search's types, a merged list's collections) reach the CRM in any
+   * order: cancel only once this many of the call's requests have arrived, so none that was sent
+   * before the cancellation is counted as sent after it. Default: cancel as soon as `slow` arrives.
+   */
+  inFlight?: number;
 }
 
 /**
@@ -328,7 +343,10 @@ export async function expectCancelStopsUpstream(opts: CancelOptions): Promise<Re
     () => 'answered',
     (e: Error) => e,
   );
-  await until(() => server.requests.slice(start).some(opts.slow), `the held request of ${opts.tool} to reach the fake`);
+  await until(
+    () => server.requests.slice(start).some(opts.slow) && server.requests.length - start >= (opts.inFlight ?? 0),
+    `the held request of ${opts.tool} to reach the fake`,
+  );
   controller.abort();
   const outcome = await settled;
   expect(outcome, `${opts.tool} should end with the client's abort`).toBeInstanceOf(Error);

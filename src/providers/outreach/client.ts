@@ -5,18 +5,20 @@
  * `source.pointer` names the argument an agent passed, 10,000 requests per hour per user, and a
  * bearer token that may be renewed while the server runs (oauth.ts).
  *
- * Every collection is read and written the same way (`Collection`), so another Outreach resource
- * (accounts, prospects, users, tasks, calls) is a constant here plus its mapping in map.ts.
+ * Every collection is read and written the same way (`Collection`): each Outreach resource crm-mcp
+ * serves (stages, opportunities, accounts, prospects, users, tasks, calls, account and prospect
+ * notes) is a constant here plus its mapping in map.ts.
  */
 import type { Logger } from '../../log.js';
 import { errorBodyReader } from '../../crm/error-body.js';
-import { CrmError, notFound, whenNotFound } from '../../crm/errors.js';
+import { CrmError, isCrmError, notFound, unknownReference, whenNotFound, type ReferencedRecord } from '../../crm/errors.js';
 import { HttpClient, path, type HttpTuning } from '../../crm/http.js';
 import type { Ref } from '../../crm/model.js';
-import { walkPages, type Walk } from '../../crm/paginate.js';
+import { walkPages, type Walk, type WalkOptions } from '../../crm/paginate.js';
 import { bodyLink, fetchPage, type NativePage } from '../../crm/paging.js';
-import type { PreparedWrite } from '../../crm/provider.js';
-import { prepareRequest } from '../../crm/writes.js';
+import type { CallOptions, PreparedWrite } from '../../crm/provider.js';
+import { together } from '../../crm/parallel.js';
+import { afterWrite, prepareRequest } from '../../crm/writes.js';
 import { document, pointerField, type Resource, type ResourceBody } from './map.js';
 import { TokenRenewal, type OAuthSettings } from './oauth.js';
 
@@ -48,6 +50,8 @@ export interface Collection {
   noun: string;
   /** Says which tool lists valid ids, after a not-found. */
   hint: string;
+  /** A record other writes refer to by id: a not-found is then errors.ts's unknownReference sentence. */
+  referenced?: ReferencedRecord;
 }
 
 export const STAGES: Collection = { path: '/stages', type: 'stage', noun: 'stage', hint: 'Call list_stages to see valid stage ids.' };
@@ -57,7 +61,17 @@ export const OPPORTUNITY_STAGES: Collection = {
   noun: 'stage',
   hint: 'Call list_stages with pipeline_id opportunities to see valid stage ids.',
 };
-export const OPPORTUNITIES: Collection = { path: '/opportunities', type: 'opportunity', noun: 'deal', hint: 'Call list_deals to see valid deal ids.' };
+export const OPPORTUNITIES: Collection = { path: '/opportunities', type: 'opportunity', noun: 'deal', hint: 'Call list_deals to see valid deal ids.', referenced: 'deal' };
+export const ACCOUNTS: Collection = { path: '/accounts', type: 'account', noun: 'account', hint: '', referenced: 'account' };
+export const PROSPECTS: Collection = { path: '/prospects', type: 'prospect', noun: 'contact', hint: '', referenced: 'contact' };
+export const USERS: Collection = { path: '/users', type: 'user', noun: 'user', hint: '', referenced: 'user' };
+/** Collections of the records a write links to and checks first, by JSON:API type. */
+const LINKED: Record<string, Collection> = { user: USERS, account: ACCOUNTS, prospect: PROSPECTS, opportunity: OPPORTUNITIES };
+const ACTIVITY_HINT = 'Call list_activities to see valid activity ids.';
+export const TASKS: Collection = { path: '/tasks', type: 'task', noun: 'activity', hint: ACTIVITY_HINT };
+export const CALLS: Collection = { path: '/calls', type: 'call', noun: 'activity', hint: ACTIVITY_HINT };
+export const ACCOUNT_NOTES: Collection = { path: '/accountNotes', type: 'accountNote', noun: 'activity', hint: ACTIVITY_HINT };
+export const PROSPECT_NOTES: Collection = { path: '/prospectNotes', type: 'prospectNote', noun: 'activity', hint: ACTIVITY_HINT };
 
 /** JSON:API errors: every entry's detail, its pointer as the argument name (`/data/attributes/order` -> `position:`). */
 export const describeOutreachError = errorBodyReader({ errors: 'before', maxErrors: 3, fieldName: pointerField });
@@ -142,9 +156,34 @@ export class OutreachClient {
     return { ...res, included };
   }
 
-  /** Every record of a collection at the largest page size; a repeated link stops it (`stopped`). */
-  walk<T extends Resource>(c: Collection, query: Record<string, unknown>, signal?: AbortSignal): Promise<Walk<T>> {
-    return walkPages((cursor) => this.page<T>(c, query, { size: MAX_PAGE, cursor }, signal), MAX_SCAN_PAGES);
+  /**
+   * Every record of a collection at the largest page size; a repeated link stops it (`stopped`).
+   * Cancellation is checked between pages, and each page reports progress when asked.
+   */
+  walk<T extends Resource>(c: Collection, query: Record<string, unknown>, signal?: AbortSignal, progress: Omit<WalkOptions, 'signal'> = {}): Promise<Walk<T>> {
+    return walkPages((cursor) => this.page<T>(c, query, { size: MAX_PAGE, cursor }, signal), MAX_SCAN_PAGES, { ...progress, signal });
+  }
+
+  /**
+   * One page like `page`, resumed from Outreach's own cursor token (`page[after]` of the previous
+   * page's `links.next`) instead of the whole link: a few characters instead of a few hundred,
+   * for listings whose cursor holds several of them (merged activities). A next link without that
+   * token is kept whole (`link:` + path and query).
+   */
+  async pageAfter<T extends Resource>(
+    c: Collection,
+    query: Record<string, unknown>,
+    page: { size: number; after?: string },
+    signal?: AbortSignal,
+  ): Promise<JsonApiPage<T>> {
+    const link = page.after?.startsWith('link:') ? page.after.slice('link:'.length) : undefined;
+    const res = link
+      ? await this.page<T>(c, query, { size: page.size, cursor: link }, signal)
+      : await this.page<T>(c, page.after === undefined ? query : { ...query, page: { after: page.after } }, { size: page.size }, signal);
+    if (res.next_cursor === null) return res;
+    const q = res.next_cursor.indexOf('?');
+    const after = q < 0 ? null : new URLSearchParams(res.next_cursor.slice(q + 1)).get('page[after]');
+    return { ...res, next_cursor: after ? after : `link:${res.next_cursor}` };
   }
 
   /** One record, with what `query` asks to include; a 404 names the record and the tool listing valid ids. */
@@ -165,8 +204,9 @@ export class OutreachClient {
 
   /**
    * A create (POST) or update (PATCH, `type` and integer `id` in the body) ready to send: `request`
-   * is what a dry run shows, `execute` sends exactly that, once (Outreach has no idempotency key),
-   * and turns Outreach's answer into the record with `then`.
+   * is what a dry run shows, `execute` first refuses a user, account, prospect or opportunity the
+   * body links to that Outreach does not have (`requireLinked`), then sends exactly `request`,
+   * once (Outreach has no idempotency key), and turns Outreach's answer into the record with `then`.
    */
   prepareWrite<T extends Resource, R>(
     c: Collection,
@@ -182,6 +222,7 @@ export class OutreachClient {
     return {
       request: prepared.request,
       execute: async () => {
+        await this.requireLinked(w.body, w.signal);
         const sent = prepared.send(w.signal);
         const res = await (w.id ? this.orNotFound(c, w.id.shown, sent) : sent);
         return then(record<T>(res.body).data);
@@ -207,9 +248,51 @@ export class OutreachClient {
     };
   }
 
-  private orNotFound<T>(c: Collection, shownId: string, p: Promise<T>): Promise<T> {
-    return whenNotFound(p, () => notFound(c.noun, shownId, c.hint));
+  /**
+   * Refuses a write that links to a user, account, prospect or opportunity Outreach does not have,
+   * before it is sent: one small read per linked record, together, and errors.ts's unknownReference
+   * sentence for a missing one (the same on every CRM, never a directory listed inline).
+   */
+  async requireLinked(body: ResourceBody, signal?: AbortSignal): Promise<void> {
+    const linked = Object.values(body.relationships ?? {}).flatMap((r) => (r?.data && LINKED[r.data.type] ? [r.data] : []));
+    await together(
+      signal,
+      linked.map((l) => (s: AbortSignal) => this.read(LINKED[l.type], l.id, String(l.id), { fields: { [l.type]: 'name' } }, s)),
+    );
   }
+
+  /**
+   * An action on one record (POST /tasks/{id}/actions/markComplete), ready to send; its
+   * parameters go in the query as `actionParams[...]`, as Outreach's docs give them.
+   */
+  prepareAction<T extends Resource>(c: Collection, id: number, shown: string, action: string, signal?: AbortSignal) {
+    const prepared = prepareRequest(this.http, { method: 'POST', path: `${c.path}${path`/${id}/actions/${action}`}`, headers: JSON_API_HEADERS });
+    return {
+      request: prepared.request,
+      send: async (): Promise<T> => record<T>((await this.orNotFound(c, shown, prepared.send(signal))).body).data,
+    };
+  }
+
+  private orNotFound<T>(c: Collection, shownId: string, p: Promise<T>): Promise<T> {
+    return whenNotFound(p, () => (c.referenced ? unknownReference(c.referenced, shownId) : notFound(c.noun, shownId, c.hint)));
+  }
+}
+
+/**
+ * What a write resolves to: the record as read back (with the names its answer includes) after
+ * Outreach accepted it. A failed read must not look like a failed write, which would invite a resend.
+ */
+export function readBack<T>(noun: string, readTool: string, get: (id: string, opts: CallOptions) => Promise<T>, shown: (id: number) => string = String) {
+  return (opts: CallOptions) =>
+    (answer: Resource): Promise<T> =>
+      afterWrite(get(shown(answer.id), { signal: opts.signal, include_remote_data: opts.include_remote_data }), (e) => {
+        const why = isCrmError(e) ? ` (${e.message})` : '';
+        throw new CrmError(
+          'upstream',
+          `Outreach saved the ${noun} (id ${shown(answer.id)}) but reading it back failed${why}; it exists, so do not send it again: read it with ${readTool}.`,
+          { provider: 'Outreach' },
+        );
+      });
 }
 
 function malformed(): CrmError {

@@ -5,15 +5,15 @@
  * stage through the writable `opportunityStage` relationship (`stage` is read-only) and are read
  * back the same way.
  */
-import { CrmError, excerpt, isCrmError } from '../../crm/errors.js';
+import { CrmError, excerpt } from '../../crm/errors.js';
 import type { Deal } from '../../crm/model.js';
 import { WRITE_FIELDS, type CallOptions, type CrudOperations, type DealInput, type DealQuery, type Page, type PreparedWrite } from '../../crm/provider.js';
 import { requireChange } from '../../crm/records.js';
-import { afterWrite } from '../../crm/writes.js';
-import { OPPORTUNITIES, pageSize } from './client.js';
+import { OPPORTUNITIES, pageSize, readBack } from './client.js';
 import type { Ctx } from './directory.js';
 import {
   fromDealInput,
+  idOf,
   includedOf,
   nativeId,
   opportunityStageId,
@@ -38,39 +38,36 @@ const readQuery = (opts: CallOptions) => ({
   fields: opts.include_remote_data ? RELATED.fields : { ...RELATED.fields, opportunity: DEAL_FIELDS },
 });
 
+/** Deals with names from what their answer included; a stage it left out comes from the directory. */
+async function toDeals(ctx: Ctx, raw: OrOpportunity[], included: Resource[], opts: CallOptions): Promise<Deal[]> {
+  const names = includedOf(included);
+  const missing = raw.map(opportunityStageId).filter((id): id is number => id !== undefined && !names.stages.has(id));
+  if (missing.length) {
+    const known = await ctx.opportunityStages.resolve(missing, opts.signal);
+    for (const id of missing) {
+      const s = known.get(id);
+      if (s) (names.stages as Map<number, typeof s>).set(id, s);
+    }
+  }
+  return raw.map((o) => toDeal(o, names, { remote: opts.include_remote_data }));
+}
+
+/** The deals named exactly `name` (Outreach's only name filter for opportunities), most recently updated first: search's deals. */
+export async function dealsNamed(ctx: Ctx, name: string, size: number, signal?: AbortSignal): Promise<Deal[]> {
+  const page = await ctx.client.page<OrOpportunity>(OPPORTUNITIES, { filter: { name }, sort: '-updatedAt', ...readQuery({}) }, { size }, signal);
+  return toDeals(ctx, page.items, page.included, { signal });
+}
+
 export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
   const { client } = ctx;
 
-  /** Deals with names from what their answer included; a stage it left out comes from the directory. */
-  async function toDeals(raw: OrOpportunity[], included: Resource[], opts: CallOptions): Promise<Deal[]> {
-    const names = includedOf(included);
-    const missing = raw.map(opportunityStageId).filter((id): id is number => id !== undefined && !names.stages.has(id));
-    if (missing.length) {
-      const known = await ctx.opportunityStages.resolve(missing, opts.signal);
-      for (const id of missing) {
-        const s = known.get(id);
-        if (s) (names.stages as Map<number, typeof s>).set(id, s);
-      }
-    }
-    return raw.map((o) => toDeal(o, names, { remote: opts.include_remote_data }));
-  }
-
   async function get(id: string, opts: CallOptions): Promise<Deal> {
-    const did = nativeId(id, 'deal', 'list_deals');
+    const did = nativeId(id, 'deal', 'search (types: deals) or list_deals');
     const { data, included } = await client.read<OrOpportunity>(OPPORTUNITIES, did, id, readQuery(opts), opts.signal);
-    return (await toDeals([data], included, opts))[0];
+    return (await toDeals(ctx, [data], included, opts))[0];
   }
 
-  /** The deal as read back after a write Outreach accepted; a failed read must not look like a failed write. */
-  const readBack = (opts: CallOptions) => (answer: OrOpportunity) =>
-    afterWrite(get(String(answer.id), { signal: opts.signal, include_remote_data: opts.include_remote_data }), (e) => {
-      const why = isCrmError(e) ? ` (${e.message})` : '';
-      throw new CrmError(
-        'upstream',
-        `Outreach saved the deal (id ${answer.id}) but reading it back failed${why}; it exists, so do not send it again: read it with get_deal.`,
-        { provider: 'Outreach' },
-      );
-    });
+  const after = readBack('deal', 'get_deal', get);
 
   return {
     async list(query: DealQuery, opts: CallOptions): Promise<Page<Deal>> {
@@ -93,7 +90,8 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
       }
       const filter = {
         ...(stageIds ? { stage: { id: stageIds.join(',') } } : {}),
-        ...(query.owner_id !== undefined ? { owner: { id: nativeId(query.owner_id, 'user', 'list_deals (each deal names its owner)') } } : {}),
+        ...(query.owner_id !== undefined ? { owner: { id: idOf(query.owner_id, 'user') } } : {}),
+        ...(query.account_id !== undefined ? { account: { id: idOf(query.account_id, 'account') } } : {}),
       };
       const page = await client.page<OrOpportunity>(
         OPPORTUNITIES,
@@ -102,21 +100,21 @@ export function dealOps(ctx: Ctx): CrudOperations<Deal, DealQuery, DealInput> {
         { size: pageSize(query.limit), cursor: query.cursor },
         opts.signal,
       );
-      return { items: await toDeals(page.items, page.included, opts), next_cursor: page.next_cursor };
+      return { items: await toDeals(ctx, page.items, page.included, opts), next_cursor: page.next_cursor };
     },
 
     get,
 
     async create(input: DealInput, opts): Promise<PreparedWrite<Deal>> {
       if (input.name === undefined) throw new CrmError('validation', 'Outreach requires `name` to create a deal.');
-      return client.prepareWrite(OPPORTUNITIES, { body: fromDealInput(input), signal: opts.signal }, readBack(opts));
+      return client.prepareWrite(OPPORTUNITIES, { body: fromDealInput(input), signal: opts.signal }, after(opts));
     },
 
     async update(id: string, patch: DealInput, opts): Promise<PreparedWrite<Deal>> {
-      const did = nativeId(id, 'deal', 'list_deals');
+      const did = nativeId(id, 'deal', 'search (types: deals) or list_deals');
       const body = fromDealInput(patch);
       requireChange({ ...body.attributes, ...body.relationships }, 'deal', WRITE_FIELDS.deals.filter((f) => f !== 'status'));
-      return client.prepareWrite(OPPORTUNITIES, { id: { native: did, shown: id }, body, signal: opts.signal }, readBack(opts));
+      return client.prepareWrite(OPPORTUNITIES, { id: { native: did, shown: id }, body, signal: opts.signal }, after(opts));
     },
   };
 }

@@ -1,17 +1,23 @@
 /**
  * Outreach as a CrmProvider: prospect stages and opportunity stages as two fixed pipelines
- * (`prospects`, `opportunities`), opportunities as deals, over Outreach's JSON:API with a bearer
- * token that crm-mcp renews itself when given the OAuth client and a refresh token. This file only
+ * (`prospects`, `opportunities`), opportunities as deals, accounts, prospects as contacts, users,
+ * tasks, calls and notes as activities, and search, over Outreach's JSON:API with a bearer token
+ * that crm-mcp renews itself when given the OAuth client and a refresh token. This file only
  * assembles the folder's parts (see src/providers/README.md).
  */
 import type { Logger } from '../../log.js';
 import type { CrmProvider } from '../../crm/provider.js';
+import { accountOps } from './accounts.js';
+import { activityOps } from './activities.js';
 import { OUTREACH_CAPABILITIES } from './capabilities.js';
 import { OutreachClient, type OutreachClientOptions } from './client.js';
 import { dealOps } from './deals.js';
+import { contactOps } from './contacts.js';
 import { createCtx } from './directory.js';
 import { pipelineOps } from './pipelines.js';
+import { searchOp } from './search.js';
 import { stageOps } from './stages.js';
+import { userOps } from './users.js';
 
 export interface OutreachProviderOptions {
   /** A bearer token (OUTREACH_ACCESS_TOKEN); optional when `oauth` is given. */
@@ -36,6 +42,11 @@ export function createOutreachProvider(options: OutreachProviderOptions): CrmPro
     pipelines: pipelineOps(ctx),
     stages: stageOps(ctx),
     deals: dealOps(ctx),
+    accounts: accountOps(ctx),
+    contacts: contactOps(ctx),
+    users: userOps(ctx),
+    activities: activityOps(ctx),
+    search: searchOp(ctx),
   };
 }
 

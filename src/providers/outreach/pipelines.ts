@@ -30,10 +30,13 @@ const STAGES_LATER = 'Try get_pipeline again later, or list_stages with pipeline
 /** Only what a sum needs of each open deal. */
 const SUM_FIELDS = { fields: { opportunity: 'amount,amountPrecise,currencyType,opportunityStage' } };
 
-/** Every deal in these stages (none asked for when there are none). */
-function dealsIn(client: OutreachClient, stageIds: number[], signal?: AbortSignal): Promise<Walk<OrOpportunity>> {
+/** Every deal in these stages (none asked for when there are none), page by page with progress when asked. */
+function dealsIn(client: OutreachClient, stageIds: number[], opts: CallOptions): Promise<Walk<OrOpportunity>> {
   if (!stageIds.length) return Promise.resolve({ items: [], pages: 0 });
-  return client.walk<OrOpportunity>(OPPORTUNITIES, { filter: { stage: { id: stageIds.join(',') } }, ...SUM_FIELDS }, signal);
+  return client.walk<OrOpportunity>(OPPORTUNITIES, { filter: { stage: { id: stageIds.join(',') } }, ...SUM_FIELDS }, opts.signal, {
+    onProgress: opts.onProgress,
+    what: 'open deals',
+  });
 }
 
 export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, PipelineInput> {
@@ -52,7 +55,7 @@ export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, Pipel
     let stageWalk: Walk<OrStage>;
     let dealWalks: Array<Walk<OrOpportunity>> = [];
     if (guess) {
-      const [s, d] = await together(opts.signal, [(signal) => stagesOf('opportunities', signal), (signal) => dealsIn(client, guess, signal)] as const);
+      const [s, d] = await together(opts.signal, [(signal) => stagesOf('opportunities', signal), (signal) => dealsIn(client, guess, { ...opts, signal })] as const);
       stageWalk = s;
       dealWalks.push(d);
     } else {
@@ -64,7 +67,7 @@ export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, Pipel
     const open = stages.filter((s) => dealStatus(s) === 'open').map((s) => s.id);
     // Stages opened since the guess (or all of them, without one).
     const unasked = open.filter((id) => !guess?.includes(id));
-    if (unasked.length) dealWalks.push(await dealsIn(client, unasked, opts.signal));
+    if (unasked.length) dealWalks.push(await dealsIn(client, unasked, opts));
     dealWalks = dealWalks.filter((w) => w.pages > 0);
     const deals = dealWalks.flatMap((w) =>
       completeItems(w, 'Outreach', 'the open deals of pipeline opportunities', 'Their counts and values would be wrong, so none are shown; use list_deals with status open.'),
