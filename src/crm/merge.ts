@@ -9,7 +9,7 @@
  * the merge goes on; past those rounds the page ends there, shorter than the limit, with a cursor.
  * The cursor keeps, per source, the native cursor of the page in hand, how many of its records were
  * already given, and the page size they were counted in, so a resumed page is read again exactly as
- * before.
+ * before (or, where the cursor marks a place in the listing, with this call's records after them).
  */
 import { CrmError } from './errors.js';
 import { together } from './parallel.js';
@@ -21,6 +21,12 @@ export interface MergedSource<T> {
   key: string;
   /** One page of `size` records from `cursor` (undefined: the first page), in the shared order. */
   page(cursor: string | undefined, size: number, signal: AbortSignal): Promise<NativePage<T>>;
+  /**
+   * For a source whose cursor marks a place in its listing (a keyset or an offset, not a page
+   * number), the largest page it serves: a page partly given is then read again from that place
+   * with this call's records after the given ones, in one request rather than two.
+   */
+  largestPage?: number;
 }
 
 export interface MergeOptions<T> {
@@ -81,8 +87,9 @@ export async function mergedPage<T>(sources: readonly MergedSource<T>[], o: Merg
     active.map((s) => async (signal: AbortSignal) => {
       const state = states.get(s.key) as Exclude<SourceState, 0> | undefined;
       const [cursor, skip, counted] = state ?? [null, 0, o.limit];
-      // A page partly given is read again in the size it was counted in; a fresh one in this call's.
-      const size = skip > 0 ? counted : o.limit;
+      // A page partly given is read again in the size it was counted in (or, from a place, grown by
+      // this call's limit); a fresh one in this call's.
+      const size = skip === 0 ? o.limit : s.largestPage ? Math.min(s.largestPage, skip + o.limit) : counted;
       const page = await s.page(cursor ?? undefined, size, signal);
       step(s.key, active.length);
       return { source: s, cursor, size, page: page.items, pos: skip, next: page.next_cursor };

@@ -126,6 +126,12 @@ export function incompleteListing(walk: Walk<unknown>, source: string, what: str
     : `Listing ${what} stopped at crm-mcp's cap of ${read}: the listing is incomplete.`;
 }
 
+/** What get_pipeline advises when it could not read all of a pipeline's stages, or all its open deals. */
+export const PARTIAL_PIPELINE = {
+  stages: 'Try get_pipeline again later, or list_stages with pipeline_id.',
+  openDeals: 'Their counts and values would be wrong, so none are shown; use list_deals with pipeline_id and status open.',
+} as const;
+
 /** The items of a walk that must be complete (sums, validations); an incomplete one is an error. */
 export function completeItems<T>(walk: Walk<T>, source: string, what: string, advice: string): T[] {
   if (!walk.stopped) return walk.items;

@@ -1,12 +1,13 @@
 import * as z from 'zod';
-import { searchableTypes, unsupported } from '../crm/capabilities.js';
+import { searchableTypes, supportedOperations, unsupported } from '../crm/capabilities.js';
 import { CrmError } from '../crm/errors.js';
 import { boundedList, boundedText, LIMITS, SEARCH_TYPES, SearchResult, type SearchType } from '../crm/model.js';
+import type { CrmProvider } from '../crm/provider.js';
 import { rankHits, toSearchResult } from '../crm/search.js';
 import { defineTool } from './define.js';
 import { searchLine } from './format.js';
 
-/** Where to look instead, for a type a CRM cannot search server-side. */
+/** Where to look instead, for a type a CRM cannot search server-side but lists. */
 const INSTEAD: Record<SearchType, string> = {
   deals: 'list_deals',
   accounts: 'list_accounts',
@@ -16,6 +17,23 @@ const INSTEAD: Record<SearchType, string> = {
   stages: 'list_stages or get_pipeline',
   users: 'list_users with name',
 };
+
+/**
+ * A sentence each on `types` this connection cannot search: the list tool to use where it lists
+ * them, else that it has none (or cannot list them), so the agent is never sent to a tool that refuses.
+ */
+function elsewhere(provider: CrmProvider, types: readonly SearchType[]): { sentences: string[]; listed: boolean } {
+  const ops = supportedOperations(provider.capabilities);
+  const listed = types.filter((t) => ops[t]?.includes('list'));
+  const none = types.filter((t) => !ops[t]);
+  const unlisted = types.filter((t) => ops[t] && !ops[t].includes('list'));
+  const sentences = [
+    none.length ? `has no ${none.join(', ')}` : '',
+    unlisted.length ? `can neither search nor list ${unlisted.join(', ')}` : '',
+    listed.length ? `has no server-side search for ${listed.join(', ')}; use ${listed.map((t) => INSTEAD[t]).join(', ')}` : '',
+  ];
+  return { sentences: sentences.filter(Boolean).map((s) => `${provider.label} ${s}`), listed: listed.length > 0 };
+}
 
 
 export const search = defineTool({
@@ -40,10 +58,8 @@ export const search = defineTool({
     const { searched, unsearched } = searchableTypes(provider, asked);
     if (!searched.length) {
       if (!provider.capabilities.search?.length || !provider.search) throw unsupported(provider, 'search');
-      throw new CrmError(
-        'unsupported',
-        `${provider.label} has no server-side search for ${unsearched.join(', ')}; use ${unsearched.map((t) => INSTEAD[t]).join(', ')}, or search ${provider.capabilities.search.join(', ')}.`,
-      );
+      const { sentences, listed } = elsewhere(provider, unsearched);
+      throw new CrmError('unsupported', `${sentences.join('. ')}${listed ? ', or' : '; it can'} search ${provider.capabilities.search.join(', ')}.`);
     }
     const answer = await provider.search!({ query, types: searched, limit: call.args.limit }, call.options);
     const missing = [...unsearched, ...(answer.unsupported ?? []).filter((t) => !unsearched.includes(t))];
@@ -51,9 +67,7 @@ export const search = defineTool({
     const head = results.length
       ? `${results.length} ${results.length === 1 ? 'match' : 'matches'} for “${query}”, best first:`
       : `Nothing named like “${query}” among ${searched.join(', ')}.`;
-    const note = missing.length
-      ? [`${provider.label} has no server-side search for ${missing.join(', ')}; use ${missing.map((t) => INSTEAD[t]).join(', ')}.`]
-      : [];
+    const note = missing.length ? [`${elsewhere(provider, missing).sentences.join('. ')}.`] : [];
     return {
       structured: { results },
       text: [head, ...results.map((r) => `- ${searchLine(r)}`), ...note].join('\n'),

@@ -73,6 +73,28 @@ describe('mergedPage', () => {
     expect(asked.slice(2)).toEqual(['a@0/3', 'b@0/3', 'a@3/10', 'b@3/10']);
   });
 
+  it('a source whose cursor marks a place reads a page partly given again with the records after it, in one request', async () => {
+    const a = items('a', [10, 8, 6, 4, 2, 0]);
+    const b = items('b', [9, 7, 5, 3, 1]);
+    const asked: string[] = [];
+    const sources = [{ ...source('a', a, asked), largestPage: 100 }, source('b', b, asked)];
+    const first = await mergedPage(sources, { limit: 3, order: newest });
+    expect(first.items.map((x) => x.at)).toEqual([10, 9, 8]);
+    const second = await mergedPage(sources, { limit: 4, cursor: first.next_cursor!, order: newest });
+    expect(second.items.map((x) => x.at)).toEqual([7, 6, 5, 4]);
+    // a gave two of its page: read again as those 2 and this call's 4; b, without largestPage, as
+    // the 3 it was counted in, then its next page once the one left of those is given.
+    expect(asked.slice(2)).toEqual(['a@0/6', 'b@0/3', 'b@3/4']);
+    // No larger than largestPage.
+    asked.length = 0;
+    await mergedPage([{ ...source('a', a, asked), largestPage: 4 }, source('b', b)], { limit: 4, cursor: first.next_cursor!, order: newest });
+    expect(asked).toEqual(['a@0/4']);
+    for (const limit of [1, 2, 3]) {
+      const { out } = await all([{ ...source('a', a), largestPage: 3 }, { ...source('b', b), largestPage: 3 }], limit);
+      expect(out.map((x) => x.at), `limit ${limit}`).toEqual([10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+    }
+  });
+
   it('past a few rounds of such reads the page ends short, with a cursor, never out of order', async () => {
     const a = items('a', [10, 8, 6, 4, 2]);
     const b = items('b', [9, 7, 5, 3, 1]);

@@ -138,7 +138,8 @@ describe('the search tool', () => {
       kind: 'fake',
       label: 'FakeCRM',
       remote: true,
-      capabilities: { search: ['deals', 'accounts'] },
+      // It lists stages and users: those are what the answers point to.
+      capabilities: { search: ['deals', 'accounts'], stages: { list: true }, users: { list: true } },
       async search(q) {
         asked.push([...q.types]);
         return { hits: [hit('accounts', '7', 'Acme'), hit('deals', '3', 'Acme – Pilot', { stage: { id: '2', name: 'Lead' } })] };
@@ -159,6 +160,25 @@ describe('the search tool', () => {
     expect(only.isError).toBe(true);
     expect(text(only)).toBe('FakeCRM has no server-side search for users; use list_users with name, or search deals, accounts.');
     expect(asked).toHaveLength(1);
+  });
+
+  it('points to a list tool only where this connection lists that type; otherwise says the CRM has none', async () => {
+    const provider: CrmProvider = {
+      kind: 'fake',
+      label: 'FakeCRM',
+      remote: true,
+      // No projects at all; users read one by one but never listed; stages listed.
+      capabilities: { search: ['deals'], users: { get: true }, stages: { list: true } },
+      search: async () => ({ hits: [hit('deals', '3', 'Acme – Pilot')] }),
+    };
+    const none = await search.invoke({ query: 'acme', types: ['projects'] }, new AbortController().signal, env(provider));
+    expect(none.isError).toBe(true);
+    expect(text(none)).toBe('FakeCRM has no projects; it can search deals.');
+    const partly = await search.invoke({ query: 'acme', types: ['deals', 'projects', 'users', 'stages'] }, new AbortController().signal, env(provider));
+    expect(text(partly).split('\n').slice(-1)[0]).toBe(
+      'FakeCRM has no projects. FakeCRM can neither search nor list users. FakeCRM has no server-side search for stages; use list_stages or get_pipeline.',
+    );
+    expect(text(partly)).not.toMatch(/list_projects|list_users/);
   });
 
   it('refuses in one sentence where the CRM has no search at all, and short queries', async () => {

@@ -5,7 +5,7 @@
  */
 import { path } from '../../crm/http.js';
 import type { Pipeline, StageWithDeals } from '../../crm/model.js';
-import { completeItems, incompleteListing, localPage } from '../../crm/paginate.js';
+import { PARTIAL_PIPELINE, completeItems, incompleteListing, localPage } from '../../crm/paginate.js';
 import { together } from '../../crm/parallel.js';
 import type { CallOptions, CrudOperations, Page, PageQuery, PipelineInput } from '../../crm/provider.js';
 import { tallyOpenDeals } from '../../crm/records.js';
@@ -35,13 +35,8 @@ export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, Pipel
       (signal) => client.walk<CapsuleOpportunity>(search('opportunities', 'opportunities', dealConditions({ pipeline_id: id, status: 'open' })), signal),
     ] as const);
     // Partial stages or sums would read as the truth: refuse them instead.
-    const milestones = completeItems(milestoneWalk, 'Capsule', `the milestones of pipeline ${id}`, 'Try get_pipeline again later, or list_stages with pipeline_id.');
-    const open = completeItems(
-      dealWalk,
-      'Capsule',
-      `the open deals of pipeline ${id}`,
-      'Their counts and values would be wrong, so none are shown; use list_deals with pipeline_id and status open.',
-    );
+    const milestones = completeItems(milestoneWalk, 'Capsule', `the milestones of pipeline ${id}`, PARTIAL_PIPELINE.stages);
+    const open = completeItems(dealWalk, 'Capsule', `the open deals of pipeline ${id}`, PARTIAL_PIPELINE.openDeals);
     const own = new Set(milestones.map((m) => m.id));
     const { byStage, total } = tallyOpenDeals(open, (d) =>
       d.closedOn || !own.has(d.milestone.id) ? undefined : { stage: d.milestone.id, amount: d.value?.amount, currency: d.value?.currency },
@@ -60,7 +55,7 @@ export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, Pipel
       (signal) => orNotFound('pipeline', id, client.get<CapsuleBoard>(path`/boards/${bid}`, 'board', undefined, signal)),
       (signal) => client.walk<CapsuleStage>({ path: path`/boards/${bid}/stages`, key: 'stages' }, signal),
     ] as const);
-    const stages = completeItems(stageWalk, 'Capsule', `the stages of board ${id}`, 'Try get_pipeline again later, or list_stages with pipeline_id.')
+    const stages = completeItems(stageWalk, 'Capsule', `the stages of board ${id}`, PARTIAL_PIPELINE.stages)
       .map((s) => toBoardStage(s, { remote: opts.include_remote_data }))
       .sort((a, c) => a.position - c.position);
     // A board holds projects, not deals: no open deals to count.

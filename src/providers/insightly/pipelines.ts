@@ -6,7 +6,7 @@
  */
 import { path } from '../../crm/http.js';
 import type { Pipeline, StageWithDeals } from '../../crm/model.js';
-import { completeItems } from '../../crm/paginate.js';
+import { PARTIAL_PIPELINE, completeItems } from '../../crm/paginate.js';
 import { together } from '../../crm/parallel.js';
 import type { CallOptions, CrudOperations, Page, PageQuery, PipelineInput } from '../../crm/provider.js';
 import { OPPORTUNITIES, orNotFound } from './client.js';
@@ -47,12 +47,7 @@ export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, Pipel
       const forDeals = pipeline[OPPORTUNITIES.pipelineFlag] === true;
       const tally = forDeals
         ? summarizeOpenDeals(
-            completeItems(
-              dealWalk,
-              'Insightly',
-              `the opportunities of pipeline ${id}`,
-              'Their counts and values would be wrong, so none are shown; use list_deals with pipeline_id and status open.',
-            ),
+            completeItems(dealWalk, 'Insightly', `the opportunities of pipeline ${id}`, PARTIAL_PIPELINE.openDeals),
             pid,
           )
         : undefined;

@@ -5,7 +5,7 @@
  * stages and, for `opportunities`, the open deals per stage.
  */
 import type { Pipeline, StageWithDeals } from '../../crm/model.js';
-import { completeItems, localPage, type Walk } from '../../crm/paginate.js';
+import { PARTIAL_PIPELINE, completeItems, localPage, type Walk } from '../../crm/paginate.js';
 import { together } from '../../crm/parallel.js';
 import type { CallOptions, CrudOperations, Page, PageQuery, PipelineInput } from '../../crm/provider.js';
 import { tallyOpenDeals } from '../../crm/records.js';
@@ -24,8 +24,6 @@ import {
   type OrStage,
 } from './map.js';
 import { STAGE_COLLECTION } from './stages.js';
-
-const STAGES_LATER = 'Try get_pipeline again later, or list_stages with pipeline_id.';
 
 /** Only what a sum needs of each open deal. */
 const SUM_FIELDS = { fields: { opportunity: 'amount,amountPrecise,currencyType,opportunityStage' } };
@@ -61,7 +59,7 @@ export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, Pipel
     } else {
       stageWalk = await stagesOf('opportunities', opts.signal);
     }
-    const stages = completeItems(stageWalk, 'Outreach', 'the stages of pipeline opportunities', STAGES_LATER) as OrOpportunityStage[];
+    const stages = completeItems(stageWalk, 'Outreach', 'the stages of pipeline opportunities', PARTIAL_PIPELINE.stages) as OrOpportunityStage[];
     ctx.listedStages(stages);
     for (const s of stages) ctx.opportunityStages.put(s);
     const open = stages.filter((s) => dealStatus(s) === 'open').map((s) => s.id);
@@ -94,7 +92,7 @@ export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, Pipel
       const key = pipelineKey(id);
       if (key === 'opportunities') return opportunityPipeline(opts);
       // Prospect stages hold prospects, not deals: no open deals to count.
-      const stages = completeItems(await stagesOf('prospects', opts.signal), 'Outreach', 'the stages of pipeline prospects', STAGES_LATER);
+      const stages = completeItems(await stagesOf('prospects', opts.signal), 'Outreach', 'the stages of pipeline prospects', PARTIAL_PIPELINE.stages);
       return { ...toPipeline('prospects'), stages: sortByOrder(stages).map((s) => toStage(s, 'prospects', { remote: opts.include_remote_data })) };
     },
   };

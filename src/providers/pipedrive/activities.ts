@@ -3,20 +3,15 @@
  * flag and a due date) and notes (API v1 /notes) as one list of activities, newest first.
  *
  * Pipedrive keeps the two apart: notes have their own ids (answered here as "note-<id>"), their
- * own paging (v1 offsets; activities page by v2 cursors) and their own filters. A list of both
- * merges the two newest-first listings; its cursor says where it stands in each (the activity
- * page's cursor and how many of its records were passed, the next note offset). A merge only
- * hands out a record once the other listing has shown it nothing newer can come, so a page may
- * stop short of `limit` (with a next_cursor), never skip a record. The activities API has no type
- * filter: a type is matched here over whole pages (500 a request), and each call reads at most
- * MAX_REQUESTS pages before answering with what it has and a cursor.
- */
-import { CrmError, throwIfCancelled, unknownReference } from '../../crm/errors.js';
+ * own paging (v1 offsets; activities page by v2 cursors) and their own filters. A list of both is
+ * the merge of the two newest-first listings under one cursor (crm/merge.ts). The activities API
+ * has no type filter: a type is matched here over whole pages (500 a request), so a page of the
+ * merge may take a few requests, or stop short with a cursor, never skip a record. */
+import { CrmError, unknownReference } from '../../crm/errors.js';
 import { path } from '../../crm/http.js';
+import { mergedPage, type MergedSource } from '../../crm/merge.js';
 import { WRITE_FIELDS, type ActivityInput, type ActivityQuery, type CallOptions, type CrudOperations, type Page, type PreparedWrite } from '../../crm/provider.js';
 import type { Activity } from '../../crm/model.js';
-import type { NativePage } from '../../crm/paging.js';
-import { together } from '../../crm/parallel.js';
 import { requireChange } from '../../crm/records.js';
 import { MAX_PAGE, TOKEN_COST, orNotFound, pageSize } from './client.js';
 import { checkReferences, namesAfterWrite, namesFor, type Ctx } from './directory.js';
@@ -36,109 +31,17 @@ import {
   type PdNote,
 } from './map.js';
 
-/** Page requests one list call makes at most after its first ones, before answering with a cursor. */
-const MAX_REQUESTS = 4;
+/** A record of either listing, as the merge hands it out. */
+type Listed = { activity: PdActivity } | { note: PdNote };
 
-/** Where a list stands: in the activity listing (its page cursor, records of it passed) and the note listing (next offset); null once read to the end. */
-interface Position {
-  a?: { c?: string; s: number } | null;
-  n?: { s: number } | null;
-}
+const createdAt = (r: Listed): string => ('activity' in r ? r.activity.add_time : v1Time(r.note.add_time)) ?? '';
 
-const badCursor = () =>
-  new CrmError('validation', 'That cursor is not valid for this list: repeat the same filters, or omit cursor to start again.');
-
-function decodePosition(cursor: string): Position {
-  try {
-    const p = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Position;
-    const okA = p.a === undefined || p.a === null || (Number.isInteger(p.a.s) && p.a.s >= 0 && (p.a.c === undefined || typeof p.a.c === 'string'));
-    const okN = p.n === undefined || p.n === null || (Number.isInteger(p.n.s) && p.n.s >= 0);
-    if (typeof p !== 'object' || p === null || !okA || !okN) throw new Error();
-    return p;
-  } catch {
-    throw badCursor();
-  }
-}
-
-const encodePosition = (p: Position): string | null =>
-  p.a || p.n ? Buffer.from(JSON.stringify(p), 'utf8').toString('base64url') : null;
-
-/** One newest-first listing read page by page: its next record, and where it stands. */
-interface Listing<T> {
-  head(): T | undefined;
-  take(): void;
-  /** Records beyond the page read. */
-  more(): boolean;
-  /** Reads the next page (once this one is used up). */
-  next(): Promise<void>;
-  position(): { c?: string; s: number } | { s: number } | null;
-}
-
-/** The activity listing from `at`: pages of v2 cursors, records not matching `keep` passed over. */
-function activityListing(
-  fetch: (cursor: string | undefined, size: number, signal?: AbortSignal) => Promise<NativePage<PdActivity>>,
-  at: { c?: string; s: number },
-  size: number,
-  keep: (a: PdActivity) => boolean,
-): Listing<PdActivity> & { first(signal: AbortSignal): Promise<void> } {
-  let cursor = at.c;
-  let page: NativePage<PdActivity> = { items: [], next_cursor: null };
-  let i = at.s;
-  const skip = () => {
-    while (i < page.items.length && !keep(page.items[i])) i++;
-  };
-  return {
-    async first(signal) {
-      page = await fetch(cursor, Math.min(MAX_PAGE, at.s + size), signal);
-      skip();
-    },
-    head: () => (skip(), page.items[i]),
-    take: () => void i++,
-    more: () => page.next_cursor !== null,
-    async next() {
-      cursor = page.next_cursor ?? undefined;
-      i = 0;
-      page = await fetch(cursor, size);
-      skip();
-    },
-    position() {
-      skip();
-      if (i < page.items.length) return { c: cursor, s: i };
-      return page.next_cursor ? { c: page.next_cursor, s: 0 } : null;
-    },
-  };
-}
-
-/** The note listing from offset `at`. */
-function noteListing(
-  fetch: (start: number, size: number, signal?: AbortSignal) => Promise<NativePage<PdNote>>,
-  at: number,
-  size: number,
-): Listing<PdNote> & { first(signal: AbortSignal): Promise<void> } {
-  let start = at;
-  let page: NativePage<PdNote> = { items: [], next_cursor: null };
-  let i = 0;
-  return {
-    async first(signal) {
-      page = await fetch(start, size, signal);
-    },
-    head: () => page.items[i],
-    take: () => void i++,
-    more: () => page.next_cursor !== null,
-    async next() {
-      start = Number(page.next_cursor);
-      i = 0;
-      page = await fetch(start, size);
-    },
-    position() {
-      if (i < page.items.length) return { s: start + i };
-      return page.next_cursor ? { s: Number(page.next_cursor) } : null;
-    },
-  };
-}
-
-/** Newest first: created_at, then id, descending (an activity before a note created the same second). */
-const newer = (a: PdActivity, n: PdNote): boolean => (a.add_time ?? '') >= (v1Time(n.add_time) ?? '');
+/** Newest first; the same second keeps the listings' order, activities before notes. */
+const newestFirst = (x: Listed, y: Listed): number => {
+  const a = createdAt(x);
+  const b = createdAt(y);
+  return a > b ? -1 : a < b ? 1 : 0;
+};
 
 export function activityOps(ctx: Ctx): CrudOperations<Activity, ActivityQuery, ActivityInput> {
   const { client } = ctx;
@@ -178,79 +81,56 @@ export function activityOps(ctx: Ctx): CrudOperations<Activity, ActivityQuery, A
         org_id: query.account_id === undefined ? undefined : orgId(query.account_id),
         person_id: query.contact_id === undefined ? undefined : personId(query.contact_id),
       };
-      const at: Position = query.cursor
-        ? decodePosition(query.cursor)
-        : { a: withActivities ? { s: 0 } : undefined, n: withNotes ? { s: 0 } : undefined };
-      if ((at.a !== undefined) !== withActivities || (at.n !== undefined) !== withNotes) throw badCursor();
-
       const type = query.type;
-      const activities = at.a
-        ? activityListing(
-            (cursor, size, signal = opts.signal) =>
-              client.page<PdActivity>(
-                path`/api/v2/activities`,
-                { ...parents, done: query.done, sort_by: 'add_time', sort_direction: 'desc' },
-                { size, cursor },
-                TOKEN_COST.v2ActivitiesList,
-                signal,
-              ),
-            at.a,
-            // Types are matched here: whole pages then, for the fewest requests.
-            type === undefined ? limit : MAX_PAGE,
-            (a) => !a.is_deleted && (type === undefined || activityType(a.type) === type),
-          )
-        : undefined;
-      const notes = at.n
-        ? noteListing(
-            (start, size, signal = opts.signal) =>
-              client.pageV1<PdNote>(
-                path`/api/v1/notes`,
-                { ...parents, project_id: query.project_id === undefined ? undefined : projectId(query.project_id), sort: 'add_time DESC, id DESC' },
-                { size, start },
-                TOKEN_COST.v1NotesList,
-                signal,
-              ),
-            at.n.s,
-            limit,
-          )
-        : undefined;
-
-      // Both listings' first pages together (one failing cancels the other), then the merge.
-      await together(opts.signal, [...(activities ? [(s: AbortSignal) => activities.first(s)] : []), ...(notes ? [(s: AbortSignal) => notes.first(s)] : [])]);
-      const merged: Array<{ activity: PdActivity } | { note: PdNote }> = [];
-      let requests = 0;
-      while (merged.length < limit) {
-        const a = activities?.head();
-        const n = notes?.head();
-        // A listing whose page is used up but that goes on: read on before choosing, or stop here.
-        const refill = a === undefined && activities?.more() ? activities : n === undefined && notes?.more() ? notes : undefined;
-        if (refill) {
-          if (requests++ >= MAX_REQUESTS) break;
-          throwIfCancelled(opts.signal);
-          await refill.next();
-          opts.onProgress?.(requests, undefined, 'read one more page of activities and notes');
-          continue;
-        }
-        if (a === undefined && n === undefined) break;
-        if (a !== undefined && (n === undefined || newer(a, n))) {
-          merged.push({ activity: a });
-          activities!.take();
-        } else {
-          merged.push({ note: n! });
-          notes!.take();
-        }
+      const sources: Array<MergedSource<Listed>> = [];
+      if (withActivities) {
+        sources.push({
+          key: 'a',
+          async page(cursor, size, signal) {
+            const page = await client.page<PdActivity>(
+              path`/api/v2/activities`,
+              { ...parents, done: query.done, sort_by: 'add_time', sort_direction: 'desc' },
+              // Types are matched here: whole pages then, for the fewest requests.
+              { size: type === undefined ? size : MAX_PAGE, cursor },
+              TOKEN_COST.v2ActivitiesList,
+              signal,
+            );
+            const kept = page.items.filter((a) => !a.is_deleted && (type === undefined || activityType(a.type) === type));
+            return { items: kept.map((activity) => ({ activity })), next_cursor: page.next_cursor };
+          },
+          largestPage: MAX_PAGE,
+        });
       }
-      // A listing read to the end stays in the cursor as null, so the next call knows it is done.
-      const position: Position = {};
-      if (withActivities) position.a = activities ? (activities.position() as Position['a']) : null;
-      if (withNotes) position.n = notes ? (notes.position() as Position['n']) : null;
+      if (withNotes) {
+        sources.push({
+          key: 'n',
+          async page(cursor, size, signal) {
+            const page = await client.pageV1<PdNote>(
+              path`/api/v1/notes`,
+              { ...parents, project_id: query.project_id === undefined ? undefined : projectId(query.project_id), sort: 'add_time DESC, id DESC' },
+              { size, start: cursor === undefined ? undefined : Number(cursor) },
+              TOKEN_COST.v1NotesList,
+              signal,
+            );
+            return { items: page.items.map((note) => ({ note })), next_cursor: page.next_cursor };
+          },
+          largestPage: MAX_PAGE,
+        });
+      }
+      const { items: merged, next_cursor } = await mergedPage(sources, {
+        limit,
+        cursor: query.cursor,
+        order: newestFirst,
+        signal: opts.signal,
+        onProgress: opts.onProgress,
+      });
 
       const pdActivities = merged.flatMap((m) => ('activity' in m ? [m.activity] : []));
       const names = await activityNames(pdActivities, opts.signal);
       const remote = { remote: opts.include_remote_data };
       return {
         items: merged.map((m) => ('activity' in m ? toActivity(m.activity, names, remote) : noteToActivity(m.note, remote))),
-        next_cursor: encodePosition(position),
+        next_cursor,
       };
     },
 

@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../../log.js';
 import { errorBodyReader } from '../../crm/error-body.js';
-import { CrmError, excerpt, isCrmError, notFound, unknownReference, whenNotFound, type ReferencedRecord } from '../../crm/errors.js';
+import { CrmError, excerpt, notFound, nothingWritten, unknownReference, whenNotFound, type ReferencedRecord } from '../../crm/errors.js';
 import { HttpClient, type HttpTuning } from '../../crm/http.js';
 import { walkPages, type Walk, type WalkOptions } from '../../crm/paginate.js';
 import { bodyCursor, fetchPage, type NativePage } from '../../crm/paging.js';
@@ -262,12 +262,6 @@ export class PipedriveClient {
       },
     };
   }
-}
-
-/** The same failure, marked as proven to have written nothing (checks that ran before a write). */
-function nothingWritten(e: unknown): unknown {
-  if (!isCrmError(e) || e.nothingSent) return e;
-  return new CrmError(e.kind, e.message, { status: e.status, provider: e.provider, retryAfterSeconds: e.retryAfterSeconds, nothingSent: true, cause: e });
 }
 
 function envelope<T>(body: Envelope<T> | undefined): Envelope<T> {

@@ -5,7 +5,7 @@
 import { CrmError } from '../../crm/errors.js';
 import { path } from '../../crm/http.js';
 import type { Pipeline, Ref, StageWithDeals } from '../../crm/model.js';
-import { completeItems } from '../../crm/paginate.js';
+import { PARTIAL_PIPELINE, completeItems } from '../../crm/paginate.js';
 import { together } from '../../crm/parallel.js';
 import { requireChange } from '../../crm/records.js';
 import type { CallOptions, CrudOperations, Page, PageQuery, PipelineInput, PreparedWrite } from '../../crm/provider.js';
@@ -61,13 +61,8 @@ export function pipelineOps(ctx: Ctx): CrudOperations<Pipeline, PageQuery, Pipel
       const p = pipeline.data;
       if (p.is_deleted) throw deletedError('pipeline', id);
       // Partial stages or sums would read as the truth: refuse them instead.
-      const stages = completeItems(stageWalk, 'Pipedrive', `the stages of pipeline ${id}`, 'Try get_pipeline again later, or list_stages with pipeline_id.');
-      const openDeals = completeItems(
-        dealWalk,
-        'Pipedrive',
-        `the open deals of pipeline ${id}`,
-        'Their counts and values would be wrong, so none are shown; use list_deals with pipeline_id and status open.',
-      );
+      const stages = completeItems(stageWalk, 'Pipedrive', `the stages of pipeline ${id}`, PARTIAL_PIPELINE.stages);
+      const openDeals = completeItems(dealWalk, 'Pipedrive', `the open deals of pipeline ${id}`, PARTIAL_PIPELINE.openDeals);
       dir.pipelines.put(p);
       const { byStage, total } = summarizeOpenDeals(openDeals);
       const ref = new Map([[p.id, p.name]]);

@@ -4,7 +4,7 @@
  */
 import { isCrmError } from '../../crm/errors.js';
 import type { Deal, Pipeline, Ref, Stage, StageWithDeals } from '../../crm/model.js';
-import { completeItems } from '../../crm/paginate.js';
+import { PARTIAL_PIPELINE, completeItems } from '../../crm/paginate.js';
 import { together } from '../../crm/parallel.js';
 import type { CallOptions, CrudOperations, PageQuery, PipelineInput } from '../../crm/provider.js';
 import type { TrutoClient } from './client.js';
@@ -45,7 +45,7 @@ export function pipelineOps(client: TrutoClient): CrudOperations<Pipeline, PageQ
       SCAN_PAGE,
       MAX_STAGE_PAGES,
     );
-    const raw = completeItems(walk, label, `the stages of pipeline ${pipelineId}`, 'Try get_pipeline again later, or list_stages with pipeline_id.');
+    const raw = completeItems(walk, label, `the stages of pipeline ${pipelineId}`, PARTIAL_PIPELINE.stages);
     const out = raw.map((s, j) => stageFromTruto(s, opts, { position: j + 1, pipeline }));
     return out.filter((s) => !s.pipeline || s.pipeline.id === pipelineId).sort((a, b) => a.position - b.position);
   }
@@ -72,12 +72,7 @@ export function pipelineOps(client: TrutoClient): CrudOperations<Pipeline, PageQ
       throw e;
     }
     if (walk.stopped === 'page_cap') return undefined;
-    const raw = completeItems(
-      walk,
-      label,
-      `the open deals of pipeline ${pipelineId}`,
-      'Their counts and values would be wrong, so none are shown; use list_deals with pipeline_id and status open.',
-    );
+    const raw = completeItems(walk, label, `the open deals of pipeline ${pipelineId}`, PARTIAL_PIPELINE.openDeals);
     return raw.map((o) => dealFromTruto(o));
   }
 
