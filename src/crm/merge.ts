@@ -19,6 +19,8 @@ import type { Page, ProgressReporter } from './provider.js';
 export interface MergedSource<T> {
   /** Short and stable: it names the source in the cursor. */
   key: string;
+  /** What the source lists, for progress messages ("tasks"). */
+  label: string;
   /** One page of `size` records from `cursor` (undefined: the first page), in the shared order. */
   page(cursor: string | undefined, size: number, signal: AbortSignal): Promise<NativePage<T>>;
   /**
@@ -81,7 +83,13 @@ export async function mergedPage<T>(sources: readonly MergedSource<T>[], o: Merg
   const states = decode(o.cursor, sources.map((s) => s.key));
   const active = sources.filter((s) => states.get(s.key) !== 0);
   let done = 0;
-  const step = (key: string, total?: number) => o.onProgress?.(++done, total, `read ${key}`);
+  const pagesOf = new Map<string, number>();
+  // Worded like walkPages' steps: "read 2 pages of tasks".
+  const step = (source: MergedSource<T>, total?: number) => {
+    const pages = (pagesOf.get(source.key) ?? 0) + 1;
+    pagesOf.set(source.key, pages);
+    o.onProgress?.(++done, total, `read ${pages} ${pages === 1 ? 'page' : 'pages'} of ${source.label}`);
+  };
   const read = await together(
     o.signal,
     active.map((s) => async (signal: AbortSignal) => {
@@ -91,7 +99,7 @@ export async function mergedPage<T>(sources: readonly MergedSource<T>[], o: Merg
       // this call's limit); a fresh one in this call's.
       const size = skip === 0 ? o.limit : s.largestPage ? Math.min(s.largestPage, skip + o.limit) : counted;
       const page = await s.page(cursor ?? undefined, size, signal);
-      step(s.key, active.length);
+      step(s, active.length);
       return { source: s, cursor, size, page: page.items, pos: skip, next: page.next_cursor };
     }),
   );
@@ -116,7 +124,7 @@ export async function mergedPage<T>(sources: readonly MergedSource<T>[], o: Merg
       o.signal,
       short.map((r) => async (signal: AbortSignal) => {
         const page = await r.source.page(r.next!, o.limit, signal);
-        step(r.source.key);
+        step(r.source);
         Object.assign(r, { cursor: r.next, size: o.limit, page: page.items, pos: 0, next: page.next_cursor });
       }),
     );

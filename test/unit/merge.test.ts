@@ -15,6 +15,7 @@ interface Item {
 function source(key: string, items: Item[], asked: string[] = [], cap = Infinity): MergedSource<Item> {
   return {
     key,
+    label: `${key} records`,
     async page(cursor, asked_size) {
       const from = cursor === undefined ? 0 : Number(cursor);
       asked.push(`${key}@${from}/${asked_size}`);
@@ -131,7 +132,7 @@ describe('mergedPage', () => {
       [1, 2],
       [2, 2],
     ]);
-    expect(steps.map(([, , m]) => m).sort()).toEqual(['read a', 'read b']);
+    expect(steps.map(([, , m]) => m).sort()).toEqual(['read 1 page of a records', 'read 1 page of b records']);
   });
 
   it('refuses a cursor of another listing, or a broken one, before reading anything', async () => {
@@ -152,6 +153,7 @@ describe('mergedPage', () => {
     let aborted = false;
     const hanging: MergedSource<Item> = {
       key: 'slow',
+      label: 'slow records',
       page: (_c, _s, signal) =>
         new Promise((_, reject) =>
           signal.addEventListener('abort', () => {
@@ -160,7 +162,7 @@ describe('mergedPage', () => {
           }),
         ),
     };
-    const failing: MergedSource<Item> = { key: 'bad', page: async () => Promise.reject(new CrmError('upstream', 'broken')) };
+    const failing: MergedSource<Item> = { key: 'bad', label: 'bad records', page: async () => Promise.reject(new CrmError('upstream', 'broken')) };
     await expect(mergedPage([hanging, failing], { limit: 2, order: newest })).rejects.toThrow('broken');
     expect(aborted).toBe(true);
   });

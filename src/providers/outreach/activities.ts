@@ -136,6 +136,7 @@ export function activityOps(ctx: Ctx): CrudOperations<Activity, ActivityQuery, A
       if (!sources.length && missing.length) throw new CrmError('unsupported', missing[0]);
       const merged: Array<MergedSource<Activity>> = sources.map(({ kind, filter }) => ({
         key: ACTIVITY_KINDS[kind].prefix,
+        label: ACTIVITY_KINDS[kind].label,
         async page(cursor, size, signal) {
           const query = { ...(Object.keys(filter).length ? { filter } : {}), sort: '-createdAt', ...readQuery(kind) };
           const page = await client.pageAfter<OrActivity>(COLLECTION[kind], query, { size: pageSize(size), after: cursor }, signal);

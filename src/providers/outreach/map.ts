@@ -467,10 +467,10 @@ export function fromContactInput(input: ContactInput, op: 'create' | 'update'): 
 
 /** Outreach's four kinds of activity, each its own collection; an activity id says which (t12, c12, an12, pn12). */
 export const ACTIVITY_KINDS = {
-  task: { prefix: 't', type: 'task' },
-  call: { prefix: 'c', type: 'call' },
-  accountNote: { prefix: 'an', type: 'note' },
-  prospectNote: { prefix: 'pn', type: 'note' },
+  task: { prefix: 't', type: 'task', label: 'tasks' },
+  call: { prefix: 'c', type: 'call', label: 'calls' },
+  accountNote: { prefix: 'an', type: 'note', label: 'account notes' },
+  prospectNote: { prefix: 'pn', type: 'note', label: 'prospect notes' },
 } as const;
 export type ActivityKind = keyof typeof ACTIVITY_KINDS;
 export const ACTIVITY_KIND_LIST = Object.keys(ACTIVITY_KINDS) as ActivityKind[];

@@ -86,6 +86,7 @@ export function activityOps(ctx: Ctx): CrudOperations<Activity, ActivityQuery, A
       if (withActivities) {
         sources.push({
           key: 'a',
+          label: 'activities',
           async page(cursor, size, signal) {
             const page = await client.page<PdActivity>(
               path`/api/v2/activities`,
@@ -104,6 +105,7 @@ export function activityOps(ctx: Ctx): CrudOperations<Activity, ActivityQuery, A
       if (withNotes) {
         sources.push({
           key: 'n',
+          label: 'notes',
           async page(cursor, size, signal) {
             const page = await client.pageV1<PdNote>(
               path`/api/v1/notes`,
