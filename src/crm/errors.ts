@@ -122,3 +122,13 @@ export function nothingWritten(e: unknown): unknown {
 export function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CrmError('cancelled', 'The request was cancelled; nothing more was sent.', { nothingSent: true });
 }
+
+/**
+ * A cursor this list did not hand out (changed, or from another list or filters): one sentence on
+ * every list, whichever layer finds it.
+ */
+export const invalidCursor = (): CrmError =>
+  new CrmError(
+    'validation',
+    'That cursor is not valid for this list: pass back the next_cursor of the previous answer unchanged, with the same filters, or omit cursor to start from the first page.',
+  );

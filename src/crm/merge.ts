@@ -11,7 +11,7 @@
  * already given, and the page size they were counted in, so a resumed page is read again exactly as
  * before (or, where the cursor marks a place in the listing, with this call's records after them).
  */
-import { CrmError } from './errors.js';
+import { invalidCursor } from './errors.js';
 import { together } from './parallel.js';
 import type { NativePage } from './paging.js';
 import type { Page, ProgressReporter } from './provider.js';
@@ -44,8 +44,6 @@ export interface MergeOptions<T> {
 /** Where a source stands: its page's native cursor, records of it already given, that page's size; 0 when it is exhausted. */
 type SourceState = [cursor: string | null, skip: number, size: number] | 0;
 
-const badCursor = () =>
-  new CrmError('validation', 'That cursor does not belong to this list: repeat the same call that returned it, or omit cursor to start again.');
 
 function decode(cursor: string | undefined, keys: readonly string[]): Map<string, SourceState> {
   const states = new Map<string, SourceState>();
@@ -54,11 +52,11 @@ function decode(cursor: string | undefined, keys: readonly string[]): Map<string
   try {
     parsed = JSON.parse(cursor);
   } catch {
-    throw badCursor();
+    throw invalidCursor();
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw badCursor();
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidCursor();
   const entries = Object.entries(parsed as Record<string, unknown>);
-  if (entries.length !== keys.length || entries.some(([k]) => !keys.includes(k))) throw badCursor();
+  if (entries.length !== keys.length || entries.some(([k]) => !keys.includes(k))) throw invalidCursor();
   for (const [k, v] of entries) {
     const ok =
       v === 0 ||
@@ -69,7 +67,7 @@ function decode(cursor: string | undefined, keys: readonly string[]): Map<string
         v[1] >= 0 &&
         Number.isSafeInteger(v[2]) &&
         v[2] > 0);
-    if (!ok) throw badCursor();
+    if (!ok) throw invalidCursor();
     states.set(k, v as SourceState);
   }
   return states;

@@ -5,7 +5,7 @@
  * silently paging through a different result set.
  */
 import { canonicalJson } from './canonical.js';
-import { CrmError, throwIfCancelled } from './errors.js';
+import { CrmError, invalidCursor, throwIfCancelled } from './errors.js';
 import type { ProgressReporter } from './provider.js';
 import { sha256 } from './hash.js';
 
@@ -50,10 +50,7 @@ export function decodeCursor(cursor: string, fingerprint: string): DecodedCursor
     state = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorState;
     if (typeof state !== 'object' || state === null || typeof state.f !== 'string') throw new Error();
   } catch {
-    throw new CrmError(
-      'validation',
-      'That cursor is not valid: pass back the next_cursor of the previous answer unchanged, or omit cursor to start from the first page.',
-    );
+    throw invalidCursor();
   }
   if (state.f !== fingerprint) {
     throw new CrmError(
@@ -153,9 +150,7 @@ export function localPage<T>(all: readonly T[], cursor: string | undefined, limi
 function parseOffset(cursor: string | undefined): number {
   if (cursor === undefined) return 0;
   const m = cursor.startsWith(OFFSET_PREFIX) ? /^\d+$/.exec(cursor.slice(OFFSET_PREFIX.length)) : null;
-  if (!m) {
-    throw new CrmError('validation', 'That cursor is not valid for this list: repeat the same filters, or omit cursor to start again.');
-  }
+  if (!m) throw invalidCursor();
   return Number(m[0]);
 }
 

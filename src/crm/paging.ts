@@ -12,7 +12,7 @@
  * the link styles, the link as path+query under the provider's base URL (HttpClient.linkCursor):
  * never a full URL, and a replayed one is only followed within the same listing.
  */
-import { CrmError } from './errors.js';
+import { CrmError, invalidCursor } from './errors.js';
 import type { HttpClient, HttpRequest } from './http.js';
 import { walkPages, type Walk, type WalkOptions } from './paginate.js';
 
@@ -100,9 +100,7 @@ export function offsetPaging(o: { sizeParam: string; offsetParam: string; totalH
 }
 
 function offsetOf(cursor: string): number {
-  if (!/^\d{1,15}$/.test(cursor)) {
-    throw new CrmError('validation', 'That cursor is not valid for this list: repeat the same filters, or omit cursor to start again.');
-  }
+  if (!/^\d{1,15}$/.test(cursor)) throw invalidCursor();
   return Number(cursor);
 }
 

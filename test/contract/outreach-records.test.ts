@@ -155,7 +155,7 @@ describe('the merged activity listing', () => {
     const page = await or.activities.list({ limit: 3, type: 'task' }, {});
     const before = fake.server.requests.length;
     const e = await failure(or.activities.list({ limit: 3, type: 'note', cursor: page.next_cursor! }, {}));
-    expect(e.message).toMatch(/^That cursor does not belong to this list/);
+    expect(e.message).toMatch(/^That cursor is not valid for this list/);
     expect(fake.server.requests.length).toBe(before);
   });
 });

@@ -349,7 +349,7 @@ describe('activities and notes: one list, newest first', () => {
     expect(first.items).toHaveLength(2);
     const position = JSON.parse(first.next_cursor!);
     expect(Object.keys(position).sort()).toEqual(['a', 'n']);
-    await expect(pd.activities.list({ account_id: '1', limit: 2, cursor: 'not-a-cursor' }, opts)).rejects.toThrow(/^That cursor does not belong to this list/);
+    await expect(pd.activities.list({ account_id: '1', limit: 2, cursor: 'not-a-cursor' }, opts)).rejects.toThrow(/^That cursor is not valid for this list/);
   });
 
   it('type task matches deadlines and tasks over whole pages; type note reads notes only; done reads activities only', async () => {

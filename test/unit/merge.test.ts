@@ -143,9 +143,9 @@ describe('mergedPage', () => {
     for (const cursor of ['nope', '[]', JSON.stringify({ a: 0 }), JSON.stringify({ a: 0, c: 0 }), JSON.stringify({ a: ['x', -1, 2], b: 0 }), JSON.stringify({ a: ['x', 0, 0], b: 0 })]) {
       const e = await mergedPage(sources, { limit: 1, cursor, order: newest }).catch((x: unknown) => x);
       expect(e, cursor).toBeInstanceOf(CrmError);
-      expect((e as CrmError).message).toMatch(/^That cursor does not belong to this list/);
+      expect((e as CrmError).message).toMatch(/^That cursor is not valid for this list/);
     }
-    await expect(mergedPage([source('a', [])], { limit: 1, cursor: next_cursor!, order: newest })).rejects.toThrow(/does not belong/);
+    await expect(mergedPage([source('a', [])], { limit: 1, cursor: next_cursor!, order: newest })).rejects.toThrow(/is not valid for this list/);
     expect(asked).toEqual([]);
   });
 

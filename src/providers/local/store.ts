@@ -3,7 +3,7 @@
  * lookups with actionable not-found messages, input validators, and idempotent creates.
  */
 import { canonicalHash } from '../../crm/canonical.js';
-import { CrmError, notFound, unknownReference } from '../../crm/errors.js';
+import { CrmError, invalidCursor, notFound, unknownReference } from '../../crm/errors.js';
 import type { PreparedWrite, Resource, WriteOptions } from '../../crm/provider.js';
 import { sqliteErrorCode } from '../../crm/sqlite.js';
 import type { Db } from './client.js';
@@ -377,10 +377,6 @@ export interface SortKey {
   nocase?: boolean;
 }
 
-const invalidCursor = () =>
-  invalid(
-    'That cursor is not valid: pass back the next_cursor of the previous answer unchanged, or omit cursor to start from the first page.',
-  );
 
 function decodeKeyset(cursor: string, width: number): Array<string | number> {
   let values: unknown;
