@@ -8,7 +8,7 @@
  * Several processes may open one brand-new file at the same moment: each step is safe to race
  * (see `prepareConnection`), and the migrations run once, inside one immediate transaction.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CrmError } from './errors.js';
 import { isBusy, openSqlite, type SqlDatabase } from './sqlite.js';
@@ -143,6 +143,15 @@ function migrate(db: SqlDatabase, path: string, schema: OwnedSchema): void {
   });
 }
 
+/** SQLite gives the -wal and -shm files the database file's permissions. Best effort (Windows). */
+function ownerOnly(path: string): void {
+  try {
+    chmodSync(path, 0o600);
+  } catch {
+    // A file system without POSIX modes: nothing to narrow.
+  }
+}
+
 /**
  * Opens (creating if needed) a file of the given kind: refuses another program's file unchanged,
  * switches it to WAL, sets the connection pragmas and brings the schema up to date.
@@ -150,8 +159,12 @@ function migrate(db: SqlDatabase, path: string, schema: OwnedSchema): void {
 export function openOwnedDatabase(path: string, schema: OwnedSchema): SqlDatabase {
   let db: SqlDatabase;
   try {
-    if (!isMemoryPath(path)) mkdirSync(dirname(resolve(path)), { recursive: true });
+    const file = !isMemoryPath(path);
+    const created = file && !existsSync(path);
+    // A CRM's data: a folder or file crm-mcp creates is for its owner only (existing ones keep theirs).
+    if (file) mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
     db = openSqlite(path);
+    if (created) ownerOnly(path);
   } catch (e) {
     if (e instanceof CrmError) throw e;
     throw new CrmError('validation', `Cannot open ${schema.label} at ${path}: ${(e as Error).message}.`, { cause: e });

@@ -2,7 +2,8 @@
  * crm-mcp opens only files that are its own: new ones, marked ones (PRAGMA application_id), and
  * crm-mcp databases from before the mark. Anything else is refused before a single byte changes.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CrmError } from '../../src/crm/errors.js';
 import { fingerprint, IdempotencyStore } from '../../src/crm/idempotency.js';
@@ -228,5 +229,22 @@ describe('idempotency.db', () => {
       store.close();
       expect(snapshot(path)).toEqual(before);
     }
+  });
+});
+
+describe('permissions of what crm-mcp creates', () => {
+  it.skipIf(process.platform === 'win32')('a new folder is its owner\'s only, and so are a new database and its WAL files; an existing file keeps its mode', () => {
+    const path = join(dirname(tempDbPath()), 'new', 'deeper', 'crm.db');
+    const db = track(openDatabase(path));
+    db.prepare("INSERT INTO meta (key, value) VALUES ('probe', '1')").run();
+    expect(statSync(dirname(path)).mode & 0o777).toBe(0o700);
+    expect(statSync(dirname(dirname(path))).mode & 0o777).toBe(0o700);
+    for (const f of [path, `${path}-wal`, `${path}-shm`]) expect(statSync(f).mode & 0o777, f).toBe(0o600);
+
+    const shared = tempDbPath();
+    writeFileSync(shared, '');
+    chmodSync(shared, 0o644);
+    track(openDatabase(shared));
+    expect(statSync(shared).mode & 0o777).toBe(0o644);
   });
 });
