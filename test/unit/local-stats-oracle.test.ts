@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { StatsQuery } from '../../src/crm/provider.js';
 import { openDatabase, type Db } from '../../src/providers/local/client.js';
 import { createLocalProvider } from '../../src/providers/local/index.js';
+import { prng } from '../../src/providers/local/seed.js';
 import { conversionStats, movementStats } from '../../src/providers/local/stats.js';
 import * as reference from '../helpers/stats-reference.js';
 import { cleanupTempDirs, FIXED_NOW, insertPeople, steppingClock, tempDbPath, track } from './local-helpers.js';
@@ -28,18 +29,6 @@ function expectSame(db: Db, q: StatsQuery, now: Date): void {
   const where = `${JSON.stringify(q)} now ${now.toISOString()}`;
   expect(actual, where).toStrictEqual(expected);
   expect(JSON.stringify(actual), where).toBe(JSON.stringify(expected));
-}
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('local statistics on the demo database, against the reference', () => {
