@@ -2,12 +2,15 @@
  * A database written by the release before accounts, contacts and activities (schema version 1)
  * opens in this one: migration 2 runs once, keeps every record, splits contact names, turns each
  * contact's email into a one-item list, and adds the activities table. The version-1 file is made
- * here by the version-1 migration alone, as that release made it.
+ * here by the version-1 migration alone, as that release made it; likewise a version-2 file gains
+ * migration 3's deal_state, filled from its history.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSqlite } from '../../src/crm/sqlite.js';
 import { LOCAL_SCHEMA, MIGRATIONS, openDatabase } from '../../src/providers/local/client.js';
 import { createLocalProvider } from '../../src/providers/local/index.js';
+import { conversionStats, movementStats } from '../../src/providers/local/stats.js';
+import * as reference from '../helpers/stats-reference.js';
 import { cleanupTempDirs, tempDbPath, track } from './local-helpers.js';
 
 afterEach(cleanupTempDirs);
@@ -95,5 +98,82 @@ describe('migration from schema version 1', () => {
     const after = track(openSqlite(path));
     expect(after.prepare('SELECT COUNT(*) AS n FROM sqlite_master').get()).toEqual(before);
     expect(after.pragma('user_version')).toBe(MIGRATIONS.length);
+  });
+});
+
+/**
+ * A database of schema version 2 gains deal_state (each deal's state after its last event, which
+ * the statistics read) filled from the history it already has, and keeps it current afterwards.
+ */
+describe('migration from schema version 2', () => {
+  function versionTwoFile(): string {
+    const path = tempDbPath();
+    const db = openSqlite(path);
+    db.pragma('journal_mode = WAL');
+    db.exec(MIGRATIONS[0]);
+    db.exec(MIGRATIONS[1]);
+    db.pragma('user_version = 2');
+    db.pragma(`application_id = ${LOCAL_SCHEMA.applicationId}`);
+    const run = (sql: string, ...params: unknown[]) => db.prepare(sql).run(...params);
+    run('INSERT INTO users (id, name, created_at, updated_at) VALUES (1, ?, ?, ?)', 'Ana Patel', AT, AT);
+    run('INSERT INTO pipelines (id, name, created_at, updated_at) VALUES (1, ?, ?, ?)', 'Sales', AT, AT);
+    for (const [id, position] of [[1, 1], [2, 2], [3, 3]]) {
+      run('INSERT INTO stages (id, pipeline_id, name, position, created_at, updated_at) VALUES (?, 1, ?, ?, ?, ?)', id, `S${id}`, position, AT, AT);
+    }
+    const deal = (id: number, stage: number, amount: number) =>
+      run(
+        `INSERT INTO deals (id, name, stage_id, amount, owner_id, stage_changed_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 1, ?, ?, ?)`,
+        id,
+        `Deal ${id}`,
+        stage,
+        amount,
+        AT,
+        AT,
+        AT,
+      );
+    const event = (deal: number, at: string, kind: string, from: number | null, to: number | null) =>
+      run('INSERT INTO deal_events (deal_id, at, kind, from_stage_id, to_stage_id) VALUES (?, ?, ?, ?, ?)', deal, at, kind, from, to);
+    deal(1, 2, 5000);
+    event(1, '2026-01-05T10:00:00.000Z', 'created', null, 1);
+    event(1, '2026-01-09T10:00:00.000Z', 'moved', 1, 2);
+    deal(2, 3, 700);
+    // Inserted out of order, and a won deal reopened: the state follows time, not ids.
+    event(2, '2026-01-20T08:00:00.000Z', 'won', null, 3);
+    event(2, '2026-01-06T08:00:00.000Z', 'created', null, 1);
+    event(2, '2026-01-12T08:00:00.000Z', 'moved', 1, 3);
+    event(2, '2026-01-25T08:00:00.000Z', 'reopened', null, 3);
+    deal(3, 1, 250.5);
+    event(3, '2026-01-07T00:00:00.000Z', 'created', null, 1);
+    event(3, '2026-01-07T00:00:00.000Z', 'lost', null, 1);
+    db.close();
+    return path;
+  }
+
+  it(`fills deal_state from the existing history and brings the file to version ${MIGRATIONS.length}`, async () => {
+    const path = versionTwoFile();
+    const provider = track(createLocalProvider({ path }));
+    expect((await provider.deals!.list!({ limit: 10 }, {})).items).toHaveLength(3); // nothing seeded
+
+    const db = track(openDatabase(path));
+    expect(db.pragma('user_version')).toBe(MIGRATIONS.length);
+    const ms = (at: string) => Date.parse(at);
+    expect(db.prepare('SELECT * FROM deal_state ORDER BY deal_id').all()).toEqual([
+      { deal_id: 1, last_at: '2026-01-09T10:00:00.000Z', stage_id: 2, entered_ms: ms('2026-01-09T10:00:00.000Z'), status: 'created', created_ms: ms('2026-01-05T10:00:00.000Z') },
+      { deal_id: 2, last_at: '2026-01-25T08:00:00.000Z', stage_id: 3, entered_ms: ms('2026-01-12T08:00:00.000Z'), status: 'reopened', created_ms: ms('2026-01-06T08:00:00.000Z') },
+      { deal_id: 3, last_at: '2026-01-07T00:00:00.000Z', stage_id: 1, entered_ms: ms('2026-01-07T00:00:00.000Z'), status: 'lost', created_ms: ms('2026-01-07T00:00:00.000Z') },
+    ]);
+
+    // The statistics read it: as the history says, deals 1 and 2 are open at the end of January.
+    const january = { pipeline_id: '1', start_date: '2026-01-01', end_date: '2026-01-31' };
+    const now = new Date('2026-03-01T00:00:00.000Z');
+    const stats = movementStats(db, january, now);
+    expect(stats.deals_left_open).toEqual({ count: 2, deal_ids: ['1', '2'], values: { USD: 5700 } });
+    expect(stats).toEqual(reference.movementStats(db, january, now));
+    expect(conversionStats(db, january)).toEqual(reference.conversionStats(db, january));
+
+    // And keeps it current: a move written now moves deal 3's row along.
+    await (await provider.deals!.update!('3', { stage_id: '2', status: 'won' }, {})).execute();
+    expect(db.prepare('SELECT stage_id, status FROM deal_state WHERE deal_id = 3').get()).toEqual({ stage_id: 2, status: 'won' });
   });
 });
