@@ -2,7 +2,7 @@
  * npm run soak: the built server over Streamable HTTP under a steady mixed load for a while, to
  * show it neither slows down, fails nor grows. Not part of `npm test` (it runs for minutes).
  *
- *   npm run soak                                   # 60 s, 16 clients (builds first)
+ *   npm run soak                                   # 240 s, 16 clients (builds first)
  *   npm run soak -- --seconds 300 --clients 16     # longer; env SOAK_SECONDS, SOAK_CLIENTS work too
  *   node --import tsx bench/soak.ts --seconds 90   # after npm run build
  *
@@ -14,6 +14,9 @@
  * first third of the run, at least 20 s: V8 grows its heap to a working size first). The trend is
  * the Theil-Sen slope (median of pairwise slopes), which a major GC's dip does not swing. Pass: no
  * error, the server still healthy, and the memory flat (trend at most --max-slope MB/min).
+ * Memory is judged only on at least JUDGED_SECONDS after the warm-up: RSS swings by some 30 MB with
+ * each major GC, and over a minute or so of samples that sawtooth alone reads as a trend either
+ * way (90 s runs of one build gave -7 to +15 MB/min). A shorter run reports the trend, unjudged.
  * Writes bench/soak-results.json. Exit code 0 on pass, 1 otherwise.
  */
 import { randomBytes } from 'node:crypto';
@@ -35,7 +38,7 @@ interface Options {
 
 function options(argv: string[], env: NodeJS.ProcessEnv): Options {
   const o: Options = {
-    seconds: Number(env.SOAK_SECONDS ?? 60),
+    seconds: Number(env.SOAK_SECONDS ?? 240),
     clients: Number(env.SOAK_CLIENTS ?? 16),
     sampleSeconds: Number(env.SOAK_SAMPLE_SECONDS ?? 2),
     warmupSeconds: Number(env.SOAK_WARMUP_SECONDS ?? 0), // 0: a third of the run, at least 20 s
@@ -119,6 +122,9 @@ async function connect(url: string, token: string): Promise<Client> {
 
 const print = (s = '') => process.stdout.write(`${s}\n`);
 
+/** Seconds of samples after the warm-up a memory verdict needs (see the header). */
+const JUDGED_SECONDS = 120;
+
 async function main(): Promise<number> {
   const o = options(process.argv.slice(2), process.env);
   const token = randomBytes(32).toString('hex');
@@ -188,8 +194,9 @@ async function main(): Promise<number> {
     const overall = summarize(all);
     const steady = memory.filter(([t]) => t >= o.warmupSeconds);
     const mbPerMin = robustSlope(steady.map(([t, mb]) => [t / 60, mb] as const));
+    const judged = o.seconds - o.warmupSeconds >= JUDGED_SECONDS;
     const flat = Number.isFinite(mbPerMin) && mbPerMin <= o.maxSlopeMbPerMin;
-    const pass = errors.length === 0 && health === 200 && flat;
+    const pass = errors.length === 0 && health === 200 && (flat || !judged);
 
     print();
     print(
@@ -214,7 +221,7 @@ async function main(): Promise<number> {
     print(
       `memory trend after ${o.warmupSeconds} s warm-up: ${num(mbPerMin, 2)} MB/min over ${steady.length} samples ` +
         `= ${int((mbPerMin * 1024 * 1024) / Math.max(1, (calls / wall) * 60))} bytes per call ` +
-        `(${flat ? 'flat' : 'GROWING'}: limit ${o.maxSlopeMbPerMin} MB/min); first ${num(steady[0]?.[1] ?? NaN, 1)} MB, ` +
+        `(${judged ? `${flat ? 'flat' : 'GROWING'}: limit ${o.maxSlopeMbPerMin} MB/min` : `not judged: ${num(o.seconds - o.warmupSeconds, 0)} s after the warm-up, memory is judged on ${JUDGED_SECONDS} s or more`}); first ${num(steady[0]?.[1] ?? NaN, 1)} MB, ` +
         `last ${num(steady.at(-1)?.[1] ?? NaN, 1)} MB, peak ${num(Math.max(...memory.map(([, mb]) => mb)), 1)} MB`,
     );
     print(`server after the run: /healthz ${health === 200 ? '200' : `answered ${health}`}`);
@@ -240,7 +247,7 @@ async function main(): Promise<number> {
           errorSamples: [...new Set(errors)].slice(0, 20),
           rssMb: memory,
           rssSlopeMbPerMin: mbPerMin,
-          memoryFlat: flat,
+          memoryFlat: judged ? flat : null,
           healthAfter: health,
           pass,
         },
