@@ -25,7 +25,7 @@ import type { IdempotencyStore } from '../crm/idempotency.js';
 import { boundedText, FreeForm, idArg, LIMITS, Ref, type ConnectionRef } from '../crm/model.js';
 import type { Logger } from '../log.js';
 import { parseArguments } from './arguments.js';
-import { cutStrings, cutText, FIELD_LIMIT, fitRecord, fits, OUTPUT_CAP, tooLargeText, wireSize } from './fit.js';
+import { cutStrings, cutText, FIELD_LIMIT, fitRecord, fits, OUTPUT_CAP, sizesOf, textWireSize, tooLargeText, wireSize, withSizes } from './fit.js';
 import { precompute } from './schema.js';
 import type { Toolset } from './toolsets.js';
 
@@ -219,10 +219,12 @@ export function defineTool<S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolDefi
         // would cost 1,000 bytes of tools/list; the server instructions say it is there.
         const answering: ConnectionRef = { name: connection, provider: provider.kind };
         const structured = { ...out.structured, connection: answering };
-        // The flows fit their answers; this guards against any that does not.
-        // The connection (a name of at most 64 characters and a provider kind) rides on top of the cap.
+        // The flows fit their answers; this guards against any that does not (a flow that measured
+        // its answer already has its sizes recorded). The connection (a name of at most 64
+        // characters and a provider kind) rides on top of the cap.
         if (!fits(out)) {
-          env.logger.error({ tool: spec.name, bytes: wireSize(out.text) + wireSize(out.structured) }, 'oversize answer withheld');
+          const sizes = sizesOf(out);
+          env.logger.error({ tool: spec.name, bytes: sizes.text + sizes.structured }, 'oversize answer withheld');
           return errorText(
             `The answer of ${spec.name} was too large to send (over ${OUTPUT_CAP.toLocaleString('en-US')} characters), so it was withheld.` +
               (spec.kind === 'read' ? ' Ask for less: filters, a smaller limit, response_format concise.' : ' The write itself was done; read the record with the get tool.'),
@@ -369,16 +371,20 @@ export async function listFlow<T>(
   const render = (item: T): ToolOutput => ({
     structured: flow.shape(item, call.detailed) as Record<string, unknown>,
     // One line per record, whatever the CRM's text holds (a note's body may have several).
-    text: `- ${flow.line(item, call.detailed).replace(/\s*[\r\n]+\s*/g, ' ')}`,
+    text: `- ${oneLine(flow.line(item, call.detailed))}`,
   });
   const shaped: unknown[] = [];
   const lines: string[] = [];
   let textSize = 0;
   let jsonSize = 0;
+  // Each record is measured once: the sums give the answer's own sizes, so the tool wrapper's guard
+  // need not measure it again. A record without JSON (undefined) would be null in the array: then
+  // the wrapper measures.
+  let measuredExactly = true;
   for (const item of items) {
     let one = render(cutStrings(item, fieldLimit));
     let size = wireSize(one.structured);
-    let length = wireSize(one.text);
+    let length = textWireSize(one.text);
     if (shaped.length > 0 && (textSize + length > budget || jsonSize + size > budget)) {
       next = encodeCursor(fingerprint, start.native, start.skip + shaped.length);
       break;
@@ -391,8 +397,9 @@ export async function listFlow<T>(
       }
       one = fitted;
       size = wireSize(one.structured);
-      length = wireSize(one.text);
+      length = textWireSize(one.text);
     }
+    if (size === 0) measuredExactly = false;
     shaped.push(one.structured);
     lines.push(one.text);
     textSize += length + 1;
@@ -408,12 +415,24 @@ export async function listFlow<T>(
     : unreachable
       ? ["More exist, but the CRM's cursor for them is too long to pass on; narrow the filters to reach them."]
       : [];
-  return {
+  // A provider that could read only part of a listing says so: the agent must not take it as whole.
+  const around = [head, ...(page.incomplete ? [page.incomplete] : []), ...tail];
+  const out: ToolOutput = {
     structured: { [flow.key]: shaped, next_cursor: next },
-    // A provider that could read only part of a listing says so: the agent must not take it as whole.
     text: [head, ...lines, ...(page.incomplete ? [page.incomplete] : []), ...tail].join('\n'),
   };
+  if (!measuredExactly) return out;
+  // The JSON of lines joined by "\n" is as long as theirs apart: each "\n" (escaped, 2 bytes) takes
+  // the place of a pair of quotes. Records add their JSON and a comma between two to the empty list.
+  return withSizes(out, {
+    text: around.reduce((sum, part) => sum + textWireSize(part), textSize - lines.length),
+    structured: wireSize({ [flow.key]: [], next_cursor: next }) + jsonSize - Math.min(shaped.length, 1),
+  });
 }
+
+/** A record's line kept on one line: line breaks, with the blanks around them, become one space. */
+const oneLine = (line: string): string => (LINE_BREAK.test(line) ? line.replace(/\s*[\r\n]+\s*/g, ' ') : line);
+const LINE_BREAK = /[\r\n]/;
 
 /** Runs a prepared write: on dry_run shows the exact request, otherwise sends it. */
 export async function writeFlow<T>(

@@ -27,8 +27,37 @@ const count = (n: number) => n.toLocaleString('en-US');
 /** Size of a part of an answer as it travels: UTF-8 bytes of its JSON (escapes included). */
 export const wireSize = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '');
 
-export const fits = (out: ToolOutput, cap = OUTPUT_CAP): boolean =>
-  wireSize(out.text) <= cap && wireSize(out.structured) <= cap;
+/** Characters JSON.stringify escapes in a string (a surrogate, paired or not, is left to it too). */
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** wireSize of a string, without building its JSON when nothing in it is escaped. */
+export const textWireSize = (text: string): number =>
+  ESCAPED.test(text) ? wireSize(text) : Buffer.byteLength(text) + 2;
+
+export interface WireSizes {
+  text: number;
+  structured: number;
+}
+
+// Sizes of answers already measured, by identity: a copy or a new answer is measured afresh.
+const measured = new WeakMap<ToolOutput, WireSizes>();
+
+/** Records the exact wire sizes of `out` (as `sizesOf` would measure them), so no one measures it again. */
+export function withSizes(out: ToolOutput, sizes: WireSizes): ToolOutput {
+  measured.set(out, sizes);
+  return out;
+}
+
+/** wireSize of an answer's text and of its structuredContent. */
+export const sizesOf = (out: ToolOutput): WireSizes =>
+  measured.get(out) ?? withSizesOf(out, { text: wireSize(out.text), structured: wireSize(out.structured) });
+
+const withSizesOf = (out: ToolOutput, sizes: WireSizes): WireSizes => (measured.set(out, sizes), sizes);
+
+export const fits = (out: ToolOutput, cap = OUTPUT_CAP): boolean => {
+  const sizes = sizesOf(out);
+  return sizes.text <= cap && sizes.structured <= cap;
+};
 
 /** `text` cut to `max` characters, saying how long it was. Never splits a surrogate pair. */
 export function cutText(text: string, max: number): string {
