@@ -14,7 +14,16 @@ export const withRemoteData = <T extends object>(record: T, native: object, incl
 
 /** A copy without undefined members, so records carry only what the CRM said (and `toEqual` is exact). */
 export function compact<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  // A loop, not Object.fromEntries(Object.entries(...)): two arrays per member for every record mapped.
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(o)) {
+    const value = (o as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    // An assignment to __proto__ would set the prototype; fromEntries made it a member.
+    if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+    else out[key] = value;
+  }
+  return out as T;
 }
 
 // Money sums in floating point drift (0.1 + 0.2); cents are what people read.

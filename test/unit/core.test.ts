@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkFilters, checkWrite, requireOperation, requireStats, supportedOperations } from '../../src/crm/capabilities.js';
 import { CrmError } from '../../src/crm/errors.js';
 import { decodeCursor, encodeCursor, filterFingerprint } from '../../src/crm/paginate.js';
+import { compact } from '../../src/crm/records.js';
 import type { CrmProvider } from '../../src/crm/provider.js';
 
 const INSIGHTLY_STATUSES = ['not started', 'in progress', 'deferred', 'cancelled', 'abandoned', 'completed'];
@@ -113,5 +114,19 @@ describe('opaque cursors', () => {
   it('refuses garbage with an actionable message', () => {
     expect(() => decodeCursor('not-a-cursor', fp)).toThrow(/pass back the next_cursor/);
     expect(() => decodeCursor(Buffer.from('[1]').toString('base64url'), fp)).toThrow(CrmError);
+  });
+});
+
+describe('compact', () => {
+  it('drops undefined members and keeps the rest in order, a member named __proto__ included', () => {
+    const o = JSON.parse('{"b":1,"a":null,"__proto__":{"x":1},"2":"two","1":"one"}') as Record<string, unknown>;
+    o.u = undefined;
+    const old = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+    const now = compact(o);
+    expect(Object.getPrototypeOf(now)).toBe(Object.prototype);
+    expect(Object.keys(now)).toEqual(Object.keys(old));
+    expect(JSON.stringify(now)).toBe(JSON.stringify(old));
+    expect(Object.hasOwn(now, '__proto__')).toBe(true);
+    expect('u' in now).toBe(false);
   });
 });
