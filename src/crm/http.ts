@@ -722,14 +722,15 @@ export class HttpClient {
   }
 
   async request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
-    const target = this.target(req);
+    const relative = this.relative(req);
+    const target = `${this.basePath}${relative}`;
     // Defence in depth: whatever the path holds, the request may only go to the configured origin.
     if (new URL(target, this.origin).origin !== this.origin) {
       throw new CrmError('validation', `Refusing to send a request outside ${this.provider}'s base URL.`, {
         provider: this.provider,
       });
     }
-    const logPath = this.shownPath(req);
+    const logPath = this.redact(relative);
     const deadline = this.clock.now() + this.deadlineMs;
     if (this.renewal?.beforeRequest) await this.renewing(() => this.renewal!.beforeRequest!(req.signal), req);
     let body: string | undefined;
