@@ -612,7 +612,9 @@ export function shapeRecord<T extends object>(
   includeRemote: boolean,
 ): Partial<T> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(record)) {
+  const fields = record as Record<string, unknown>;
+  for (const k of Object.keys(fields)) {
+    const v = fields[k];
     if (v === undefined) continue;
     if (k === 'remote_data' && !includeRemote) continue;
     if (!detailed && k !== 'remote_data' && !conciseKeys.includes(k)) continue;

@@ -72,24 +72,30 @@ export function cutStrings<T>(value: T, max: number): T {
   return cut(value, max, 0) as T;
 }
 
+// Every record of every answer is walked: loops over indices and keys, no array of entries per object.
 function cut(value: unknown, max: number, depth: number): unknown {
   if (typeof value === 'string') return cutText(value, max);
   if (typeof value !== 'object' || value === null) return value;
   if (depth >= MAX_DEPTH) return `[cut: nested deeper than ${MAX_DEPTH} levels]`;
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
-    value.forEach((item, i) => {
+    for (let i = 0; i < value.length; i += 1) {
+      if (!(i in value)) continue; // a hole stays a hole
+      const item: unknown = value[i];
       const c = cut(item, max, depth + 1);
       if (c !== item) (copy ??= value.slice())[i] = c;
-    });
+    }
     return copy ?? value;
   }
+  const record = value as Record<string, unknown>;
+  const keyMax = Math.min(max, KEY_LIMIT);
   let copy: Record<string, unknown> | undefined;
-  for (const [key, item] of Object.entries(value)) {
+  for (const key of Object.keys(record)) {
+    const item = record[key];
     const c = cut(item, max, depth + 1);
-    const k = cutText(key, Math.min(max, KEY_LIMIT));
+    const k = cutText(key, keyMax);
     if (c === item && k === key) continue;
-    copy ??= { ...(value as Record<string, unknown>) };
+    copy ??= { ...record };
     if (k !== key) delete copy[key];
     copy[k] = c;
   }
