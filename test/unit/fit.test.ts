@@ -9,7 +9,7 @@ import { LIMITS } from '../../src/crm/model.js';
 import { decodeCursor, filterFingerprint } from '../../src/crm/paginate.js';
 import type { Page } from '../../src/crm/provider.js';
 import { listFlow, type ToolCall, type ToolOutput } from '../../src/tools/define.js';
-import { fits, FIELD_LIMIT, OUTPUT_CAP, sizesOf, textWireSize, wireSize } from '../../src/tools/fit.js';
+import { cutStrings, fits, FIELD_LIMIT, OUTPUT_CAP, sizesOf, textWireSize, wireSize } from '../../src/tools/fit.js';
 
 type Rec = { id: string; name: string; note?: string };
 
@@ -135,4 +135,20 @@ describe('the cut falls where the bytes say, multi-byte characters included', ()
       expectExactSizes(cut);
     });
   }
+});
+
+describe('cutStrings', () => {
+  it('cuts long strings and keys at any depth, shares what it does not cut, and keeps holes', () => {
+    const long = 'é'.repeat(30);
+    // eslint-disable-next-line no-sparse-arrays
+    const value = { a: ['x', , long], b: { [long]: 1, c: 'short' }, d: 'short' };
+    const cut = cutStrings(value, 10) as unknown as { a: unknown[]; b: Record<string, unknown>; d: string };
+    expect(cut).not.toBe(value);
+    expect(cut.a).toHaveLength(3);
+    expect(1 in cut.a).toBe(false);
+    expect(cut.a[2]).toBe(`${'é'.repeat(10)}…[cut: 30 characters in all]`);
+    expect(Object.keys(cut.b)).toEqual(['c', `${'é'.repeat(10)}…[cut: 30 characters in all]`]);
+    const same = { a: ['x', 'y'], b: { c: 'z' } };
+    expect(cutStrings(same, 10)).toBe(same);
+  });
 });
